@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { parseLlamaConfig, toHfConfigJson, type LlamaConfig } from '../../src/engine/config.js';
+import { FlockError } from '../../src/util/errors.js';
+
+/** meta-llama/Llama-3.2-1B config.json, verbatim. */
+const LLAMA_3_2_1B_CONFIG = {
+  architectures: ['LlamaForCausalLM'],
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 128000,
+  eos_token_id: 128001,
+  head_dim: 64,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  initializer_range: 0.02,
+  intermediate_size: 8192,
+  max_position_embeddings: 131072,
+  mlp_bias: false,
+  model_type: 'llama',
+  num_attention_heads: 32,
+  num_hidden_layers: 16,
+  num_key_value_heads: 8,
+  pretraining_tp: 1,
+  rms_norm_eps: 1e-05,
+  rope_scaling: {
+    factor: 32.0,
+    high_freq_factor: 4.0,
+    low_freq_factor: 1.0,
+    original_max_position_embeddings: 8192,
+    rope_type: 'llama3',
+  },
+  rope_theta: 500000.0,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.45.0.dev0',
+  use_cache: true,
+  vocab_size: 128256,
+};
+
+function errorOf(fn: () => unknown): FlockError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(FlockError);
+    return err as FlockError;
+  }
+  throw new Error('expected a FlockError');
+}
+
+describe('parseLlamaConfig', () => {
+  it('accepts the real Llama-3.2-1B config.json', () => {
+    const cfg = parseLlamaConfig(LLAMA_3_2_1B_CONFIG);
+    expect(cfg).toEqual<LlamaConfig>({
+      hiddenSize: 2048,
+      intermediateSize: 8192,
+      numLayers: 16,
+      numHeads: 32,
+      numKvHeads: 8,
+      headDim: 64,
+      vocabSize: 128256,
+      maxPositionEmbeddings: 131072,
+      rmsNormEps: 1e-5,
+      ropeTheta: 500000,
+      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
+      tieWordEmbeddings: true,
+      bosTokenId: 128000,
+      eosTokenId: 128001,
+    });
+  });
+
+  it('accepts the older rope_scaling "type" key and a list of eos ids', () => {
+    const { rope_type: _, ...scaling } = LLAMA_3_2_1B_CONFIG.rope_scaling;
+    const cfg = parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, rope_scaling: { ...scaling, type: 'llama3' }, eos_token_id: [128001, 128008, 128009] });
+    expect(cfg.ropeScaling?.factor).toBe(32);
+    expect(cfg.eosTokenId).toEqual([128001, 128008, 128009]);
+  });
+
+  it('defaults head_dim to hidden/heads and KV heads to heads', () => {
+    const { head_dim: _h, num_key_value_heads: _k, rope_scaling: _r, ...rest } = LLAMA_3_2_1B_CONFIG;
+    const cfg = parseLlamaConfig(rest);
+    expect(cfg.headDim).toBe(64);
+    expect(cfg.numKvHeads).toBe(32);
+    expect(cfg.ropeScaling).toBeNull();
+  });
+
+  it('round-trips through toHfConfigJson', () => {
+    const cfg = parseLlamaConfig(LLAMA_3_2_1B_CONFIG);
+    const json = toHfConfigJson(cfg);
+    expect(parseLlamaConfig(JSON.parse(JSON.stringify(json)))).toEqual(cfg);
+    expect(json['architectures']).toEqual(['LlamaForCausalLM']);
+    expect(json['rope_scaling']).toEqual(LLAMA_3_2_1B_CONFIG.rope_scaling);
+  });
+
+  it('refuses another architecture with a clear message', () => {
+    const err = errorOf(() => parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, model_type: 'mistral' }, 'm/config.json'));
+    expect(err.message).toBe('m/config.json: model_type "mistral" is not supported (expected "llama")');
+    const err2 = errorOf(() => parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, model_type: undefined, architectures: ['GPT2LMHeadModel'] }));
+    expect(err2.message).toContain('architecture "GPT2LMHeadModel" is not supported');
+    expect(err2.hint).toContain('Llama');
+  });
+
+  it('refuses features the engine would compute differently', () => {
+    expect(errorOf(() => parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, attention_bias: true })).message).toContain('attention_bias');
+    expect(errorOf(() => parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, hidden_act: 'gelu' })).message).toContain('hidden_act "gelu"');
+    expect(errorOf(() => parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, rope_scaling: { type: 'linear', factor: 2 } })).message)
+      .toContain('rope_scaling type "linear"');
+    expect(errorOf(() => parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, num_key_value_heads: 5 })).message).toContain('not a multiple');
+  });
+
+  it('lists invalid fields', () => {
+    const err = errorOf(() => parseLlamaConfig({ model_type: 'llama', hidden_size: -1 }));
+    expect(err.message).toContain('invalid Llama config');
+    expect(err.details.join('\n')).toContain('hidden_size');
+    expect(err.details.join('\n')).toContain('num_hidden_layers');
+    expect(errorOf(() => parseLlamaConfig([])).message).toContain('not a JSON object');
+  });
+});

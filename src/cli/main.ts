@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { reportError } from './run.js';
 import { register as registerDataset } from './dataset.js';
+import { register as registerWallet } from './wallet.js';
 
 function packageVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions(false);
 
   registerDataset(program);
+  registerWallet(program);
 
   // Usage errors exit 2 (commander's default is 1).
   const exit2 = (cmd: Command) => {

@@ -1,0 +1,248 @@
+/**
+ * The chat tokenizer: a Hugging Face `tokenizer.json` (BPE with a byte-level pre-tokenizer, as in
+ * Llama 3) loaded with `@huggingface/tokenizers`, plus the Llama 3 special tokens the chat template
+ * needs.
+ *
+ * `encode(text)` treats its input as plain text: special-token strings inside it (a dataset row
+ * containing the literal text `<|eot_id|>`) are tokenized as ordinary characters, never as the
+ * special token — transformers' `split_special_tokens=True`. So a dataset cannot forge turn
+ * boundaries or loss targets; special tokens enter a sequence only through the template, by id.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlockError } from '../util/errors.js';
+
+/** Ids of the Llama 3 special tokens the chat template uses. */
+export interface SpecialTokenIds {
+  beginOfText: number;
+  endOfText: number;
+  startHeaderId: number;
+  endHeaderId: number;
+  eotId: number;
+}
+
+/** A tokenizer for Llama 3 chat sequences. */
+export interface ChatTokenizer {
+  /** Token ids of plain text (no BOS added; special-token strings are text, see the module comment). */
+  encode(text: string): number[];
+  /** Text of token ids; special tokens appear as their strings (`<|eot_id|>`). */
+  decode(ids: ArrayLike<number>): string;
+  /** One past the largest token id (the embedding table needs at least this many rows). */
+  vocabSize: number;
+  special: SpecialTokenIds;
+  /** Ids of all added tokens marked special. */
+  specialIds: ReadonlySet<number>;
+}
+
+/** The special tokens we require, by their strings in `tokenizer.json`'s `added_tokens`. */
+export const LLAMA3_SPECIAL_TOKENS: Record<keyof SpecialTokenIds, string> = {
+  beginOfText: '<|begin_of_text|>',
+  endOfText: '<|end_of_text|>',
+  startHeaderId: '<|start_header_id|>',
+  endHeaderId: '<|end_header_id|>',
+  eotId: '<|eot_id|>',
+};
+
+/** Refuse absurd tokenizer files before parsing them (the real Llama 3 one is ~9 MB). */
+const MAX_TOKENIZER_BYTES = 200 * 1024 * 1024;
+
+interface AddedTokenJson { id: number; content: string; special?: boolean }
+
+/**
+ * Load `DIR/tokenizer.json` as a ChatTokenizer.
+ *
+ * @example
+ * const tok = loadTokenizer('model');
+ * tok.encode('Hello'); // [..]
+ */
+export function loadTokenizer(dir: string): ChatTokenizer {
+  const path = join(dir, 'tokenizer.json');
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (err) {
+    throw new FlockError(`${path}: cannot read the tokenizer: ${(err as Error).message}`, {
+      hint: 'a model folder needs tokenizer.json (Hugging Face fast-tokenizer format)', cause: err,
+    });
+  }
+  if (size > MAX_TOKENIZER_BYTES) throw new FlockError(`${path}: ${size} bytes is too large for a tokenizer.json`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new FlockError(`${path}: not valid JSON (${(err as Error).message})`, { hint: 'download the tokenizer again', cause: err });
+  }
+  return tokenizerFromJson(json, path);
+}
+
+/**
+ * Build a ChatTokenizer from a parsed `tokenizer.json` object. `source` names it in errors.
+ *
+ * @example
+ * const tok = tokenizerFromJson(JSON.parse(text), 'tokenizer.json');
+ */
+export function tokenizerFromJson(json: unknown, source = 'tokenizer.json'): ChatTokenizer {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new FlockError(`${source}: not a JSON object`);
+  const obj = json as Record<string, unknown>;
+  const model = obj['model'] as Record<string, unknown> | undefined;
+  if (!model || typeof model !== 'object' || typeof model['vocab'] !== 'object' || model['vocab'] === null) {
+    throw new FlockError(`${source}: no "model.vocab"`, { hint: 'expected a Hugging Face fast-tokenizer file (tokenizer.json)' });
+  }
+  if (model['type'] !== undefined && model['type'] !== 'BPE') {
+    throw new FlockError(`${source}: model type "${String(model['type'])}" is not supported (expected "BPE")`, {
+      hint: 'Llama 3 checkpoints use a byte-level BPE tokenizer',
+    });
+  }
+  const added = parseAddedTokens(obj['added_tokens'], source);
+
+  const byContent = new Map(added.map((t) => [t.content, t]));
+  const missing = Object.values(LLAMA3_SPECIAL_TOKENS).filter((s) => !byContent.has(s));
+  if (missing.length > 0) {
+    throw new FlockError(`${source}: the tokenizer lacks the Llama 3 special tokens ${missing.join(' ')}`, {
+      details: ['the chat template (recipe v1) needs <|begin_of_text|>, <|end_of_text|>, <|start_header_id|>, <|end_header_id|> and <|eot_id|> in added_tokens'],
+      hint: 'use a Llama 3 tokenizer.json (e.g. from meta-llama/Llama-3.2-1B) or one written by `flock model init`',
+    });
+  }
+  const special = Object.fromEntries(
+    Object.entries(LLAMA3_SPECIAL_TOKENS).map(([key, content]) => [key, byContent.get(content)!.id]),
+  ) as unknown as SpecialTokenIds;
+
+  // The text encoder knows no added tokens (so their strings stay text) and adds none.
+  let text: Tokenizer;
+  try {
+    text = new Tokenizer({ ...obj, added_tokens: [], post_processor: null }, {});
+  } catch (err) {
+    throw new FlockError(`${source}: @huggingface/tokenizers cannot load it: ${(err as Error).message}`, { cause: err });
+  }
+  const vocab = model['vocab'] as Record<string, unknown>;
+  let maxId = -1;
+  for (const id of Object.values(vocab)) if (typeof id === 'number' && id > maxId) maxId = id;
+  for (const t of added) if (t.id > maxId) maxId = t.id;
+  const addedById = new Map(added.map((t) => [t.id, t.content]));
+  const specialIds = new Set(added.filter((t) => t.special !== false).map((t) => t.id));
+
+  return {
+    vocabSize: maxId + 1,
+    special,
+    specialIds,
+    encode(input: string): number[] {
+      if (input.length === 0) return [];
+      const ids = text.encode(input, { add_special_tokens: false }).ids;
+      for (let i = 0; i < ids.length; i++) {
+        if (typeof ids[i] !== 'number') throw new FlockError(`${source}: text piece has no token id (the vocabulary does not cover every byte)`);
+      }
+      return ids;
+    },
+    decode(ids: ArrayLike<number>): string {
+      let out = '';
+      let run: number[] = [];
+      const flush = () => {
+        if (run.length > 0) out += text.decode(run, { clean_up_tokenization_spaces: false });
+        run = [];
+      };
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        const content = addedById.get(id);
+        if (content !== undefined) {
+          flush();
+          out += content;
+        } else {
+          run.push(id);
+        }
+      }
+      flush();
+      return out;
+    },
+  };
+}
+
+function parseAddedTokens(value: unknown, source: string): AddedTokenJson[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new FlockError(`${source}: "added_tokens" is not an array`);
+  return value.map((t, i) => {
+    if (typeof t !== 'object' || t === null || typeof (t as AddedTokenJson).content !== 'string' || !Number.isInteger((t as AddedTokenJson).id)) {
+      throw new FlockError(`${source}: added_tokens[${i}] needs an integer "id" and a string "content"`);
+    }
+    return t as AddedTokenJson;
+  });
+}
+
+/**
+ * GPT-2's byte → printable-character table used by byte-level BPE (`bytes_to_unicode`): printable
+ * Latin-1 bytes map to themselves, the other 68 to U+0100 onward. Index = byte value.
+ */
+export function byteLevelAlphabet(): string[] {
+  const keep = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const out: string[] = [];
+  let next = 0;
+  for (let b = 0; b < 256; b++) out.push(String.fromCodePoint(keep(b) ? b : 256 + next++));
+  return out;
+}
+
+/** Llama 3's pre-tokenizer split pattern (as in its tokenizer.json). */
+export const LLAMA3_SPLIT_PATTERN =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/**
+ * The names of Llama 3.1/3.2's 256 special tokens, in id order from 128000 (`<|begin_of_text|>`)
+ * to 128255 (`<|reserved_special_token_247|>`).
+ */
+export function llama3SpecialTokenNames(): string[] {
+  const named: Record<number, string> = {
+    0: '<|begin_of_text|>', 1: '<|end_of_text|>', 4: '<|finetune_right_pad_id|>', 6: '<|start_header_id|>',
+    7: '<|end_header_id|>', 8: '<|eom_id|>', 9: '<|eot_id|>', 10: '<|python_tag|>',
+  };
+  const names: string[] = [];
+  let reserved = 0;
+  for (let i = 0; i < 256; i++) names.push(named[i] ?? `<|reserved_special_token_${reserved++}|>`);
+  return names;
+}
+
+/**
+ * A `tokenizer.json` object in Llama 3's layout (byte-level BPE, same pre-tokenizer, decoder and
+ * post-processor) for `vocab` and `merges`, with the 256 Llama 3 special tokens from `firstSpecialId`.
+ *
+ * @example
+ * const alphabet = byteLevelAlphabet();
+ * const json = llama3StyleTokenizerJson(Object.fromEntries(alphabet.map((c, i) => [c, i])), [], 256);
+ */
+export function llama3StyleTokenizerJson(vocab: Record<string, number>, merges: string[] | [string, string][], firstSpecialId: number): Record<string, unknown> {
+  const specials = llama3SpecialTokenNames();
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: specials.map((content, i) => ({
+      id: firstSpecialId + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    })),
+    normalizer: null,
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: LLAMA3_SPLIT_PATTERN }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    },
+    post_processor: {
+      type: 'Sequence',
+      processors: [
+        { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+        {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: specials[0], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [
+            { SpecialToken: { id: specials[0], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: specials[0], type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } },
+          ],
+          special_tokens: { [specials[0]!]: { id: specials[0], ids: [firstSpecialId], tokens: [specials[0]] } },
+        },
+      ],
+    },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, ignore_merges: true, vocab, merges,
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The evaluation recipe (SYSTEM.md §2.4): how a validator trains a LoRA adapter on a dataset and
+ * measures it. Data, not code: it lives in competition.json (`recipe`), every field defaulting to
+ * recipe v1 (LoRA rank 4 on q_proj/v_proj, 3 epochs of AdamW at 2e-4, 512-token sequences).
+ *
+ * Created by the protocol engineer because the engine needed it first; the engine owns its
+ * semantics (how each field is applied), this file only its shape and v1 defaults.
+ */
+import { z } from 'zod';
+
+/** LoRA adapter shape: W' = W + (alpha / rank)·B·A on each target projection. */
+export const loraSchema = z
+  .object({
+    /** r: inner dimension of A (r × in) and B (out × r). */
+    rank: z.number().int().min(1).max(256).default(4),
+    /** Scale numerator: the update is multiplied by alpha / rank. */
+    alpha: z.number().positive().default(8),
+    /** Dropout on the LoRA input path during training (0 = none). */
+    dropout: z.number().min(0).lt(1).default(0.1),
+    /** Linear layers that get an adapter, by their HF Llama names. */
+    targets: z
+      .array(z.enum(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']))
+      .min(1)
+      .refine((t) => new Set(t).size === t.length, 'targets must not repeat')
+      .default(['q_proj', 'v_proj']),
+  })
+  .strict();
+
+/** AdamW (decoupled weight decay). */
+export const optimizerSchema = z
+  .object({
+    type: z.literal('adamw').default('adamw'),
+    lr: z.number().positive().default(2e-4),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    eps: z.number().positive().default(1e-8),
+    weightDecay: z.number().min(0).default(0),
+  })
+  .strict();
+
+export const recipeSchema = z
+  .object({
+    /** Recipe format version. */
+    version: z.literal(1).default(1),
+    lora: loraSchema.prefault({}),
+    /** Rows per micro-batch. */
+    batchSize: z.number().int().min(1).default(1),
+    /** Micro-batches per optimizer step. */
+    gradientAccumulation: z.number().int().min(1).default(8),
+    /** Passes over the (canonically ordered, seed-shuffled) rows. */
+    epochs: z.number().int().min(1).max(100).default(3),
+    optimizer: optimizerSchema.prefault({}),
+    /** Optimizer steps of linear warm-up from 0 to lr. */
+    warmupSteps: z.number().int().min(0).default(100),
+    /** After warm-up: linear decay to 0 at the last step. */
+    lrSchedule: z.literal('linear').default('linear'),
+    /** Global gradient-norm clip (0 = off). */
+    gradClip: z.number().min(0).default(1.0),
+    /** Sequences are truncated to their first maxSeqLen tokens (training and evaluation). */
+    maxSeqLen: z.number().int().min(8).max(131_072).default(512),
+  })
+  .strict();
+
+/** A complete recipe (every default filled in). */
+export type Recipe = z.infer<typeof recipeSchema>;
+/** A recipe as written in competition.json (any field may be left to its v1 default). */
+export type RecipeInput = z.input<typeof recipeSchema>;
+
+/** Recipe v1 with every default (SYSTEM.md §2.4). */
+export const RECIPE_V1: Readonly<Recipe> = Object.freeze(recipeSchema.parse({}));

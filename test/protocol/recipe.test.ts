@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { RECIPE_V1, recipeSchema } from '../../src/protocol/recipe.js';
+
+describe('recipe schema', () => {
+  it('fills recipe v1 defaults (SYSTEM.md §2.4)', () => {
+    expect(RECIPE_V1).toEqual({
+      version: 1,
+      lora: { rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] },
+      batchSize: 1,
+      gradientAccumulation: 8,
+      epochs: 3,
+      optimizer: { type: 'adamw', lr: 2e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+      warmupSteps: 100,
+      lrSchedule: 'linear',
+      gradClip: 1.0,
+      maxSeqLen: 512,
+    });
+  });
+
+  it('keeps given fields and defaults the rest of a nested object', () => {
+    const r = recipeSchema.parse({ lora: { rank: 8 }, optimizer: { lr: 1e-3 }, epochs: 1 });
+    expect(r.lora).toEqual({ rank: 8, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] });
+    expect(r.optimizer.lr).toBe(1e-3);
+    expect(r.optimizer.beta2).toBe(0.999);
+    expect(r.epochs).toBe(1);
+  });
+
+  it.each([
+    [{ lora: { rank: 0 } }, 'lora.rank'],
+    [{ lora: { dropout: 1 } }, 'lora.dropout'],
+    [{ lora: { targets: ['q_proj', 'q_proj'] } }, 'lora.targets'],
+    [{ lora: { targets: ['wq'] } }, 'lora.targets.0'],
+    [{ optimizer: { type: 'sgd' } }, 'optimizer.type'],
+    [{ version: 2 }, 'version'],
+    [{ maxSeqLen: 1.5 }, 'maxSeqLen'],
+    [{ learningRate: 1 }, ''],
+  ])('rejects %j at %s', (input, path) => {
+    const r = recipeSchema.safeParse(input);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+});

@@ -1,0 +1,257 @@
+/**
+ * The local hub's repositories: one bare git repository per repo under
+ * `DIR/repos/{datasets|models}/{namespace}/{name}.git`, so revisions are real commit SHAs,
+ * history is kept, and everything survives a restart. Large files are stored in git as Git LFS
+ * pointer files; their content lives in the LfsStore.
+ */
+import { mkdir, rename, rm, stat, mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { runGit, spawnGit } from './git.js';
+import type { RepoRef } from '../validate.js';
+
+export interface TreeEntry {
+  type: 'file' | 'directory';
+  path: string;
+  /** git object id (blob or tree) */
+  oid: string;
+  /** bytes of the file's content (for LFS files: the LFS object's size) */
+  size: number;
+  lfs?: { oid: string; size: number; pointerSize: number };
+}
+
+export type CommitOperation =
+  | { kind: 'blob'; path: string; blobOid: string }
+  | { kind: 'delete'; path: string };
+
+export class CommitConflictError extends Error {}
+export class BranchNotFoundError extends Error {}
+export class TreeUpdateError extends Error {}
+
+const LFS_POINTER = /^version https:\/\/git-lfs\.github\.com\/spec\/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n$/;
+const MAX_POINTER_SIZE = 1024;
+const EMPTY_OID = '0'.repeat(40);
+
+/** The text of a Git LFS pointer file for an object. */
+export function lfsPointer(oid: string, size: number): string {
+  return `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${size}\n`;
+}
+
+const INITIAL_GITATTRIBUTES = [
+  '*.bin filter=lfs diff=lfs merge=lfs -text',
+  '*.safetensors filter=lfs diff=lfs merge=lfs -text',
+  '*.pt filter=lfs diff=lfs merge=lfs -text',
+  '*.parquet filter=lfs diff=lfs merge=lfs -text',
+  '',
+].join('\n');
+
+export class RepoStore {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly dir: string) {}
+
+  private get home(): string {
+    return this.dir;
+  }
+
+  gitDir(repo: RepoRef): string {
+    const [namespace, name] = repo.name.split('/') as [string, string];
+    return join(this.dir, 'repos', `${repo.type}s`, namespace, `${name}.git`);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.dir, 'repos', 'datasets'), { recursive: true });
+    await mkdir(join(this.dir, 'repos', 'models'), { recursive: true });
+    await mkdir(join(this.dir, 'tmp'), { recursive: true });
+  }
+
+  async exists(repo: RepoRef): Promise<boolean> {
+    try {
+      return (await stat(join(this.gitDir(repo), 'HEAD'))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Create the repository with a first commit holding `.gitattributes` (as the Hub does).
+   * Built in a temporary folder and renamed into place, so a crash never leaves half a repo.
+   * Returns false when it already exists.
+   */
+  async create(repo: RepoRef, author: string): Promise<boolean> {
+    return this.withLock(repo, async () => {
+      if (await this.exists(repo)) return false;
+      const tmp = await mkdtemp(join(this.dir, 'tmp', 'create-'));
+      try {
+        await runGit(null, this.home, ['init', '--quiet', '--bare', '--template=', '--initial-branch=main', tmp]);
+        const blob = (await runGit(tmp, this.home, ['hash-object', '-w', '--stdin'], { input: INITIAL_GITATTRIBUTES })).stdout.toString().trim();
+        const tree = (await runGit(tmp, this.home, ['mktree'], { input: `100644 blob ${blob}\t.gitattributes\n` })).stdout.toString().trim();
+        const commit = (await runGit(tmp, this.home, ['commit-tree', tree, '-F', '-'], { input: 'initial commit\n', env: identity(author) })).stdout.toString().trim();
+        await runGit(tmp, this.home, ['update-ref', 'refs/heads/main', commit]);
+        const target = this.gitDir(repo);
+        await mkdir(join(target, '..'), { recursive: true });
+        try {
+          await rename(tmp, target);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw err;
+        }
+        return true;
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** Delete the repository (moved aside first, so readers never see half of it). */
+  async delete(repo: RepoRef): Promise<boolean> {
+    return this.withLock(repo, async () => {
+      if (!(await this.exists(repo))) return false;
+      const aside = join(this.dir, 'tmp', `deleted-${randomUUID()}`);
+      await rename(this.gitDir(repo), aside);
+      await rm(aside, { recursive: true, force: true });
+      return true;
+    });
+  }
+
+  /** Full commit SHA of a branch, tag, short or full SHA, or HEAD; null when it does not resolve. */
+  async resolve(repo: RepoRef, revision: string): Promise<string | null> {
+    const r = await runGit(this.gitDir(repo), this.home,
+      ['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`], { okCodes: [0, 1, 128] });
+    const sha = r.stdout.toString().trim();
+    return r.code === 0 && /^[0-9a-f]{40}$/.test(sha) ? sha : null;
+  }
+
+  /** Commit date (ISO 8601) and subject of a commit. */
+  async commitInfo(repo: RepoRef, sha: string): Promise<{ date: string; title: string }> {
+    const r = await runGit(this.gitDir(repo), this.home, ['show', '-s', '--format=%cI%n%s', sha]);
+    const [date = '', title = ''] = r.stdout.toString().split('\n');
+    return { date, title };
+  }
+
+  /**
+   * Entries of the tree at `sha` under `dir` ('' for the root), recursive or not. LFS pointer
+   * files are reported with their LFS object's size and id.
+   */
+  async listTree(repo: RepoRef, sha: string, dir: string, recursive: boolean): Promise<TreeEntry[]> {
+    const args = ['ls-tree', '-l', '-z'];
+    if (recursive) args.push('-r', '-t');
+    args.push(sha);
+    if (dir) args.push('--', `${dir}/`);
+    const r = await runGit(this.gitDir(repo), this.home, args);
+    return this.withLfsInfo(repo, parseLsTree(r.stdout));
+  }
+
+  /** The entry at exactly `path` in the tree at `sha`, or null. */
+  async entry(repo: RepoRef, sha: string, path: string): Promise<TreeEntry | null> {
+    const r = await runGit(this.gitDir(repo), this.home, ['ls-tree', '-l', '-z', sha, '--', path]);
+    const found = parseLsTree(r.stdout).find((e) => e.path === path);
+    if (!found) return null;
+    return (await this.withLfsInfo(repo, [found]))[0]!;
+  }
+
+  /** Stream a blob's bytes (`git cat-file blob`). */
+  readBlob(repo: RepoRef, oid: string): Readable {
+    const child = spawnGit(this.gitDir(repo), this.home, ['cat-file', 'blob', oid]);
+    child.stdin.end();
+    child.stderr.resume();
+    return child.stdout;
+  }
+
+  /** Store bytes as a blob; returns its id. */
+  async writeBlob(repo: RepoRef, content: Buffer | string): Promise<string> {
+    const r = await runGit(this.gitDir(repo), this.home, ['hash-object', '-w', '--stdin'], { input: content });
+    return r.stdout.toString().trim();
+  }
+
+  /**
+   * Apply operations on top of `branch` as one commit, serialised per repository so concurrent
+   * commits never lose each other's changes. `parentCommit`, when given, must be the branch head.
+   */
+  async commit(repo: RepoRef, branch: string, ops: CommitOperation[], message: string, author: string, parentCommit?: string): Promise<string> {
+    return this.withLock(repo, async () => {
+      const gitDir = this.gitDir(repo);
+      const head = await this.resolve(repo, `refs/heads/${branch}`);
+      if (!head) throw new BranchNotFoundError(`branch ${branch} does not exist`);
+      if (parentCommit && parentCommit !== head) throw new CommitConflictError(`parent commit ${parentCommit} is not the head of ${branch} (${head})`);
+      const tmpDir = await mkdtemp(join(this.dir, 'tmp', 'commit-'));
+      const env = { ...identity(author), GIT_INDEX_FILE: join(tmpDir, 'index') };
+      try {
+        await runGit(gitDir, this.home, ['read-tree', head], { env });
+        const lines = ops.map((op) => op.kind === 'blob'
+          ? `100644 ${op.blobOid}\t${op.path}\0`
+          : `0 ${EMPTY_OID}\t${op.path}\0`).join('');
+        try {
+          await runGit(gitDir, this.home, ['update-index', '-z', '--index-info'], { input: lines, env });
+          const tree = (await runGit(gitDir, this.home, ['write-tree'], { env })).stdout.toString().trim();
+          const msgFile = join(tmpDir, 'message');
+          await writeFile(msgFile, message.endsWith('\n') ? message : `${message}\n`);
+          const commit = (await runGit(gitDir, this.home, ['commit-tree', tree, '-p', head, '-F', msgFile], { env })).stdout.toString().trim();
+          await runGit(gitDir, this.home, ['update-ref', `refs/heads/${branch}`, commit, head]);
+          return commit;
+        } catch (err) {
+          throw new TreeUpdateError(`could not apply the commit: ${(err as Error).message}`);
+        }
+      } finally {
+        await rm(tmpDir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  private async withLfsInfo(repo: RepoRef, entries: TreeEntry[]): Promise<TreeEntry[]> {
+    const small = entries.filter((e) => e.type === 'file' && e.size <= MAX_POINTER_SIZE);
+    if (small.length === 0) return entries;
+    const r = await runGit(this.gitDir(repo), this.home, ['cat-file', '--batch'], { input: small.map((e) => `${e.oid}\n`).join('') });
+    const out = r.stdout;
+    let at = 0;
+    for (const e of small) {
+      const nl = out.indexOf(10, at);
+      const header = out.subarray(at, nl).toString();
+      const size = Number(header.split(' ')[2]);
+      const content = out.subarray(nl + 1, nl + 1 + size).toString('latin1');
+      at = nl + 1 + size + 1;
+      const m = LFS_POINTER.exec(content);
+      if (m) {
+        e.lfs = { oid: m[1]!, size: Number(m[2]), pointerSize: size };
+        e.size = Number(m[2]);
+      }
+    }
+    return entries;
+  }
+
+  private async withLock<T>(repo: RepoRef, fn: () => Promise<T>): Promise<T> {
+    const key = `${repo.type}/${repo.name}`;
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+}
+
+function identity(author: string): Record<string, string> {
+  const date = new Date().toISOString();
+  return {
+    GIT_AUTHOR_NAME: author, GIT_AUTHOR_EMAIL: `${author}@local-hub`, GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_NAME: 'flock-hub', GIT_COMMITTER_EMAIL: 'hub@local-hub', GIT_COMMITTER_DATE: date,
+  };
+}
+
+/** Parse `git ls-tree -l -z` output: `<mode> <type> <oid> <size>\t<path>\0`. */
+function parseLsTree(out: Buffer): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  for (const record of out.toString('utf8').split('\0')) {
+    if (!record) continue;
+    const tab = record.indexOf('\t');
+    const [, type, oid, size] = record.slice(0, tab).split(/ +/);
+    const path = record.slice(tab + 1);
+    if (type === 'blob') entries.push({ type: 'file', path, oid: oid!, size: Number(size) });
+    else if (type === 'tree') entries.push({ type: 'directory', path, oid: oid!, size: 0 });
+  }
+  return entries;
+}

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { reportError } from './run.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerWallet } from './wallet.js';
+import { register as registerHub } from './hub.js';
 
 function packageVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
 
   registerDataset(program);
   registerWallet(program);
+  registerHub(program);
 
   // Usage errors exit 2 (commander's default is 1).
   const exit2 = (cmd: Command) => {

@@ -1,6 +1,318 @@
-/** `flock dataset …`: the miner's dataset toolkit. */
-import { Command } from 'commander';
+/**
+ * `flock dataset …`: the miner's dataset toolkit — check, stats, dedupe, convert, compare,
+ * contamination. Exit codes: 0 valid / done, 1 invalid input (or, for `contamination`, over the
+ * limit), 2 usage error. `--json` prints one JSON object on stdout.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { FlockError, UsageError } from '../util/errors.js';
+import {
+  CONVERT_FORMATS, canonicalJson, contamination, convertRow, formatErrors, MAX_ERRORS_KEPT, nearClusters,
+  nearDuplicatesOfEarlier, overlap, readJsonlRows, scanDataset, writeJsonlAtomic,
+  type ConvertFormat, type DatasetLimits, type DatasetScan,
+} from '../dataset/index.js';
+import { checkRow } from '../dataset/schema.js';
+import { addJsonOption, parsePositiveInt } from './options.js';
+import { action } from './run.js';
+import type { CommandContext } from './context.js';
+
+/** Scoring v1 defaults (scoring.md): contamination over 1% → 0; O ≥ 0.5 against an earlier dataset → copy. */
+const CONTAMINATION_MAX = 0.01;
+const COPY_THRESHOLD = 0.5;
 
 export function register(program: Command): void {
-  program.command('dataset').description('check, inspect, convert and de-duplicate JSONL chat datasets');
+  const dataset = program.command('dataset').description('check, inspect, convert and de-duplicate JSONL chat datasets');
+
+  withLimits(addJsonOption(dataset.command('check')
+    .description('validate a dataset and summarise it (exit 0 valid, 1 invalid, 2 usage error)')
+    .argument('<file>', 'JSONL dataset')))
+    .action(action(checkCommand));
+
+  withLimits(addJsonOption(dataset.command('stats')
+    .description('distributions of turns and lengths, and duplicate clusters')
+    .argument('<file>', 'JSONL dataset')))
+    .action(action(statsCommand));
+
+  withLimits(addJsonOption(dataset.command('dedupe')
+    .description('remove exact (and with --near, near) duplicate rows; writes canonical rows')
+    .argument('<in>', 'JSONL dataset')
+    .requiredOption('-o, --output <file>', 'where to write the de-duplicated dataset')
+    .option('--near', 'also remove rows that nearly duplicate an earlier row', false)))
+    .action(action(dedupeCommand));
+
+  withLimits(addJsonOption(dataset.command('convert')
+    .description('convert ShareGPT, Alpaca or OpenAI chat rows into our format')
+    .argument('<in>', 'JSONL file in the source format')
+    .addOption(new Option('--from <format>', 'source format').choices([...CONVERT_FORMATS]).makeOptionMandatory())
+    .requiredOption('-o, --output <file>', 'where to write the converted dataset')
+    .option('--skip-invalid', 'write the rows that convert and report the others (default: write nothing on any error)', false)))
+    .action(action(convertCommand));
+
+  withLimits(addJsonOption(dataset.command('compare')
+    .description("overlap of A's rows with B's, exact and near (the number scoring step 4 uses)")
+    .argument('<a>', 'JSONL dataset A (the later one)')
+    .argument('<b>', 'JSONL dataset B (the earlier one)')))
+    .action(action(compareCommand));
+
+  withLimits(addJsonOption(dataset.command('contamination')
+    .description('rows of DATA that exactly or nearly duplicate an evaluation example (scoring step 3); exit 1 when over --max-fraction')
+    .argument('<data>', 'JSONL dataset')
+    .requiredOption('--eval <file>', 'the evaluation set (JSONL, same row format)')
+    .addOption(new Option('--max-fraction <f>', 'largest contaminated fraction accepted').default(CONTAMINATION_MAX).argParser(parseFraction))))
+    .action(action(contaminationCommand));
+}
+
+function withLimits(cmd: Command): Command {
+  return cmd
+    .option('--max-rows <n>', 'ignore rows past this many (the first rows are kept)', parsePositiveInt('--max-rows'))
+    .option('--max-bytes <n>', 'refuse files larger than this many bytes (default 4 GiB)', parsePositiveInt('--max-bytes'))
+    .option('--max-line-bytes <n>', 'refuse lines longer than this many bytes (default 4 MiB)', parsePositiveInt('--max-line-bytes'));
+}
+
+function parseFraction(v: string): number {
+  const f = Number(v);
+  if (!/^\d*\.?\d+$/.test(v) || !(f >= 0 && f <= 1)) throw new InvalidArgumentError(`--max-fraction must be a number between 0 and 1, got "${v}"`);
+  return f;
+}
+
+function limitsOf(opts: Record<string, unknown>): Partial<DatasetLimits> {
+  return {
+    maxRows: opts['maxRows'] as number | undefined,
+    maxFileBytes: opts['maxBytes'] as number | undefined,
+    maxLineBytes: opts['maxLineBytes'] as number | undefined,
+  };
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function printJson(value: unknown): void {
+  print(JSON.stringify(value, null, 2));
+}
+
+const num = (n: number) => n.toLocaleString('en-US');
+const pct = (f: number) => `${(f * 100).toFixed(f > 0 && f < 0.001 ? 3 : 1)}%`;
+
+/** Rows of a scan that repeat an earlier row exactly: [line, line of the first copy]. */
+function exactDuplicates(scan: DatasetScan): { line: number; firstLine: number; index: number }[] {
+  const out: { line: number; firstLine: number; index: number }[] = [];
+  for (const group of scan.hashes.duplicateGroups()) {
+    for (const i of group.slice(1)) out.push({ line: scan.rowLines[i]!, firstLine: scan.rowLines[group[0]!]!, index: i });
+  }
+  return out.sort((a, b) => a.line - b.line);
+}
+
+/** Scan a file; when it is invalid, print the errors (or the JSON) and return null. */
+async function scanValid(ctx: CommandContext, file: string, what = 'dataset'): Promise<DatasetScan | null> {
+  const scan = await scanDataset(file, { limits: limitsOf(ctx.opts) });
+  if (scan.valid) return scan;
+  if (ctx.opts['json']) {
+    printJson({ file, valid: false, errorCount: scan.errorCount, errors: scan.errors });
+    return null;
+  }
+  throw invalidError(scan, what);
+}
+
+function invalidError(scan: Pick<DatasetScan, 'path' | 'errors' | 'errorCount'>, what = 'dataset'): FlockError {
+  return new FlockError(`${scan.path} is not a valid ${what}: ${num(scan.errorCount)} error${scan.errorCount === 1 ? '' : 's'}${scan.errorCount > MAX_ERRORS_KEPT ? ` (the first ${MAX_ERRORS_KEPT} shown)` : ''}`, {
+    details: formatErrors(scan),
+    hint: 'each row is {"system"?: string, "conversations": [{"role": "user"|"assistant", "content": "…"}, …]}, user first, assistant last; `flock dataset convert --help` converts other formats',
+  });
+}
+
+async function checkCommand(ctx: CommandContext, file: string): Promise<number> {
+  const scan = await scanValid(ctx, file);
+  if (!scan) return 1;
+  const exact = exactDuplicates(scan);
+  const nearFlags = nearDuplicatesOfEarlier(scan.fingerprints.bands, scan.fingerprints.rows);
+  const exactSet = new Set(exact.map((d) => d.index));
+  let near = 0;
+  nearFlags.forEach((f, i) => { if (f && !exactSet.has(i)) near++; });
+  const s = scan.stats;
+  const summary = {
+    file, valid: true, rows: s.rows, turns: s.turns, characters: s.characters, estimatedTokens: s.estimatedTokens,
+    exactDuplicates: exact.length, nearDuplicates: near, identity: scan.fingerprints.identity,
+    truncated: scan.truncated, errorCount: 0, errors: [] as string[],
+  };
+  if (ctx.opts['json']) { printJson(summary); return 0; }
+  print([
+    `${file}: valid`,
+    `  rows               ${num(s.rows)}${scan.truncated ? ` (rows after ${num(s.rows)} ignored: --max-rows)` : ''}`,
+    `  turns              ${num(s.turns)}`,
+    `  characters         ${num(s.characters)}`,
+    `  estimated tokens   ${num(s.estimatedTokens)}`,
+    `  exact duplicates   ${num(exact.length)}${exact.length ? ` (e.g. line ${exact[0]!.line} repeats line ${exact[0]!.firstLine})` : ''}`,
+    `  near duplicates    ${num(near)}${near ? ' (see `flock dataset stats`; `flock dataset dedupe --near` removes them)' : ''}`,
+    `  identity           ${scan.fingerprints.identity}`,
+  ].join('\n'));
+  return 0;
+}
+
+async function statsCommand(ctx: CommandContext, file: string): Promise<number> {
+  const scan = await scanValid(ctx, file);
+  if (!scan) return 1;
+  const toLines = (groups: number[][]) => groups.map((g) => g.map((i) => scan.rowLines[i]!));
+  const exactClusters = toLines(scan.hashes.duplicateGroups());
+  const nearClustersLines = toLines(nearClusters(scan.fingerprints.bands, scan.fingerprints.rows));
+  const s = scan.stats;
+  if (ctx.opts['json']) {
+    printJson({ file, ...s, identity: scan.fingerprints.identity, truncated: scan.truncated, exactDuplicateClusters: exactClusters, nearDuplicateClusters: nearClustersLines });
+    return 0;
+  }
+  const dist = (d: typeof s.charactersPerRow) => `min ${num(d.min)}  p50 ${num(d.p50)}  p90 ${num(d.p90)}  p99 ${num(d.p99)}  max ${num(d.max)}  mean ${num(d.mean)}`;
+  const clusters = (name: string, groups: number[][]) => {
+    const lines = [`${name}: ${num(groups.length)} cluster${groups.length === 1 ? '' : 's'} (${num(groups.reduce((n, g) => n + g.length, 0))} rows)`];
+    for (const g of groups.slice(0, 10)) lines.push(`    lines ${g.slice(0, 8).join(', ')}${g.length > 8 ? `, … (${g.length} rows)` : ''}`);
+    if (groups.length > 10) lines.push(`    … and ${num(groups.length - 10)} more`);
+    return lines;
+  };
+  print([
+    `${file}`,
+    `  rows ${num(s.rows)}, turns ${num(s.turns)}, characters ${num(s.characters)}, estimated tokens ${num(s.estimatedTokens)}, rows with a system prompt ${num(s.rowsWithSystem)}`,
+    `  turns per row: ${Object.entries(s.turnsPerRow).map(([k, v]) => `${k} → ${num(v)}`).join(', ')}`,
+    `  characters per row:       ${dist(s.charactersPerRow)}`,
+    `  estimated tokens per row: ${dist(s.estimatedTokensPerRow)}`,
+    ...clusters('  exact duplicate clusters', exactClusters),
+    ...clusters('  near-duplicate clusters', nearClustersLines),
+  ].join('\n'));
+  return 0;
+}
+
+function checkDistinctPaths(input: string, output: string): void {
+  if (resolve(input) === resolve(output)) throw new UsageError(`-o ${output} is the input file`, { hint: 'write to another file' });
+}
+
+async function dedupeCommand(ctx: CommandContext, input: string): Promise<number> {
+  const output = ctx.opts['output'] as string;
+  checkDistinctPaths(input, output);
+  const scan = await scanValid(ctx, input);
+  if (!scan) return 1;
+  const exact = exactDuplicates(scan);
+  const drop = new Uint8Array(scan.fingerprints.rows);
+  for (const d of exact) drop[d.index] = 2;
+  const nearLines: number[] = [];
+  if (ctx.opts['near']) {
+    const flags = nearDuplicatesOfEarlier(scan.fingerprints.bands, scan.fingerprints.rows);
+    flags.forEach((f, i) => { if (f && !drop[i]) { drop[i] = 1; nearLines.push(scan.rowLines[i]!); } });
+  }
+  // second pass: the rows are not held in memory, so read the file again and keep the survivors
+  const limits = limitsOf(ctx.opts);
+  async function* kept(): AsyncGenerator<string> {
+    let index = 0;
+    for await (const item of readJsonlRows(input, limits)) {
+      if (item.kind !== 'row') continue;
+      const c = checkRow(item.value);
+      if (!c.ok) throw new FlockError(`${input} changed while being de-duplicated (line ${item.line})`);
+      if (!drop[index++]) yield canonicalJson(c.row);
+    }
+  }
+  const written = await writeJsonlAtomic(output, kept());
+  const report = {
+    input, output, rows: scan.fingerprints.rows, kept: written,
+    removedExact: exact.map((d) => ({ line: d.line, duplicateOf: d.firstLine })),
+    removedNear: nearLines,
+  };
+  if (ctx.opts['json']) { printJson(report); return 0; }
+  const lines = [`${output}: wrote ${num(written)} of ${num(report.rows)} rows`,
+    `  removed ${num(exact.length)} exact duplicate${exact.length === 1 ? '' : 's'}${exact.length ? `: ${exact.slice(0, 20).map((d) => `line ${d.line} (= line ${d.firstLine})`).join(', ')}${exact.length > 20 ? ', …' : ''}` : ''}`];
+  if (ctx.opts['near']) lines.push(`  removed ${num(nearLines.length)} near duplicate${nearLines.length === 1 ? '' : 's'}${nearLines.length ? `: lines ${nearLines.slice(0, 20).join(', ')}${nearLines.length > 20 ? ', …' : ''}` : ''}`);
+  print(lines.join('\n'));
+  return 0;
+}
+
+async function convertCommand(ctx: CommandContext, input: string): Promise<number> {
+  const output = ctx.opts['output'] as string;
+  const format = ctx.opts['from'] as ConvertFormat;
+  const skipInvalid = Boolean(ctx.opts['skipInvalid']);
+  checkDistinctPaths(input, output);
+  const errors: string[] = [];
+  let errorCount = 0;
+  let rows = 0;
+  const addError = (line: number, message: string) => {
+    errorCount++;
+    if (errors.length < MAX_ERRORS_KEPT) errors.push(`${input}:${line}: ${message}`);
+  };
+  let truncated = false;
+  async function* converted(): AsyncGenerator<string> {
+    for await (const item of readJsonlRows(input, limitsOf(ctx.opts))) {
+      if (item.kind === 'end') { truncated = item.truncated; break; }
+      if (item.kind === 'error') { addError(item.line, item.message); continue; }
+      const c = convertRow(item.value, format);
+      if (!c.ok) { for (const m of c.errors) addError(item.line, m); continue; }
+      rows++;
+      yield canonicalJson(c.row);
+    }
+    if (errorCount > 0 && !skipInvalid) throw new ConversionFailed();
+    if (rows === 0) throw new ConversionFailed();
+  }
+  let written = 0;
+  try {
+    written = await writeJsonlAtomic(output, converted());
+  } catch (err) {
+    if (!(err instanceof ConversionFailed)) throw err;
+    if (ctx.opts['json']) { printJson({ input, output: null, format, converted: 0, errorCount, errors }); return 1; }
+    throw new FlockError(`${input}: cannot convert from ${format}: ${num(errorCount)} error${errorCount === 1 ? '' : 's'}${rows === 0 && errorCount === 0 ? ' (no rows)' : ''}; nothing written`, {
+      details: formatErrors({ errors, errorCount }),
+      hint: rows > 0 ? '--skip-invalid writes the rows that convert' : `is the file in ${format} format?`,
+    });
+  }
+  if (ctx.opts['json']) { printJson({ input, output, format, converted: written, truncated, errorCount, errors }); return 0; }
+  const lines = [`${output}: wrote ${num(written)} rows converted from ${format}`];
+  if (errorCount > 0) lines.push(`  skipped ${num(errorCount)} invalid row${errorCount === 1 ? '' : 's'}:`, ...formatErrors({ errors, errorCount }).map((e) => `    ${e}`));
+  print(lines.join('\n'));
+  return 0;
+}
+
+class ConversionFailed extends FlockError {
+  constructor() { super('conversion failed'); }
+}
+
+async function compareCommand(ctx: CommandContext, a: string, b: string): Promise<number> {
+  const sa = await scanValid(ctx, a);
+  if (!sa) return 1;
+  const sb = await scanValid(ctx, b);
+  if (!sb) return 1;
+  const o = overlap(sa.fingerprints, sb.fingerprints);
+  const identical = sa.fingerprints.identity === sb.fingerprints.identity;
+  const report = {
+    a: { file: a, rows: sa.fingerprints.rows, identity: sa.fingerprints.identity },
+    b: { file: b, rows: sb.fingerprints.rows, identity: sb.fingerprints.identity },
+    overlap: o.overlap, matched: o.matched, exact: o.exact, near: o.matched - o.exact, identical,
+    copy: o.overlap >= COPY_THRESHOLD,
+  };
+  if (ctx.opts['json']) { printJson(report); return 0; }
+  print([
+    `O(A,B) = ${o.overlap.toFixed(4)}: ${num(o.matched)} of A's ${num(o.rows)} rows match B (${num(o.exact)} exactly, ${num(o.matched - o.exact)} nearly)`,
+    `  A ${a}: ${num(report.a.rows)} rows, identity ${report.a.identity}`,
+    `  B ${b}: ${num(report.b.rows)} rows, identity ${report.b.identity}${identical ? ' (identical datasets)' : ''}`,
+    report.copy
+      ? `  O ≥ ${COPY_THRESHOLD}: if B was committed first, scoring counts A as a copy of B (score 0)`
+      : `  O < ${COPY_THRESHOLD}: A is not a copy of B`,
+  ].join('\n'));
+  return 0;
+}
+
+async function contaminationCommand(ctx: CommandContext, data: string): Promise<number> {
+  const evalFile = ctx.opts['eval'] as string;
+  const maxFraction = ctx.opts['maxFraction'] as number;
+  const sd = await scanValid(ctx, data);
+  if (!sd) return 1;
+  const se = await scanValid(ctx, evalFile, 'evaluation set');
+  if (!se) return 1;
+  const c = contamination(sd.fingerprints, se.fingerprints);
+  const lines = c.contaminatedRows.map((i) => sd.rowLines[i]!);
+  const over = c.overlap > maxFraction;
+  if (ctx.opts['json']) {
+    printJson({ data, eval: evalFile, rows: c.rows, contaminated: c.matched, exact: c.exact, near: c.matched - c.exact, fraction: c.overlap, maxFraction, overLimit: over, lines });
+    return over ? 1 : 0;
+  }
+  print([
+    `${data}: ${num(c.matched)} of ${num(c.rows)} rows (${pct(c.overlap)}) duplicate an evaluation example (${num(c.exact)} exactly, ${num(c.matched - c.exact)} nearly)`,
+    ...(lines.length ? [`  lines ${lines.slice(0, MAX_ERRORS_KEPT).join(', ')}${lines.length > MAX_ERRORS_KEPT ? `, … (${num(lines.length)} in all)` : ''}`] : []),
+    over
+      ? `  over the limit of ${pct(maxFraction)}: scoring gives this dataset 0 ("trained on the test") — remove these rows`
+      : `  within the limit of ${pct(maxFraction)}${c.matched ? ': validators drop these rows before training' : ''}`,
+  ].join('\n'));
+  return over ? 1 : 0;
 }

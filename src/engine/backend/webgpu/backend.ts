@@ -1,0 +1,284 @@
+/**
+ * The WebGPU backend: the engine's op interface (../backend.ts) on a GPU through Dawn.
+ *
+ * Every op only encodes work; `read` and `sumSquares` (the interface's only async calls) submit
+ * and wait. Tensors live in pooled device buffers, so steady-state training allocates nothing.
+ * All kernels reduce in a fixed order without float atomics: the same inputs give bit-identical
+ * outputs on the same GPU. Compute is float32 throughout (the f32 path the op suite checks).
+ *
+ * @example
+ *   const backend = await createWebGpuBackend(log);
+ *   const x = backend.fromArray(new Float32Array([1, 2, 3]), [3]);
+ *   backend.scale(x, x, 2);
+ *   console.log(await backend.read(x)); // Float32Array [2, 4, 6]
+ *   backend.dispose();
+ */
+import type { AdamWStep, Backend, DType, Tensor } from '../backend.js';
+import { shapeSize } from '../backend.js';
+import type { Logger } from '../../../util/log.js';
+import { silentLogger } from '../../../util/log.js';
+import { acquireDevice, adapterName, type GpuAdapterDescription } from './device.js';
+import { GpuRuntime, type GpuMemoryStats } from './runtime.js';
+import { GpuTensor, gpu } from './tensor.js';
+import * as ew from './kernels/elementwise.js';
+import { embeddingBackward, embeddingForward } from './kernels/embedding.js';
+import { ropeBackward, ropeForward } from './kernels/rope.js';
+import { rmsnormBackward, rmsnormForward } from './kernels/rmsnorm.js';
+import { crossEntropyBackward, crossEntropyForward } from './kernels/cross-entropy.js';
+import { attentionBackward, attentionForward } from './kernels/attention.js';
+import { matmul, matmulVariantFromEnv, type MatmulVariant } from './kernels/matmul.js';
+
+export interface WebGpuBackendOptions {
+  /** Force a matmul variant (default: FLOCK_WEBGPU_MATMUL, else 'auto'). */
+  matmul?: MatmulVariant;
+}
+
+function check(cond: boolean, op: string, what: () => string): void {
+  if (!cond) throw new Error(`webgpu ${op}: ${what()}`);
+}
+
+function shapeOf(t: Tensor): string {
+  return `[${t.shape.join(',')}]`;
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  private readonly matmulVariant: MatmulVariant;
+
+  constructor(readonly runtime: GpuRuntime, options: WebGpuBackendOptions = {}) {
+    this.matmulVariant = options.matmul ?? matmulVariantFromEnv();
+  }
+
+  /** The adapter this backend runs on. */
+  get adapter(): GpuAdapterDescription {
+    return this.runtime.adapter;
+  }
+
+  /** Device memory held by the backend's buffer pool. */
+  memory(): GpuMemoryStats {
+    return this.runtime.memory();
+  }
+
+  // ─── memory ──────────────────────────────────────────────────────────────────────────────
+
+  zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const t = this.alloc(shape, dtype);
+    ew.fill(this.runtime, t, 0);
+    return t;
+  }
+
+  fromArray(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
+    check(data.length === shapeSize(shape), 'fromArray', () => `${data.length} values for shape [${shape.join(',')}]`);
+    const t = this.alloc(shape, data instanceof Int32Array ? 'i32' : 'f32');
+    this.runtime.upload(t.buffer, data);
+    return t;
+  }
+
+  write(t: Tensor, data: Float32Array | Int32Array): void {
+    const g = gpu(t);
+    check(data.length === g.size && (data instanceof Int32Array) === (g.dtype === 'i32'), 'write', () => `${data.constructor.name}(${data.length}) into ${g.dtype} ${shapeOf(g)}`);
+    this.runtime.upload(g.buffer, data);
+  }
+
+  async read(t: Tensor): Promise<Float32Array> {
+    const g = gpu(t);
+    const bytes = await this.runtime.read(g.buffer, g.bytes);
+    return g.dtype === 'i32' ? Float32Array.from(new Int32Array(bytes)) : new Float32Array(bytes);
+  }
+
+  fill(t: Tensor, value: number): void {
+    ew.fill(this.runtime, gpu(t), value);
+  }
+
+  copy(dst: Tensor, src: Tensor): void {
+    check(dst.size === src.size, 'copy', () => `${shapeOf(src)} into ${shapeOf(dst)}`);
+    if (gpu(dst).buffer !== gpu(src).buffer) this.runtime.copy(gpu(dst).buffer, gpu(src).buffer, gpu(src).bytes);
+  }
+
+  reshape(t: Tensor, shape: readonly number[]): Tensor {
+    const g = gpu(t);
+    check(shapeSize(shape) === g.size, 'reshape', () => `${shapeOf(g)} to [${shape.join(',')}]`);
+    g.storage.refs++;
+    return new GpuTensor(shape, g.dtype, g.storage);
+  }
+
+  /** Drops a handle; the buffer returns to the pool when its last handle (reshapes included) is freed. */
+  free(t: Tensor): void {
+    const g = gpu(t);
+    if (g.storage.freed || --g.storage.refs > 0) return;
+    g.storage.freed = true;
+    this.runtime.release(g.storage.buffer);
+  }
+
+  dispose(): void {
+    this.runtime.dispose();
+  }
+
+  // ─── elementwise ─────────────────────────────────────────────────────────────────────────
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    check(out.size === a.size && a.size === b.size, 'add', () => `${shapeOf(out)} = ${shapeOf(a)} + ${shapeOf(b)}`);
+    ew.add(this.runtime, gpu(out), gpu(a), gpu(b));
+  }
+
+  axpy(y: Tensor, alpha: number, x: Tensor): void {
+    check(y.size === x.size, 'axpy', () => `${shapeOf(y)} += α·${shapeOf(x)}`);
+    ew.axpy(this.runtime, gpu(y), alpha, gpu(x));
+  }
+
+  scale(out: Tensor, a: Tensor, s: number): void {
+    check(out.size === a.size, 'scale', () => `${shapeOf(out)} = s·${shapeOf(a)}`);
+    ew.scale(this.runtime, gpu(out), gpu(a), s);
+  }
+
+  // ─── linear layers ───────────────────────────────────────────────────────────────────────
+
+  linearForward(out: Tensor, x: Tensor, w: Tensor, accumulate = false, scale = 1): void {
+    const [o, i] = this.weightShape('linearForward', w);
+    const n = x.size / i;
+    check(Number.isInteger(n) && out.size === n * o, 'linearForward', () => `out ${shapeOf(out)} = x ${shapeOf(x)} · w ${shapeOf(w)}ᵀ`);
+    matmul(this.runtime, gpu(out), gpu(x), gpu(w), n, o, i, { a: 'mk', b: 'nk' }, scale, accumulate, this.matmulVariant);
+  }
+
+  linearBackwardInput(dx: Tensor, dout: Tensor, w: Tensor, scale = 1): void {
+    const [o, i] = this.weightShape('linearBackwardInput', w);
+    const n = dout.size / o;
+    check(Number.isInteger(n) && dx.size === n * i, 'linearBackwardInput', () => `dx ${shapeOf(dx)} += dout ${shapeOf(dout)} · w ${shapeOf(w)}`);
+    matmul(this.runtime, gpu(dx), gpu(dout), gpu(w), n, i, o, { a: 'mk', b: 'kn' }, scale, true, this.matmulVariant);
+  }
+
+  linearBackwardWeight(dw: Tensor, dout: Tensor, x: Tensor, scale = 1): void {
+    const [o, i] = this.weightShape('linearBackwardWeight', dw);
+    const n = dout.size / o;
+    check(Number.isInteger(n) && x.size === n * i, 'linearBackwardWeight', () => `dw ${shapeOf(dw)} += dout ${shapeOf(dout)}ᵀ · x ${shapeOf(x)}`);
+    matmul(this.runtime, gpu(dw), gpu(dout), gpu(x), o, i, n, { a: 'km', b: 'kn' }, scale, true, this.matmulVariant);
+  }
+
+  // ─── embedding ───────────────────────────────────────────────────────────────────────────
+
+  embeddingForward(out: Tensor, ids: Tensor, table: Tensor): void {
+    check(ids.dtype === 'i32' && table.shape.length === 2 && out.size === ids.size * table.shape[1]!, 'embeddingForward', () => `out ${shapeOf(out)}, ids ${shapeOf(ids)}, table ${shapeOf(table)}`);
+    embeddingForward(this.runtime, gpu(out), gpu(ids), gpu(table));
+  }
+
+  embeddingBackward(dtable: Tensor, dout: Tensor, ids: Tensor): void {
+    check(ids.dtype === 'i32' && dtable.shape.length === 2 && dout.size === ids.size * dtable.shape[1]!, 'embeddingBackward', () => `dtable ${shapeOf(dtable)}, dout ${shapeOf(dout)}, ids ${shapeOf(ids)}`);
+    embeddingBackward(this.runtime, gpu(dtable), gpu(dout), gpu(ids));
+  }
+
+  // ─── normalisation ───────────────────────────────────────────────────────────────────────
+
+  rmsnormForward(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, eps: number): void {
+    check(out.size === x.size && x.size === rstd.size * w.size, 'rmsnormForward', () => `out ${shapeOf(out)}, rstd ${shapeOf(rstd)}, x ${shapeOf(x)}, w ${shapeOf(w)}`);
+    rmsnormForward(this.runtime, gpu(out), gpu(rstd), gpu(x), gpu(w), eps);
+  }
+
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor): void {
+    check(dx.size === x.size && dout.size === x.size && x.size === rstd.size * w.size && (!dw || dw.size === w.size), 'rmsnormBackward', () => `dx ${shapeOf(dx)}, x ${shapeOf(x)}, w ${shapeOf(w)}, rstd ${shapeOf(rstd)}`);
+    rmsnormBackward(this.runtime, gpu(dx), dw ? gpu(dw) : null, gpu(dout), gpu(x), gpu(w), gpu(rstd));
+  }
+
+  // ─── rotary position embedding ───────────────────────────────────────────────────────────
+
+  ropeForward(out: Tensor, x: Tensor, pos: Tensor, cos: Tensor, sin: Tensor): void {
+    this.checkRope('ropeForward', out, x, pos, cos, sin);
+    ropeForward(this.runtime, gpu(out), gpu(x), gpu(pos), gpu(cos), gpu(sin));
+  }
+
+  ropeBackward(dx: Tensor, dout: Tensor, pos: Tensor, cos: Tensor, sin: Tensor): void {
+    this.checkRope('ropeBackward', dx, dout, pos, cos, sin);
+    ropeBackward(this.runtime, gpu(dx), gpu(dout), gpu(pos), gpu(cos), gpu(sin));
+  }
+
+  // ─── attention ───────────────────────────────────────────────────────────────────────────
+
+  attentionForward(out: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor): void {
+    check(out.size === q.size && k.size === v.size, 'attentionForward', () => `out ${shapeOf(out)}, q ${shapeOf(q)}, k ${shapeOf(k)}, v ${shapeOf(v)}`);
+    attentionForward(this.runtime, gpu(out), gpu(probs), gpu(q), gpu(k), gpu(v));
+  }
+
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor): void {
+    check(dq.size === q.size && dout.size === q.size && dk.size === k.size && dv.size === v.size, 'attentionBackward', () => `dq ${shapeOf(dq)}, dk ${shapeOf(dk)}, dv ${shapeOf(dv)}, q ${shapeOf(q)}, k ${shapeOf(k)}`);
+    attentionBackward(this.runtime, gpu(dq), gpu(dk), gpu(dv), gpu(dout), gpu(probs), gpu(q), gpu(k), gpu(v));
+  }
+
+  // ─── MLP ─────────────────────────────────────────────────────────────────────────────────
+
+  swigluForward(out: Tensor, gate: Tensor, up: Tensor): void {
+    check(out.size === gate.size && gate.size === up.size, 'swigluForward', () => `${shapeOf(out)}, ${shapeOf(gate)}, ${shapeOf(up)}`);
+    ew.swigluForward(this.runtime, gpu(out), gpu(gate), gpu(up));
+  }
+
+  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
+    check(dgate.size === gate.size && dup.size === up.size && dout.size === gate.size && gate.size === up.size, 'swigluBackward', () => `${shapeOf(dgate)}, ${shapeOf(dup)}, ${shapeOf(dout)}`);
+    ew.swigluBackward(this.runtime, gpu(dgate), gpu(dup), gpu(dout), gpu(gate), gpu(up));
+  }
+
+  // ─── loss ────────────────────────────────────────────────────────────────────────────────
+
+  crossEntropyForward(losses: Tensor, logits: Tensor, targets: Tensor): void {
+    check(targets.dtype === 'i32' && losses.size === targets.size && logits.size % targets.size === 0, 'crossEntropyForward', () => `losses ${shapeOf(losses)}, logits ${shapeOf(logits)}, targets ${shapeOf(targets)}`);
+    crossEntropyForward(this.runtime, gpu(losses), gpu(logits), gpu(targets));
+  }
+
+  crossEntropyBackward(dlogits: Tensor, dlosses: Tensor, logits: Tensor, targets: Tensor): void {
+    check(targets.dtype === 'i32' && dlosses.size === targets.size && dlogits.size === logits.size && logits.size % targets.size === 0, 'crossEntropyBackward', () => `dlogits ${shapeOf(dlogits)}, dlosses ${shapeOf(dlosses)}, logits ${shapeOf(logits)}`);
+    crossEntropyBackward(this.runtime, gpu(dlogits), gpu(dlosses), gpu(logits), gpu(targets));
+  }
+
+  // ─── regularisation ──────────────────────────────────────────────────────────────────────
+
+  dropoutForward(out: Tensor, x: Tensor, p: number, seed: number): void {
+    check(out.size === x.size && p >= 0 && p < 1, 'dropoutForward', () => `${shapeOf(out)}, ${shapeOf(x)}, p=${p}`);
+    ew.dropoutForward(this.runtime, gpu(out), gpu(x), p, seed);
+  }
+
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
+    check(dx.size === dout.size && p >= 0 && p < 1, 'dropoutBackward', () => `${shapeOf(dx)}, ${shapeOf(dout)}, p=${p}`);
+    ew.dropoutBackward(this.runtime, gpu(dx), gpu(dout), p, seed);
+  }
+
+  // ─── optimizer ───────────────────────────────────────────────────────────────────────────
+
+  /** Read back and summed on the host in float64, index order: exactly the CPU backend's value. */
+  async sumSquares(t: Tensor): Promise<number> {
+    const data = await this.read(t);
+    let s = 0;
+    for (let i = 0; i < data.length; i++) s += data[i]! * data[i]!;
+    return s;
+  }
+
+  adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hp: AdamWStep): void {
+    check(param.size === grad.size && grad.size === m.size && m.size === v.size, 'adamwUpdate', () => `${shapeOf(param)}, ${shapeOf(grad)}, ${shapeOf(m)}, ${shapeOf(v)}`);
+    ew.adamwUpdate(this.runtime, gpu(param), gpu(grad), gpu(m), gpu(v), hp);
+  }
+
+  // ─── helpers ─────────────────────────────────────────────────────────────────────────────
+
+  private alloc(shape: readonly number[], dtype: DType): GpuTensor {
+    const size = shapeSize(shape);
+    const buffer = this.runtime.allocate(size * 4, `tensor[${shape.join(',')}]`);
+    return new GpuTensor(shape, dtype, { buffer, refs: 1, freed: false });
+  }
+
+  private weightShape(op: string, w: Tensor): [number, number] {
+    check(w.shape.length === 2, op, () => `weight must be 2-D [out,in], got ${shapeOf(w)}`);
+    return [w.shape[0]!, w.shape[1]!];
+  }
+
+  private checkRope(op: string, out: Tensor, x: Tensor, pos: Tensor, cos: Tensor, sin: Tensor): void {
+    const half = cos.shape[cos.shape.length - 1] ?? 0;
+    check(pos.dtype === 'i32' && out.size === x.size && cos.size === sin.size && half > 0 && x.size % (pos.size * 2 * half) === 0, op,
+      () => `out ${shapeOf(out)}, x ${shapeOf(x)}, pos ${shapeOf(pos)}, cos ${shapeOf(cos)}`);
+  }
+}
+
+/**
+ * Acquires a WebGPU device and returns the backend on it; logs the adapter. Throws a FlockError
+ * naming what to try when there is no adapter or no device.
+ */
+export async function createWebGpuBackend(log: Logger = silentLogger, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  const { device, adapter } = await acquireDevice();
+  log.info(`webgpu: using ${adapterName(adapter)}`, { shaderF16: adapter.shaderF16 });
+  return new WebGpuBackend(new GpuRuntime(device, adapter, log), options);
+}

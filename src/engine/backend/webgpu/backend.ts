@@ -74,8 +74,24 @@ export class WebGpuBackend implements Backend {
     return t;
   }
 
+  /**
+   * A frozen weight kept as the checkpoint stores it, bf16 (raw bits), at half the memory of f32:
+   * linear weights (`w` of linearForward / linearBackwardInput) and embedding tables read it
+   * exactly widened to f32; other ops refuse it. (WebGPU only; see README "Backends".)
+   */
+  fromBf16(bits: Uint16Array, shape: readonly number[]): Tensor {
+    check(bits.length === shapeSize(shape), 'fromBf16', () => `${bits.length} values for shape [${shape.join(',')}]`);
+    const words = new Uint32Array(Math.ceil(bits.length / 2));
+    new Uint16Array(words.buffer, 0, bits.length).set(bits); // little-endian: even element in the low half
+    const buffer = this.runtime.allocate(words.byteLength, `bf16[${shape.join(',')}]`);
+    const t = new GpuTensor(shape, 'f32', { buffer, refs: 1, freed: false }, 'bf16');
+    this.runtime.upload(buffer, words);
+    return t;
+  }
+
   write(t: Tensor, data: Float32Array | Int32Array): void {
     const g = gpu(t);
+    check(g.format === 'f32', 'write', () => 'a bf16 weight is read-only');
     check(data.length === g.size && (data instanceof Int32Array) === (g.dtype === 'i32'), 'write', () => `${data.constructor.name}(${data.length}) into ${g.dtype} ${shapeOf(g)}`);
     this.runtime.upload(g.buffer, data);
   }
@@ -83,15 +99,22 @@ export class WebGpuBackend implements Backend {
   async read(t: Tensor): Promise<Float32Array> {
     const g = gpu(t);
     const bytes = await this.runtime.read(g.buffer, g.bytes);
+    if (g.format === 'bf16') {
+      const bits = new Uint16Array(bytes, 0, g.size);
+      const out = new Uint32Array(g.size);
+      for (let i = 0; i < g.size; i++) out[i] = bits[i]! << 16;
+      return new Float32Array(out.buffer);
+    }
     return g.dtype === 'i32' ? Float32Array.from(new Int32Array(bytes)) : new Float32Array(bytes);
   }
 
   fill(t: Tensor, value: number): void {
+    check(gpu(t).format === 'f32', 'fill', () => 'a bf16 weight is read-only');
     ew.fill(this.runtime, gpu(t), value);
   }
 
   copy(dst: Tensor, src: Tensor): void {
-    check(dst.size === src.size, 'copy', () => `${shapeOf(src)} into ${shapeOf(dst)}`);
+    check(dst.size === src.size && gpu(dst).format === gpu(src).format, 'copy', () => `${shapeOf(src)} into ${shapeOf(dst)}`);
     if (gpu(dst).buffer !== gpu(src).buffer) this.runtime.copy(gpu(dst).buffer, gpu(src).buffer, gpu(src).bytes);
   }
 
@@ -99,7 +122,7 @@ export class WebGpuBackend implements Backend {
     const g = gpu(t);
     check(shapeSize(shape) === g.size, 'reshape', () => `${shapeOf(g)} to [${shape.join(',')}]`);
     g.storage.refs++;
-    return new GpuTensor(shape, g.dtype, g.storage);
+    return new GpuTensor(shape, g.dtype, g.storage, g.format);
   }
 
   /** Drops a handle; the buffer returns to the pool when its last handle (reshapes included) is freed. */

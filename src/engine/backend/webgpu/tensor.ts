@@ -13,12 +13,20 @@ export interface GpuStorage {
   freed: boolean;
 }
 
+/**
+ * How the elements are stored: 'f32' (and i32) one per 4 bytes; 'bf16' two per 32-bit word, the
+ * even element in the low half (frozen base weights kept as the checkpoint stores them; kernels
+ * widen them to f32 exactly with a shift).
+ */
+export type StorageFormat = 'f32' | 'bf16';
+
 export class GpuTensor implements Tensor {
   readonly size: number;
   constructor(
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly storage: GpuStorage,
+    readonly format: StorageFormat = 'f32',
   ) {
     this.size = shapeSize(shape);
   }
@@ -28,9 +36,9 @@ export class GpuTensor implements Tensor {
     return this.storage.buffer;
   }
 
-  /** Bytes of its elements (all dtypes are 4 bytes). */
+  /** Bytes of its elements. */
   get bytes(): number {
-    return this.size * 4;
+    return bytesFor(this.size, this.format);
   }
 }
 
@@ -38,4 +46,9 @@ export class GpuTensor implements Tensor {
 export function gpu(t: Tensor): GpuTensor {
   if (!(t instanceof GpuTensor)) throw new Error('webgpu: a tensor from another backend was passed to the WebGPU backend');
   return t;
+}
+
+/** Bytes that `size` elements take in a storage format. */
+export function bytesFor(size: number, format: StorageFormat): number {
+  return format === 'bf16' ? Math.ceil(size / 2) * 4 : size * 4;
 }

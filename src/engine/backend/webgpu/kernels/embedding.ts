@@ -15,6 +15,18 @@ const GATHER = program({
   body: `${gridStride('u.n * u.h')} { let row = i / u.h; out[i] = table[u32(ids[row]) * u.h + (i - row * u.h)]; }`,
 });
 
+const GATHER_BF16 = program({
+  name: 'embedding_forward_bf16',
+  bindings: [{ name: 'out', type: 'f32', access: 'read_write' }, { name: 'ids', type: 'i32', access: 'read' }, { name: 'table', type: 'u32', access: 'read' }],
+  uniforms: U,
+  body: `${gridStride('u.n * u.h')} {
+    let row = i / u.h;
+    let at = u32(ids[row]) * u.h + (i - row * u.h);
+    let w = table[at >> 1u];
+    out[i] = bitcast<f32>(select(w << 16u, w & 0xffff0000u, (at & 1u) == 1u));
+  }`,
+});
+
 const SCATTER_ADD = program({
   name: 'embedding_backward',
   bindings: [{ name: 'dtable', type: 'f32', access: 'read_write' }, { name: 'dout', type: 'f32', access: 'read' }, { name: 'ids', type: 'i32', access: 'read' }],
@@ -27,10 +39,10 @@ const SCATTER_ADD = program({
   }`,
 });
 
-/** out[N,H] = table[ids[n], :]. */
+/** out[N,H] = table[ids[n], :]; the table may be stored as bf16. */
 export function embeddingForward(rt: GpuRuntime, out: GpuTensor, ids: GpuTensor, table: GpuTensor): void {
   const n = ids.size, h = out.size / n;
-  launch(rt, GATHER, [out, ids, table], [n, h], gridFor(n * h));
+  launch(rt, table.format === 'bf16' ? GATHER_BF16 : GATHER, [out, ids, table], [n, h], gridFor(n * h));
 }
 
 /** dtable[ids[n], :] += dout[n, :], in order of n. */

@@ -7,7 +7,7 @@ import type { GpuRuntime } from '../runtime.js';
 import type { GpuTensor } from '../tensor.js';
 
 /** What a dispatch binds: a tensor, or a scratch buffer with its size. */
-export type Bound = Pick<GpuTensor, 'buffer' | 'bytes'>;
+export type Bound = Pick<GpuTensor, 'buffer' | 'bytes'> & { format?: GpuTensor['format'] };
 
 /** Workgroup size of elementwise and row kernels. */
 export const WG = 256;
@@ -21,6 +21,10 @@ const MAX_WORKGROUPS = 4096;
  */
 export function launch(rt: GpuRuntime, p: Program, tensors: readonly Bound[], uniforms: readonly number[], workgroups: readonly [number, number, number]): void {
   const buffers = tensors.map((t) => t.buffer);
+  tensors.forEach((t, i) => {
+    const b = p.bindings[i];
+    if (b && t.format === 'bf16' && b.type !== 'u32') throw new Error(`webgpu ${p.name}: '${b.name}' is stored as bf16, which this op does not read (only linear weights and embedding tables may be)`);
+  });
   p.bindings.forEach((b, i) => {
     if (b.access !== 'read_write') return;
     buffers.forEach((other, j) => {

@@ -24,27 +24,34 @@ export interface MatmulLayout {
 const TILE = 64;
 const TK = 16;
 
-function tileProgram(layout: MatmulLayout, split: boolean) {
+/** WGSL: element i of a bf16 operand packed two per u32, widened to f32 exactly. */
+const BF16_B = `
+fn bAt(i: u32) -> f32 {
+  let w = b[i >> 1u];
+  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u));
+}`;
+
+function tileProgram(layout: MatmulLayout, split: boolean, bf16: boolean) {
   const loadA = layout.a === 'mk'
     ? 'let mm = e / 16u; let kk = e % 16u; let gm = m0 + mm; let gk = k0 + kk; var v = 0.0; if (gm < u.m && gk < kEnd) { v = a[gm * u.k + gk]; } As[kk][mm] = v;'
     : 'let kk = e / 64u; let mm = e % 64u; let gm = m0 + mm; let gk = k0 + kk; var v = 0.0; if (gm < u.m && gk < kEnd) { v = a[gk * u.m + gm]; } As[kk][mm] = v;';
   const loadB = layout.b === 'kn'
-    ? 'let kk = e / 64u; let nn = e % 64u; let gn = n0 + nn; let gk = k0 + kk; var v = 0.0; if (gn < u.n && gk < kEnd) { v = b[gk * u.n + gn]; } Bs[kk][nn] = v;'
-    : 'let nn = e / 16u; let kk = e % 16u; let gn = n0 + nn; let gk = k0 + kk; var v = 0.0; if (gn < u.n && gk < kEnd) { v = b[gn * u.k + gk]; } Bs[kk][nn] = v;';
+    ? 'let kk = e / 64u; let nn = e % 64u; let gn = n0 + nn; let gk = k0 + kk; var v = 0.0; if (gn < u.n && gk < kEnd) { v = bAt(gk * u.n + gn); } Bs[kk][nn] = v;'
+    : 'let nn = e / 16u; let kk = e % 16u; let gn = n0 + nn; let gk = k0 + kk; var v = 0.0; if (gn < u.n && gk < kEnd) { v = bAt(gn * u.k + gk); } Bs[kk][nn] = v;';
   const store = split
     ? 'c[wid.z * u.m * u.n + idx] = acc[i][j];'
     : 'var r = u.alpha * acc[i][j]; if (u.accumulate != 0u) { r = c[idx] + r; } c[idx] = r;';
   const name = split ? 'matmul_splitk' : 'matmul_tiled';
   return program({
     name,
-    key: `${name}_${layout.a}_${layout.b}`,
+    key: `${name}_${layout.a}_${layout.b}${bf16 ? '_bf16' : ''}`,
     workgroupSize: [16, 16, 1],
-    bindings: [{ name: 'c', type: 'f32', access: 'read_write' }, { name: 'a', type: 'f32', access: 'read' }, { name: 'b', type: 'f32', access: 'read' }],
+    bindings: [{ name: 'c', type: 'f32', access: 'read_write' }, { name: 'a', type: 'f32', access: 'read' }, { name: 'b', type: bf16 ? 'u32' : 'f32', access: 'read' }],
     uniforms: [
       { name: 'm', type: 'u32' }, { name: 'n', type: 'u32' }, { name: 'k', type: 'u32' },
       { name: 'alpha', type: 'f32' }, { name: 'accumulate', type: 'u32' }, { name: 'kChunk', type: 'u32' },
     ],
-    prelude: `var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;\nvar<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;`,
+    prelude: `var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;\nvar<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;\n${bf16 ? BF16_B : 'fn bAt(i: u32) -> f32 { return b[i]; }'}`,
     body: `
   let m0 = wid.y * ${TILE}u;
   let n0 = wid.x * ${TILE}u;
@@ -82,10 +89,10 @@ function tileProgram(layout: MatmulLayout, split: boolean) {
 }
 
 const PROGRAMS = new Map<string, ReturnType<typeof tileProgram>>();
-function tile(layout: MatmulLayout, split: boolean) {
-  const key = `${split}_${layout.a}_${layout.b}`;
+function tile(layout: MatmulLayout, split: boolean, bf16: boolean) {
+  const key = `${split}_${layout.a}_${layout.b}_${bf16}`;
   let p = PROGRAMS.get(key);
-  if (!p) PROGRAMS.set(key, (p = tileProgram(layout, split)));
+  if (!p) PROGRAMS.set(key, (p = tileProgram(layout, split, bf16)));
   return p;
 }
 
@@ -119,19 +126,19 @@ export function splitsFor(m: number, n: number, k: number, variant: MatmulVarian
   return Math.max(variant === 'splitk' ? 2 : 1, Math.min(byWork, Math.ceil(64 / tiles), 32));
 }
 
-/** C[M,N] = alpha·A·B, or C += alpha·A·B when accumulate. */
+/** C[M,N] = alpha·A·B, or C += alpha·A·B when accumulate. B may be stored as bf16 (frozen weights). */
 export function matmul(rt: GpuRuntime, c: GpuTensor, a: GpuTensor, b: GpuTensor, m: number, n: number, k: number, layout: MatmulLayout, alpha: number, accumulate: boolean, variant: MatmulVariant): void {
   const splits = Math.min(splitsFor(m, n, k, variant), Math.max(1, Math.ceil(k / TK)));
   const grid: [number, number, number] = [Math.ceil(n / TILE), Math.ceil(m / TILE), 1];
   if (splits <= 1) {
-    launch(rt, tile(layout, false), [c, a, b], [m, n, k, alpha, accumulate ? 1 : 0, Math.max(k, 1)], grid);
+    launch(rt, tile(layout, false, b.format === 'bf16'), [c, a, b], [m, n, k, alpha, accumulate ? 1 : 0, Math.max(k, 1)], grid);
     return;
   }
   const kChunk = Math.ceil(k / splits / TK) * TK;
   const used = Math.ceil(k / kChunk);
   const partial = rt.allocate(used * m * n * 4, 'matmul.partial');
   const partialTensor = { buffer: partial, bytes: used * m * n * 4 };
-  launch(rt, tile(layout, true), [partialTensor, a, b], [m, n, k, alpha, 0, kChunk], [grid[0], grid[1], used]);
+  launch(rt, tile(layout, true, b.format === 'bf16'), [partialTensor, a, b], [m, n, k, alpha, 0, kChunk], [grid[0], grid[1], used]);
   launch(rt, SPLITK_REDUCE, [c, partialTensor], [m * n, used, alpha, accumulate ? 1 : 0], gridFor(m * n));
   rt.release(partial); // queued commands keep their order, so the next user of this buffer runs after us
 }

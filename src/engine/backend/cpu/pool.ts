@@ -1,0 +1,114 @@
+/**
+ * A pool of worker threads that run one op at a time together with the main thread, over
+ * SharedArrayBuffers. `run` is synchronous: it hands each worker a work range, does the first range
+ * itself, then waits (Atomics.wait) for the workers, so the backend's ops stay synchronous calls.
+ */
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ARG_IDS, ARG_LENGTH, ARG_SCALARS, runOp, type BufferTable } from './ops.js';
+
+interface PoolWorker { worker: Worker; ctl: Int32Array; args: Float64Array; port: MessagePort; seq: number }
+
+/**
+ * The worker script: the compiled `.js` sibling (dist/, the CLI); under vitest or tsx, where only
+ * the `.ts` source exists, a small bootstrap registers tsx's loader in the worker and imports the
+ * source (Node 20 does not apply `--import` loaders to a worker's own entry file).
+ */
+function workerEntry(): { entry: URL | string; evalCode: boolean } {
+  const js = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { entry: js, evalCode: false };
+  // tsx's ESM register API (`tsx/esm/api`, import condition), located from its package.json
+  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const api = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  return { entry: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`, evalCode: true };
+}
+
+export class CpuPool {
+  private readonly workers: PoolWorker[] = [];
+  private readonly buffers: BufferTable = new Map();
+  private readonly mainArgs = new Float64Array(ARG_LENGTH);
+
+  /** threads: total threads including the main one (1 = no workers). */
+  constructor(readonly threads: number) {
+    const entry = workerEntry();
+    for (let w = 1; w < threads; w++) {
+      const control = new SharedArrayBuffer(4 * 4);
+      const args = new SharedArrayBuffer(ARG_LENGTH * 8);
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(entry.entry, { eval: entry.evalCode, workerData: { control, args, port: port2 }, transferList: [port2] });
+      worker.unref();
+      this.workers.push({ worker, ctl: new Int32Array(control), args: new Float64Array(args), port: port1, seq: 0 });
+    }
+  }
+
+  /** Make a buffer visible to the workers under `id`. */
+  register(id: number, buffer: SharedArrayBuffer): void {
+    this.buffers.set(id, buffer);
+    for (const w of this.workers) w.port.postMessage({ add: id, buffer });
+  }
+
+  unregister(id: number): void {
+    this.buffers.delete(id);
+    for (const w of this.workers) w.port.postMessage({ del: id });
+  }
+
+  /**
+   * Run `op` over work units [0, units) split into contiguous ranges (multiples of `align`), one per
+   * thread; `ids` name the tensors, `scalars` the sizes and constants (see ops.ts).
+   */
+  run(op: number, ids: number[], scalars: number[], units: number, align = 1, parallel = true): void {
+    const fill = (a: Float64Array, u0: number, u1: number) => {
+      a[0] = op; a[1] = u0; a[2] = u1;
+      ids.forEach((id, j) => (a[ARG_IDS + j] = id));
+      scalars.forEach((s, j) => (a[ARG_SCALARS + j] = s));
+    };
+    // workers still starting up are skipped: the split changes, never the result
+    const ready = parallel ? this.workers.filter((w) => Atomics.load(w.ctl, 3) === 1) : [];
+    const n = Math.min(ready.length + 1, Math.ceil(units / align));
+    const per = Math.ceil(units / n / align) * align;
+    const active: PoolWorker[] = [];
+    for (let t = 1; t < n; t++) {
+      const u0 = Math.min(units, t * per), u1 = Math.min(units, (t + 1) * per);
+      if (u0 >= u1) continue;
+      const w = ready[t - 1]!;
+      fill(w.args, u0, u1);
+      w.seq++;
+      Atomics.store(w.ctl, 0, w.seq);
+      Atomics.notify(w.ctl, 0);
+      active.push(w);
+    }
+    fill(this.mainArgs, 0, Math.min(units, per));
+    let failure: unknown;
+    try {
+      runOp(this.mainArgs, this.buffers);
+    } catch (err) {
+      failure = err;
+    }
+    for (const w of active) {
+      while (Atomics.load(w.ctl, 1) !== w.seq) Atomics.wait(w.ctl, 1, Atomics.load(w.ctl, 1));
+      if (w.ctl[2] === 1 && !failure) failure = new Error(`cpu worker failed on op ${op}`);
+    }
+    if (failure) throw failure;
+  }
+
+  /** Resolves once every worker has started (or after `timeoutMs`, leaving the rest unused until they do). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.workers.some((w) => Atomics.load(w.ctl, 3) !== 1) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  dispose(): void {
+    for (const w of this.workers) {
+      w.port.postMessage({ stop: true });
+      w.seq++;
+      Atomics.store(w.ctl, 0, w.seq);
+      Atomics.notify(w.ctl, 0);
+      void w.worker.terminate();
+    }
+    this.workers.length = 0;
+  }
+}

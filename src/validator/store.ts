@@ -1,0 +1,705 @@
+/**
+ * The validator's state: one SQLite file (better-sqlite3, WAL) holding competitions, submissions,
+ * datasets, evaluations (with per-example losses), smoothed-weight history and weight
+ * transactions. It is what lets a validator run for weeks through restarts:
+ *
+ * - an evaluation is written in one transaction (status, losses, receipt together);
+ * - on open, an evaluation left `running` by a crash goes back to the queue (it is redone);
+ * - at most one live weight transaction per (netuid, window, kind) — enforced by a unique index,
+ *   so weights are never set twice in a window even across restarts;
+ * - WAL lets `flock validator status` and the dashboard read while the loop writes.
+ *
+ * The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[k]` moves version k to k + 1.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { FlockError } from '../util/errors.js';
+import type { SmoothedWeight, UidScore } from '../protocol/scoring.js';
+
+/** Dataset identity used for the base model's own evaluation (no training). */
+export const BASE_EVALUATION = '@base';
+
+export type EvaluationStatus = 'queued' | 'running' | 'done' | 'failed';
+export type WeightTxKind = 'set' | 'commit' | 'reveal';
+export type WeightTxStatus = 'pending' | 'included' | 'failed';
+
+const MIGRATIONS: readonly string[] = [
+  // v0 → v1
+  `
+  CREATE TABLE competitions (
+    id TEXT NOT NULL,
+    revision TEXT NOT NULL,            -- competition repo revision (the pointer's v)
+    repo TEXT NOT NULL,
+    definition TEXT NOT NULL,          -- competition.json, defaults filled, as JSON
+    first_seen_block INTEGER,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (id, revision)
+  );
+  CREATE TABLE datasets (
+    identity TEXT PRIMARY KEY,         -- hash over the sorted row hashes
+    bytes INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    fingerprints_ref TEXT,             -- where this dataset's row fingerprints are kept
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE submissions (
+    id INTEGER PRIMARY KEY,
+    uid INTEGER NOT NULL,
+    hotkey TEXT NOT NULL,
+    commitment TEXT NOT NULL,          -- as read from chain
+    block INTEGER NOT NULL,            -- commitment block
+    competition_id TEXT,               -- null when the commitment does not parse
+    repo_id TEXT,
+    revision TEXT,
+    dataset_identity TEXT REFERENCES datasets(identity),
+    reason TEXT,                       -- why it scores 0 before any evaluation (null: none yet)
+    first_seen_at INTEGER NOT NULL,
+    UNIQUE (hotkey, block, commitment)
+  );
+  CREATE INDEX submissions_by_uid ON submissions (uid, hotkey, block);
+  CREATE INDEX submissions_by_competition ON submissions (competition_id, block);
+  CREATE TABLE evaluations (
+    competition_id TEXT NOT NULL,
+    dataset_identity TEXT NOT NULL,    -- or '@base'
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    priority_block INTEGER NOT NULL,   -- oldest commitment of this dataset: the queue order
+    attempts INTEGER NOT NULL DEFAULT 0,
+    losses BLOB,                       -- per-example losses, float64 little-endian
+    eval_loss REAL,
+    receipt TEXT,                      -- JSON
+    reason TEXT,                       -- why it failed (the dataset scores 0)
+    queued_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    PRIMARY KEY (competition_id, dataset_identity)
+  );
+  CREATE INDEX evaluations_queue ON evaluations (status, priority_block, dataset_identity);
+  CREATE TABLE rounds (
+    id INTEGER PRIMARY KEY,
+    competition_id TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    burned INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE weight_history (
+    round_id INTEGER NOT NULL REFERENCES rounds(id),
+    uid INTEGER NOT NULL,
+    hotkey TEXT NOT NULL,
+    weight REAL NOT NULL,              -- smoothed W
+    score REAL NOT NULL,               -- this round's r
+    win_rate REAL NOT NULL,
+    eval_loss REAL,
+    stage TEXT,
+    reason TEXT,
+    PRIMARY KEY (round_id, uid)
+  );
+  CREATE TABLE weight_transactions (
+    id INTEGER PRIMARY KEY,
+    netuid INTEGER NOT NULL,
+    window_index INTEGER NOT NULL,     -- epoch / weight window
+    kind TEXT NOT NULL CHECK (kind IN ('set', 'commit', 'reveal')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'included', 'failed')),
+    round_id INTEGER REFERENCES rounds(id),
+    uids TEXT NOT NULL,                -- JSON u16[]
+    weights TEXT NOT NULL,             -- JSON u16[]
+    salt TEXT,                         -- JSON u16[] (commit/reveal)
+    version_key INTEGER,
+    block INTEGER,
+    tx_hash TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX weight_tx_one_live_per_window
+    ON weight_transactions (netuid, window_index, kind) WHERE status <> 'failed';
+  `,
+];
+
+/** Schema version this code writes. */
+export const STORE_SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface CompetitionRecord {
+  id: string;
+  revision: string;
+  repo: string;
+  definition: unknown;
+  firstSeenBlock: number | null;
+  createdAt: number;
+}
+
+export interface SubmissionRecord {
+  id: number;
+  uid: number;
+  hotkey: string;
+  commitment: string;
+  block: number;
+  competitionId: string | null;
+  repoId: string | null;
+  revision: string | null;
+  datasetIdentity: string | null;
+  reason: string | null;
+  firstSeenAt: number;
+}
+
+export interface NewSubmission {
+  uid: number;
+  hotkey: string;
+  commitment: string;
+  block: number;
+  competitionId?: string | null;
+  repoId?: string | null;
+  revision?: string | null;
+  reason?: string | null;
+}
+
+export interface DatasetRecord {
+  identity: string;
+  bytes: number;
+  rows: number;
+  fingerprintsRef: string | null;
+  createdAt: number;
+}
+
+export interface EvaluationRecord {
+  competitionId: string;
+  datasetIdentity: string;
+  status: EvaluationStatus;
+  priorityBlock: number;
+  attempts: number;
+  losses: Float64Array | null;
+  evalLoss: number | null;
+  receipt: unknown;
+  reason: string | null;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface CompletedEvaluation {
+  competitionId: string;
+  datasetIdentity: string;
+  losses: ArrayLike<number>;
+  evalLoss: number;
+  /** Hashes of dataset, base model, recipe, eval set, engine version, backend. */
+  receipt: unknown;
+}
+
+export interface RoundRecord {
+  id: number;
+  competitionId: string;
+  block: number;
+  burned: boolean;
+  createdAt: number;
+  perUid: UidScore[];
+}
+
+export interface WeightTransactionRecord {
+  id: number;
+  netuid: number;
+  window: number;
+  kind: WeightTxKind;
+  status: WeightTxStatus;
+  roundId: number | null;
+  uids: number[];
+  weights: number[];
+  salt: number[] | null;
+  versionKey: number | null;
+  block: number | null;
+  txHash: string | null;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewWeightTransaction {
+  netuid: number;
+  window: number;
+  kind?: WeightTxKind;
+  roundId?: number | null;
+  uids: readonly number[];
+  weights: readonly number[];
+  salt?: readonly number[] | null;
+  versionKey?: number | null;
+}
+
+export interface OpenStoreOptions {
+  /** Open for reading only (status command, dashboard): no migration, no requeue. */
+  readonly?: boolean;
+  /** Clock for timestamps (ms since epoch); tests pin it. */
+  now?: () => number;
+}
+
+/**
+ * Open (creating if needed) the validator's state file, migrate it to the current schema and put
+ * any evaluation interrupted by a crash back in the queue.
+ *
+ * @example
+ * const store = openStore(join(stateDir, 'validator.sqlite'));
+ * const next = store.claimNextEvaluation('1');
+ */
+export function openStore(file: string, options: OpenStoreOptions = {}): ValidatorStore {
+  return new ValidatorStore(file, options);
+}
+
+export class ValidatorStore {
+  readonly db: Database.Database;
+  /** Evaluations found `running` at open and put back in the queue. */
+  readonly requeuedOnOpen: number;
+  private readonly now: () => number;
+
+  constructor(readonly file: string, options: OpenStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    if (!options.readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    try {
+      this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (err) {
+      throw new FlockError(`cannot open the validator state file ${file}: ${(err as Error).message}`, {
+        cause: err,
+        hint: options.readonly ? 'run `flock validator run` first, or pass the right --state-dir' : 'check that the state directory is writable',
+      });
+    }
+    this.db.pragma('busy_timeout = 5000');
+    if (options.readonly) {
+      this.checkVersion();
+      this.requeuedOnOpen = 0;
+      return;
+    }
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable at each checkpoint and never corrupts in WAL mode; a power cut may lose the
+    // last transactions, which the loop then redoes.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.requeuedOnOpen = this.requeueInterrupted();
+  }
+
+  /** Schema version of the open file. */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private checkVersion(): number {
+    const v = this.schemaVersion();
+    if (v > STORE_SCHEMA_VERSION) {
+      throw new FlockError(`the state file ${this.file} has schema version ${v}, newer than this flock (${STORE_SCHEMA_VERSION})`, {
+        hint: 'upgrade flock, or point --state-dir at a fresh folder',
+      });
+    }
+    return v;
+  }
+
+  private migrate(): void {
+    const from = this.checkVersion();
+    for (let v = from; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  // ───────────────────────────── competitions ─────────────────────────────
+
+  /** Cache a competition definition by (id, revision); an existing entry is kept as is. */
+  saveCompetition(c: { id: string; revision: string; repo: string; definition: unknown; firstSeenBlock?: number | null }): void {
+    this.db
+      .prepare(
+        `INSERT INTO competitions (id, revision, repo, definition, first_seen_block, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id, revision) DO NOTHING`,
+      )
+      .run(c.id, c.revision, c.repo, JSON.stringify(c.definition), c.firstSeenBlock ?? null, this.now());
+  }
+
+  getCompetition(id: string, revision: string): CompetitionRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM competitions WHERE id = ? AND revision = ?`).get(id, revision) as CompetitionRow | undefined;
+    return row && competitionFromRow(row);
+  }
+
+  /** The most recently cached competition (the one the validator last followed). */
+  latestCompetition(): CompetitionRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM competitions ORDER BY created_at DESC, rowid DESC LIMIT 1`).get() as CompetitionRow | undefined;
+    return row && competitionFromRow(row);
+  }
+
+  // ───────────────────────────── datasets ─────────────────────────────
+
+  /** Record a downloaded, validated dataset (idempotent by identity). */
+  recordDataset(d: { identity: string; bytes: number; rows: number; fingerprintsRef?: string | null }): void {
+    this.db
+      .prepare(
+        `INSERT INTO datasets (identity, bytes, rows, fingerprints_ref, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (identity) DO UPDATE SET fingerprints_ref = COALESCE(excluded.fingerprints_ref, fingerprints_ref)`,
+      )
+      .run(d.identity, d.bytes, d.rows, d.fingerprintsRef ?? null, this.now());
+  }
+
+  getDataset(identity: string): DatasetRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM datasets WHERE identity = ?`).get(identity) as DatasetRow | undefined;
+    return row && { identity: row.identity, bytes: row.bytes, rows: row.rows, fingerprintsRef: row.fingerprints_ref, createdAt: row.created_at };
+  }
+
+  // ───────────────────────────── submissions ─────────────────────────────
+
+  /**
+   * Record a commitment seen on chain. The same (hotkey, block, commitment) is recorded once;
+   * returns the row and whether it is new.
+   */
+  recordSubmission(s: NewSubmission): { submission: SubmissionRecord; isNew: boolean } {
+    const info = this.db
+      .prepare(
+        `INSERT INTO submissions (uid, hotkey, commitment, block, competition_id, repo_id, revision, reason, first_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hotkey, block, commitment) DO NOTHING`,
+      )
+      .run(s.uid, s.hotkey, s.commitment, s.block, s.competitionId ?? null, s.repoId ?? null, s.revision ?? null, s.reason ?? null, this.now());
+    const row = this.db
+      .prepare(`SELECT * FROM submissions WHERE hotkey = ? AND block = ? AND commitment = ?`)
+      .get(s.hotkey, s.block, s.commitment) as SubmissionRow;
+    return { submission: submissionFromRow(row), isNew: info.changes > 0 };
+  }
+
+  /** Link a submission to the dataset its revision holds. */
+  setSubmissionDataset(submissionId: number, datasetIdentity: string): void {
+    this.db.prepare(`UPDATE submissions SET dataset_identity = ? WHERE id = ?`).run(datasetIdentity, submissionId);
+  }
+
+  /** Record why a submission scores 0 before evaluation (bad commitment, invalid data, copy…). */
+  setSubmissionReason(submissionId: number, reason: string | null): void {
+    this.db.prepare(`UPDATE submissions SET reason = ? WHERE id = ?`).run(reason, submissionId);
+  }
+
+  /** The latest submission of each (uid, hotkey) pair. */
+  latestSubmissions(): SubmissionRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT s.* FROM submissions s
+         WHERE s.block = (SELECT MAX(block) FROM submissions t WHERE t.uid = s.uid AND t.hotkey = s.hotkey)
+         ORDER BY s.uid, s.hotkey, s.id`,
+      )
+      .all() as SubmissionRow[];
+    // two commitments in one block by the same hotkey: keep the last one seen
+    const byKey = new Map<string, SubmissionRecord>();
+    for (const r of rows) byKey.set(`${r.uid}\u0000${r.hotkey}`, submissionFromRow(r));
+    return [...byKey.values()];
+  }
+
+  /** Every submission to a competition, oldest first: the copy index covers all of them. */
+  competitionSubmissions(competitionId: string): SubmissionRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM submissions WHERE competition_id = ? ORDER BY block, uid, id`)
+      .all(competitionId) as SubmissionRow[];
+    return rows.map(submissionFromRow);
+  }
+
+  // ───────────────────────────── evaluations ─────────────────────────────
+
+  /**
+   * Queue a dataset for evaluation unless it is already queued, running, done or failed (the same
+   * data is never trained twice). A queued entry moves up when an older commitment of the same
+   * data appears. Returns the entry's status.
+   */
+  enqueueEvaluation(competitionId: string, datasetIdentity: string, priorityBlock: number): EvaluationStatus {
+    this.db
+      .prepare(
+        `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, queued_at)
+         VALUES (?, ?, 'queued', ?, ?)
+         ON CONFLICT (competition_id, dataset_identity) DO UPDATE
+           SET priority_block = MIN(priority_block, excluded.priority_block) WHERE status = 'queued'`,
+      )
+      .run(competitionId, datasetIdentity, priorityBlock, this.now());
+    return this.getEvaluation(competitionId, datasetIdentity)!.status;
+  }
+
+  /**
+   * Take the next queued evaluation (oldest commitment first) and mark it running, atomically.
+   * Undefined when the queue is empty.
+   */
+  claimNextEvaluation(competitionId: string): EvaluationRecord | undefined {
+    const claim = this.db.transaction(() => {
+      const row = this.db
+        .prepare(
+          `SELECT dataset_identity FROM evaluations WHERE competition_id = ? AND status = 'queued'
+           ORDER BY priority_block, dataset_identity LIMIT 1`,
+        )
+        .get(competitionId) as { dataset_identity: string } | undefined;
+      if (!row) return undefined;
+      this.db
+        .prepare(
+          `UPDATE evaluations SET status = 'running', attempts = attempts + 1, started_at = ?
+           WHERE competition_id = ? AND dataset_identity = ?`,
+        )
+        .run(this.now(), competitionId, row.dataset_identity);
+      return this.getEvaluation(competitionId, row.dataset_identity);
+    });
+    return claim.immediate();
+  }
+
+  /**
+   * Store a finished evaluation — status, per-example losses, mean and receipt — in one
+   * transaction. Creates the entry if it was never queued (e.g. the base model's evaluation).
+   */
+  completeEvaluation(e: CompletedEvaluation): void {
+    const blob = encodeLosses(e.losses);
+    const now = this.now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, losses, eval_loss, receipt, reason, queued_at, started_at, finished_at)
+           VALUES (?, ?, 'done', 0, 1, ?, ?, ?, NULL, ?, ?, ?)
+           ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET
+             status = 'done', losses = excluded.losses, eval_loss = excluded.eval_loss, receipt = excluded.receipt,
+             reason = NULL, finished_at = excluded.finished_at, attempts = MAX(attempts, 1)`,
+        )
+        .run(e.competitionId, e.datasetIdentity, blob, e.evalLoss, JSON.stringify(e.receipt ?? null), now, now, now);
+    }).immediate();
+  }
+
+  /**
+   * Record a failed evaluation. With `retry` and fewer than `maxAttempts` attempts so far it goes
+   * back to the queue (a transient fault); otherwise it is failed for good with `reason` (the
+   * dataset scores 0 with that reason). Returns the new status.
+   */
+  failEvaluation(
+    competitionId: string,
+    datasetIdentity: string,
+    reason: string,
+    options: { retry?: boolean; maxAttempts?: number } = {},
+  ): EvaluationStatus {
+    const max = options.maxAttempts ?? 3;
+    return this.db.transaction(() => {
+      const current = this.getEvaluation(competitionId, datasetIdentity);
+      const attempts = current?.attempts ?? 0;
+      const status: EvaluationStatus = options.retry && attempts < max ? 'queued' : 'failed';
+      this.db
+        .prepare(
+          `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, reason, queued_at, finished_at)
+           VALUES (?, ?, ?, 0, 1, ?, ?, ?)
+           ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET
+             status = excluded.status, reason = excluded.reason, finished_at = excluded.finished_at`,
+        )
+        .run(competitionId, datasetIdentity, status, reason, this.now(), status === 'failed' ? this.now() : null);
+      return status;
+    }).immediate();
+  }
+
+  /** Put every `running` evaluation back in the queue (run on open: a crash interrupted them). */
+  requeueInterrupted(): number {
+    return this.db.prepare(`UPDATE evaluations SET status = 'queued', started_at = NULL WHERE status = 'running'`).run().changes;
+  }
+
+  getEvaluation(competitionId: string, datasetIdentity: string): EvaluationRecord | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM evaluations WHERE competition_id = ? AND dataset_identity = ?`)
+      .get(competitionId, datasetIdentity) as EvaluationRow | undefined;
+    return row && evaluationFromRow(row);
+  }
+
+  /** Every evaluation of a competition, optionally of one status, in queue order. */
+  listEvaluations(competitionId: string, status?: EvaluationStatus): EvaluationRecord[] {
+    const rows = (
+      status
+        ? this.db.prepare(`SELECT * FROM evaluations WHERE competition_id = ? AND status = ? ORDER BY priority_block, dataset_identity`).all(competitionId, status)
+        : this.db.prepare(`SELECT * FROM evaluations WHERE competition_id = ? ORDER BY priority_block, dataset_identity`).all(competitionId)
+    ) as EvaluationRow[];
+    return rows.map(evaluationFromRow);
+  }
+
+  /** Number of queued evaluations (a metric). */
+  queueLength(competitionId: string): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM evaluations WHERE competition_id = ? AND status = 'queued'`).get(competitionId) as { n: number }).n;
+  }
+
+  // ───────────────────────────── weights ─────────────────────────────
+
+  /** Store one scoring round (smoothed W, r, win rate and reason per uid) in one transaction. */
+  recordRound(r: { competitionId: string; block: number; burned: boolean; perUid: readonly UidScore[] }): number {
+    return this.db.transaction(() => {
+      const id = Number(
+        this.db
+          .prepare(`INSERT INTO rounds (competition_id, block, burned, created_at) VALUES (?, ?, ?, ?)`)
+          .run(r.competitionId, r.block, r.burned ? 1 : 0, this.now()).lastInsertRowid,
+      );
+      const ins = this.db.prepare(
+        `INSERT INTO weight_history (round_id, uid, hotkey, weight, score, win_rate, eval_loss, stage, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const u of r.perUid) {
+        ins.run(id, u.uid, u.hotkey, u.weight, u.score, u.winRate, u.evalLoss ?? null, u.stage ?? null, u.reason ?? null);
+      }
+      return id;
+    }).immediate();
+  }
+
+  /** The latest round, with its per-uid rows; undefined before the first round. */
+  latestRound(): RoundRecord | undefined {
+    const round = this.db.prepare(`SELECT * FROM rounds ORDER BY id DESC LIMIT 1`).get() as RoundRow | undefined;
+    return round && this.roundWithRows(round);
+  }
+
+  /** Past rounds, newest first. */
+  rounds(limit = 20): RoundRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM rounds ORDER BY id DESC LIMIT ?`).all(limit) as RoundRow[];
+    return rows.map((r) => this.roundWithRows(r));
+  }
+
+  /** W of the latest round (non-zero entries): the `previous` input of the next round. */
+  latestSmoothedWeights(): SmoothedWeight[] {
+    const round = this.latestRound();
+    if (!round) return [];
+    return round.perUid.filter((u) => u.weight > 0).map((u) => ({ uid: u.uid, hotkey: u.hotkey, weight: u.weight }));
+  }
+
+  private roundWithRows(r: RoundRow): RoundRecord {
+    const rows = this.db.prepare(`SELECT * FROM weight_history WHERE round_id = ? ORDER BY uid`).all(r.id) as HistoryRow[];
+    return {
+      id: r.id,
+      competitionId: r.competition_id,
+      block: r.block,
+      burned: r.burned === 1,
+      createdAt: r.created_at,
+      perUid: rows.map((h) => {
+        const u: UidScore = { uid: h.uid, hotkey: h.hotkey, weight: h.weight, score: h.score, winRate: h.win_rate };
+        if (h.eval_loss !== null) u.evalLoss = h.eval_loss;
+        if (h.stage !== null) u.stage = h.stage as UidScore['stage'];
+        if (h.reason !== null) u.reason = h.reason;
+        return u;
+      }),
+    };
+  }
+
+  /**
+   * Claim a weight window before sending the transaction: records it `pending` unless a pending or
+   * included transaction of the same kind already exists for (netuid, window) — then returns that
+   * one and `claimed: false`. A crash after the claim leaves it pending, so a restarted validator
+   * does not set weights again in that window until the caller resolves it (`markWeightTransaction`).
+   */
+  claimWeightWindow(tx: NewWeightTransaction): { claimed: true; transaction: WeightTransactionRecord } | { claimed: false; transaction: WeightTransactionRecord } {
+    const kind = tx.kind ?? 'set';
+    return this.db.transaction(() => {
+      const existing = this.liveWeightTransaction(tx.netuid, tx.window, kind);
+      if (existing) return { claimed: false as const, transaction: existing };
+      const now = this.now();
+      const id = Number(
+        this.db
+          .prepare(
+            `INSERT INTO weight_transactions (netuid, window_index, kind, status, round_id, uids, weights, salt, version_key, created_at, updated_at)
+             VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(tx.netuid, tx.window, kind, tx.roundId ?? null, JSON.stringify(tx.uids), JSON.stringify(tx.weights), tx.salt ? JSON.stringify(tx.salt) : null, tx.versionKey ?? null, now, now)
+          .lastInsertRowid,
+      );
+      return { claimed: true as const, transaction: this.weightTransaction(id)! };
+    }).immediate();
+  }
+
+  /** Record the outcome of a weight transaction (block and hash once included; error when failed). */
+  markWeightTransaction(id: number, update: { status: WeightTxStatus; block?: number | null; txHash?: string | null; error?: string | null }): void {
+    this.db
+      .prepare(
+        `UPDATE weight_transactions SET status = ?, block = COALESCE(?, block), tx_hash = COALESCE(?, tx_hash), error = ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(update.status, update.block ?? null, update.txHash ?? null, update.error ?? null, this.now(), id);
+  }
+
+  /** True when a pending or included transaction of this kind exists for (netuid, window). */
+  weightsSetInWindow(netuid: number, window: number, kind: WeightTxKind = 'set'): boolean {
+    return this.liveWeightTransaction(netuid, window, kind) !== undefined;
+  }
+
+  weightTransaction(id: number): WeightTransactionRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM weight_transactions WHERE id = ?`).get(id) as WeightTxRow | undefined;
+    return row && weightTxFromRow(row);
+  }
+
+  /** Transactions still pending (sent, outcome unknown — e.g. after a crash), oldest first. */
+  pendingWeightTransactions(): WeightTransactionRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM weight_transactions WHERE status = 'pending' ORDER BY id`).all() as WeightTxRow[];
+    return rows.map(weightTxFromRow);
+  }
+
+  /** Block of the last included weight transaction (a metric), or null. */
+  lastWeightBlock(netuid: number): number | null {
+    const row = this.db
+      .prepare(`SELECT MAX(block) AS b FROM weight_transactions WHERE netuid = ? AND status = 'included'`)
+      .get(netuid) as { b: number | null };
+    return row.b;
+  }
+
+  private liveWeightTransaction(netuid: number, window: number, kind: WeightTxKind): WeightTransactionRecord | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM weight_transactions WHERE netuid = ? AND window_index = ? AND kind = ? AND status <> 'failed'`)
+      .get(netuid, window, kind) as WeightTxRow | undefined;
+    return row && weightTxFromRow(row);
+  }
+}
+
+// ───────────────────────────── rows ─────────────────────────────
+
+interface CompetitionRow { id: string; revision: string; repo: string; definition: string; first_seen_block: number | null; created_at: number }
+interface DatasetRow { identity: string; bytes: number; rows: number; fingerprints_ref: string | null; created_at: number }
+interface SubmissionRow {
+  id: number; uid: number; hotkey: string; commitment: string; block: number; competition_id: string | null;
+  repo_id: string | null; revision: string | null; dataset_identity: string | null; reason: string | null; first_seen_at: number;
+}
+interface EvaluationRow {
+  competition_id: string; dataset_identity: string; status: EvaluationStatus; priority_block: number; attempts: number;
+  losses: Buffer | null; eval_loss: number | null; receipt: string | null; reason: string | null;
+  queued_at: number; started_at: number | null; finished_at: number | null;
+}
+interface RoundRow { id: number; competition_id: string; block: number; burned: number; created_at: number }
+interface HistoryRow {
+  round_id: number; uid: number; hotkey: string; weight: number; score: number; win_rate: number;
+  eval_loss: number | null; stage: string | null; reason: string | null;
+}
+interface WeightTxRow {
+  id: number; netuid: number; window_index: number; kind: WeightTxKind; status: WeightTxStatus; round_id: number | null;
+  uids: string; weights: string; salt: string | null; version_key: number | null; block: number | null;
+  tx_hash: string | null; error: string | null; created_at: number; updated_at: number;
+}
+
+function competitionFromRow(r: CompetitionRow): CompetitionRecord {
+  return { id: r.id, revision: r.revision, repo: r.repo, definition: JSON.parse(r.definition), firstSeenBlock: r.first_seen_block, createdAt: r.created_at };
+}
+
+function submissionFromRow(r: SubmissionRow): SubmissionRecord {
+  return {
+    id: r.id, uid: r.uid, hotkey: r.hotkey, commitment: r.commitment, block: r.block, competitionId: r.competition_id,
+    repoId: r.repo_id, revision: r.revision, datasetIdentity: r.dataset_identity, reason: r.reason, firstSeenAt: r.first_seen_at,
+  };
+}
+
+function evaluationFromRow(r: EvaluationRow): EvaluationRecord {
+  return {
+    competitionId: r.competition_id, datasetIdentity: r.dataset_identity, status: r.status, priorityBlock: r.priority_block,
+    attempts: r.attempts, losses: r.losses ? decodeLosses(r.losses) : null, evalLoss: r.eval_loss,
+    receipt: r.receipt === null ? null : JSON.parse(r.receipt), reason: r.reason,
+    queuedAt: r.queued_at, startedAt: r.started_at, finishedAt: r.finished_at,
+  };
+}
+
+function weightTxFromRow(r: WeightTxRow): WeightTransactionRecord {
+  return {
+    id: r.id, netuid: r.netuid, window: r.window_index, kind: r.kind, status: r.status, roundId: r.round_id,
+    uids: JSON.parse(r.uids) as number[], weights: JSON.parse(r.weights) as number[],
+    salt: r.salt === null ? null : (JSON.parse(r.salt) as number[]), versionKey: r.version_key,
+    block: r.block, txHash: r.tx_hash, error: r.error, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+/** Per-example losses as float64 little-endian bytes (exact for f32 and f64 inputs). */
+export function encodeLosses(losses: ArrayLike<number>): Buffer {
+  const buf = Buffer.alloc(losses.length * 8);
+  for (let i = 0; i < losses.length; i++) buf.writeDoubleLE(losses[i]!, i * 8);
+  return buf;
+}
+
+export function decodeLosses(buf: Buffer): Float64Array {
+  if (buf.length % 8 !== 0) throw new FlockError(`corrupt losses blob in the validator state (${buf.length} bytes is not a multiple of 8)`);
+  const out = new Float64Array(buf.length / 8);
+  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
+  return out;
+}

@@ -1,0 +1,61 @@
+import { encodeAddress } from '@polkadot/util-crypto';
+import type { BlockRef, SubnetInfo } from '../../chain.js';
+import { SS58_FORMAT } from '../../wallet/keypair.js';
+import { hasStorage, num, request, storage, type SubtensorClient } from '../client.js';
+import { SubnetNotFoundError } from '../errors.js';
+import { getCurrentBlock } from './getCurrentBlock.js';
+
+export interface GetSubnetInfoParameters {
+  netuid: number;
+  /** Read at this block (default: the current one). */
+  at?: BlockRef;
+}
+export type GetSubnetInfoReturnType = SubnetInfo & { block: BlockRef };
+export type GetSubnetInfoErrorType = SubnetNotFoundError;
+
+const RAO = 1e9;
+
+/**
+ * A subnet's tempo, epoch schedule, weight rules, commit-reveal setting and owner, read from
+ * `SubtensorModule` storage at one block.
+ *
+ * The last epoch block is `LastEpochBlock` where the runtime has it, else
+ * `LastMechansimStepBlock`, else `block − BlocksSinceLastStep`; the next is that plus `Tempo`.
+ * RPC: state_queryStorageAt.
+ * @example const { tempo, nextEpochBlock } = await getSubnetInfo(client, { netuid: 1 })
+ */
+export async function getSubnetInfo(client: SubtensorClient, p: GetSubnetInfoParameters): Promise<GetSubnetInfoReturnType> {
+  const block = p.at ?? await getCurrentBlock(client);
+  return request(client, `reading subnet ${p.netuid}`, async () => {
+    const at = await client.api.at(block.hash);
+    const q = (item: string) => storage(at, 'subtensorModule', item)(p.netuid);
+    const [added, tempo, n, maxUids, rateLimit, versionKey, minWeights, maxWeights, cr, reveal, ownerHot, ownerCold, burn, stepBlock, sinceStep] = await Promise.all([
+      q('networksAdded'), q('tempo'), q('subnetworkN'), q('maxAllowedUids'), q('weightsSetRateLimit'), q('weightsVersionKey'),
+      q('minAllowedWeights'), q('maxWeightsLimit'), q('commitRevealWeightsEnabled'), q('revealPeriodEpochs'),
+      q('subnetOwnerHotkey'), q('subnetOwner'), q('burn'), q('lastMechansimStepBlock'), q('blocksSinceLastStep'),
+    ]);
+    if (added.toString() !== 'true') throw new SubnetNotFoundError(p.netuid);
+    let lastEpochBlock: number;
+    if (hasStorage(at, 'subtensorModule', 'lastEpochBlock')) lastEpochBlock = num(await q('lastEpochBlock'));
+    else if (num(stepBlock) > 0) lastEpochBlock = num(stepBlock);
+    else lastEpochBlock = Math.max(0, block.number - num(sinceStep));
+    return {
+      block,
+      netuid: p.netuid,
+      tempo: num(tempo),
+      lastEpochBlock,
+      nextEpochBlock: lastEpochBlock + num(tempo),
+      n: num(n),
+      maxAllowedUids: num(maxUids),
+      weightsRateLimit: num(rateLimit),
+      weightsVersionKey: num(versionKey),
+      minAllowedWeights: num(minWeights),
+      maxWeightLimit: num(maxWeights) / 65535,
+      commitRevealEnabled: cr.toString() === 'true',
+      revealPeriodEpochs: num(reveal),
+      ownerHotkey: encodeAddress(ownerHot.toU8a(), SS58_FORMAT),
+      ownerColdkey: encodeAddress(ownerCold.toU8a(), SS58_FORMAT),
+      burn: num(burn) / RAO,
+    };
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Sign, submit and watch one extrinsic until it is in a block; module errors become
+ * `ChainDispatchError` with the pallet's error name, pool rejections a clear message.
+ * RPC: system_accountNextIndex, author_submitAndWatchExtrinsic, chain_getHeader.
+ */
+import type { SubmittableExtrinsic } from '@polkadot/api/types';
+import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
+import { FlockError } from '../../util/errors.js';
+import type { Signer, TxResult } from '../chain.js';
+import { ensureConnected, signerPair, withTimeout, type SubtensorClient } from './client.js';
+import { ChainConnectionError, ChainDispatchError, ChainTimeoutError, DISPATCH_HINTS } from './errors.js';
+
+export interface SubmitResult extends TxResult {
+  events: EventRecord[];
+}
+
+/** Subtensor's transaction-pool error codes (`CustomTransactionError`). */
+const CUSTOM_TX_ERRORS: Record<number, string> = {
+  0: 'ColdkeyInSwapSchedule', 1: 'StakeAmountTooLow', 2: 'BalanceTooLow', 3: 'SubnetDoesntExist',
+  4: 'HotkeyAccountDoesntExist', 5: 'NotEnoughStakeToWithdraw', 6: 'RateLimitExceeded', 7: 'InsufficientLiquidity',
+  8: 'SlippageTooHigh', 9: 'TransferDisallowed', 10: 'HotKeyNotRegisteredInNetwork', 11: 'InvalidIpAddress',
+  12: 'ServingRateLimitExceeded', 13: 'InvalidPort', 255: 'BadRequest',
+};
+
+/** A DispatchError as a typed error. */
+export function dispatchErrorOf(client: SubtensorClient, err: DispatchError): ChainDispatchError {
+  if (err.isModule) {
+    const meta = client.api.registry.findMetaError(err.asModule);
+    const docs = meta.docs.join(' ').trim();
+    return new ChainDispatchError(meta.section[0]!.toUpperCase() + meta.section.slice(1), meta.name, docs, { hint: DISPATCH_HINTS[meta.name] });
+  }
+  return new ChainDispatchError('System', err.type, err.toString());
+}
+
+function poolError(client: SubtensorClient, what: string, message: string): FlockError {
+  const custom = /Custom error: (\d+)/.exec(message);
+  const name = custom ? CUSTOM_TX_ERRORS[Number(custom[1])] : undefined;
+  if (/Priority is too low|already imported|AlreadyImported/i.test(message)) {
+    return new FlockError(`${what}: the same transaction is already pending`, { hint: 'wait for it to be included, then retry' });
+  }
+  return new FlockError(`${what}: the node rejected the transaction: ${name ? `${name} (${message})` : message}`, {
+    hint: name ? DISPATCH_HINTS[name] ?? 'see the message above' : `node: ${client.endpoint}`,
+  });
+}
+
+/**
+ * Sign `tx` with `signer`, submit it, and resolve once it is in a block without a dispatch error.
+ * @example const r = await submitExtrinsic(client, api.tx.commitments.setCommitment(1, info), hotkey, 'set_commitment')
+ */
+export async function submitExtrinsic(
+  client: SubtensorClient,
+  tx: SubmittableExtrinsic<'promise'>,
+  signer: Signer,
+  what: string,
+): Promise<SubmitResult> {
+  const pair = signerPair(signer);
+  await ensureConnected(client);
+  let unsubscribe: (() => void) | undefined;
+  const included = new Promise<{ blockHash: string; events: EventRecord[]; txHash: string }>((resolve, reject) => {
+    tx.signAndSend(pair, { nonce: -1, era: 128 }, (result) => {
+      const { status, dispatchError, events } = result;
+      if (status.isInBlock || status.isFinalized) {
+        unsubscribe?.();
+        if (dispatchError) reject(dispatchErrorOf(client, dispatchError));
+        else resolve({ blockHash: (status.isInBlock ? status.asInBlock : status.asFinalized).toHex(), events: [...events], txHash: result.txHash.toHex() });
+      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
+        unsubscribe?.();
+        reject(new FlockError(`${what}: the transaction was ${status.type.toLowerCase()} by the node`, { hint: 'retry; if it repeats, check the nonce and the account balance' }));
+      }
+    }).then((unsub) => { unsubscribe = unsub; }, (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      if (/WebSocket is not connected|disconnected from/i.test(message)) reject(new ChainConnectionError(client.endpoint, `${what} could not be sent: ${message}`, { cause: err }));
+      else reject(poolError(client, what, message));
+    });
+  });
+  try {
+    const r = await withTimeout(included, client.txTimeoutMs, () => new ChainTimeoutError(client.endpoint, `${what} (waiting for inclusion)`, client.txTimeoutMs));
+    const header = await client.api.rpc.chain.getHeader(r.blockHash);
+    client.log.debug(`${what} included`, { block: header.number.toNumber() });
+    return { blockHash: r.blockHash, blockNumber: header.number.toNumber(), txHash: r.txHash, events: r.events };
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+/** The first event `pallet.method` among a transaction's events. */
+export function findEvent(events: EventRecord[], pallet: string, method: string): EventRecord | undefined {
+  return events.find((e) => e.event.section.toLowerCase() === pallet.toLowerCase() && e.event.method === method);
+}

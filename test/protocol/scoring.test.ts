@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { canonicalRow, fingerprintRows, overlap, type CanonicalRow } from '../../src/dataset/index.js';
 import {
+  DEFAULT_SCORING_CONSTANTS,
   DEFAULT_SCORING_CONSTANTS as C,
   epsilonAt,
   laterBeatsEarlier,
@@ -11,6 +13,7 @@ import {
   type RoundInputs,
   type SubmissionInput,
 } from '../../src/protocol/scoring.js';
+import { makeRows, recased, respaced, shuffled } from '../dataset/synthetic.js';
 
 const M = 200;
 
@@ -247,5 +250,59 @@ describe('scoring v1 properties', () => {
   it('rejects malformed round inputs loudly (caller bugs, not miner faults)', () => {
     expect(() => round([sub(1, 100, null), sub(1, 200, null)])).toThrow(/twice/);
     expect(() => scoreRound({ currentBlock: 1, ownerUid: 0, baseLosses: [], submissions: [], previous: [], constants: C })).toThrow(RangeError);
+  });
+});
+
+describe('copies measured on real datasets by the dataset toolkit', () => {
+  const original = makeRows(101, 200, 300);
+  const replaced = makeRows(202, 20, 300); // 10% new rows
+  const copies: Record<string, CanonicalRow[]> = {
+    exact: original.map((r) => ({ ...r })),
+    shuffled: shuffled(original, 9),
+    recasedRespaced: respaced(recased(original, 7), 8).map((r) => canonicalRow(r.system, r.conversations)),
+    tenPercentChanged: [...replaced, ...original.slice(20)],
+  };
+  const unrelated = makeRows(303, 200, 300);
+  const fp = (rows: CanonicalRow[]) => fingerprintRows(rows.map((r) => canonicalRow(r.system, r.conversations)));
+  const fpOriginal = fp(original);
+
+  it('scores every kind of later copy 0, naming the original, and leaves the original unaffected', () => {
+    const origLosses = lossesFor(0.1, 80);
+    const others = [sub(2, 150, lossesFor(0.08, 81)), sub(9, 600, lossesFor(0.12, 82))];
+    const fpUnrelated = fp(unrelated);
+    const names = Object.keys(copies);
+    const copySubs = names.map((name, k) => {
+      const f = fp(copies[name]!);
+      const o = overlap(f, fpOriginal).overlap;
+      // every copy also "overlaps" the unrelated dataset a little, which must not matter
+      const u = overlap(f, fpUnrelated).overlap;
+      // copies get the original's losses or better: without the copy rule they would take wins
+      return sub(3 + k, 200 + 10 * k, origLosses.map((l) => l * (1 - 0.03 * k)), {
+        overlaps: [{ uid: 1, block: 100, fraction: o }, { uid: 9, block: 600, fraction: u }],
+      });
+    });
+    const originalSub = sub(1, 100, origLosses, {
+      overlaps: copySubs.map((c, k) => ({ uid: c.uid, block: c.commitmentBlock!, fraction: overlap(fpOriginal, fp(copies[names[k]!]!)).overlap })),
+    });
+    const alone = round([sub(1, 100, origLosses), ...others]);
+    const withCopies = round([originalSub, ...others, ...copySubs]);
+    for (const c of copySubs) {
+      const u = withCopies.perUid.find((p) => p.uid === c.uid)!;
+      expect(c.overlaps![0]!.fraction).toBeGreaterThanOrEqual(0.5);
+      expect(u.weight).toBe(0);
+      expect(u.stage).toBe('copy');
+      expect(u.reason).toMatch(/uid 1,/);
+    }
+    for (const uid of [1, 2, 9]) expect(weightOf(withCopies, uid)).toBeCloseTo(weightOf(alone, uid), 12);
+    // the rule is what stops them: the same copies without overlaps would take weight
+    const unchecked = round([sub(1, 100, origLosses), ...others, ...copySubs.map((c) => ({ ...c, overlaps: [] }))]);
+    expect(copySubs.some((c) => weightOf(unchecked, c.uid) > 0)).toBe(true);
+  });
+
+  it('an unrelated dataset is not a copy', () => {
+    const o = overlap(fp(unrelated), fpOriginal).overlap;
+    expect(o).toBeLessThan(DEFAULT_SCORING_CONSTANTS.copyThreshold);
+    const res = round([sub(1, 100, lossesFor(0.1, 83)), sub(2, 200, lossesFor(0.2, 84), { overlaps: [{ uid: 1, block: 100, fraction: o }] })]);
+    expect(res.perUid.find((u) => u.uid === 2)!.stage).toBeUndefined();
   });
 });

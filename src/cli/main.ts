@@ -10,6 +10,7 @@ import { reportError } from './run.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerWallet } from './wallet.js';
 import { register as registerHub } from './hub.js';
+import { register as registerModel } from './model.js';
 
 function packageVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerDataset(program);
   registerWallet(program);
   registerHub(program);
+  registerModel(program);
 
   // Usage errors exit 2 (commander's default is 1).
   const exit2 = (cmd: Command) => {

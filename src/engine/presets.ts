@@ -74,7 +74,7 @@ const presetBase = {
 export const PRESETS = {
   /** For tests: fast enough to train in well under a second. */
   tiny: { ...presetBase, hiddenSize: 64, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 16 },
-  /** For benchmarks and the local subnet (≈3.4 M parameters). */
+  /** For benchmarks and the local subnet (3 033 344 parameters). */
   small: { ...presetBase, hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 4, headDim: 32 },
   /** The real meta-llama/Llama-3.2-1B shape. */
   'llama-3.2-1b': parseLlamaConfig(LLAMA_3_2_1B_CONFIG_JSON, 'llama-3.2-1b preset'),

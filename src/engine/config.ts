@@ -107,7 +107,18 @@ export function parseLlamaConfig(json: unknown, source = 'config.json'): LlamaCo
     refuse(source, 'names neither model_type nor architectures', 'a Llama config.json has "model_type": "llama"');
   }
 
-  const parsed = hfLlamaConfigSchema.safeParse(raw);
+  // transformers ≥ 5 writes RoPE settings as one `rope_parameters` object (theta included).
+  const ropeParameters = raw['rope_parameters'];
+  let ropeInput: Record<string, unknown> = raw;
+  if (typeof ropeParameters === 'object' && ropeParameters !== null && !Array.isArray(ropeParameters)) {
+    const { rope_theta: theta, ...scaling } = ropeParameters as Record<string, unknown>;
+    ropeInput = { ...raw, rope_scaling: scaling, ...(theta === undefined ? {} : { rope_theta: theta }) };
+  }
+  if (raw['partial_rotary_factor'] !== undefined && raw['partial_rotary_factor'] !== 1) {
+    refuse(source, `partial_rotary_factor ${String(raw['partial_rotary_factor'])} is not supported`, 'Llama rotates the whole head');
+  }
+
+  const parsed = hfLlamaConfigSchema.safeParse(ropeInput);
   if (!parsed.success) {
     throw new FlockError(`${source}: invalid Llama config`, {
       details: parsed.error.issues.slice(0, 20).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),

@@ -75,6 +75,18 @@ describe('parseLlamaConfig', () => {
     expect(cfg.eosTokenId).toEqual([128001, 128008, 128009]);
   });
 
+  it('accepts transformers 5 rope_parameters', () => {
+    const { rope_scaling: scaling, rope_theta: _t, ...rest } = LLAMA_3_2_1B_CONFIG;
+    const cfg = parseLlamaConfig({ ...rest, rope_parameters: { ...scaling, rope_theta: 500000 } });
+    expect(cfg).toEqual(parseLlamaConfig(LLAMA_3_2_1B_CONFIG));
+    const plain = parseLlamaConfig({ ...rest, rope_parameters: { rope_type: 'default', rope_theta: 10000 } });
+    expect(plain.ropeScaling).toBeNull();
+    expect(plain.ropeTheta).toBe(10000);
+    expect(errorOf(() => parseLlamaConfig({ ...rest, rope_parameters: { rope_type: 'yarn', factor: 2, rope_theta: 1 } })).message)
+      .toContain('rope_scaling type "yarn" is not supported');
+    expect(errorOf(() => parseLlamaConfig({ ...LLAMA_3_2_1B_CONFIG, partial_rotary_factor: 0.5 })).message).toContain('partial_rotary_factor');
+  });
+
   it('defaults head_dim to hidden/heads and KV heads to heads', () => {
     const { head_dim: _h, num_key_value_heads: _k, rope_scaling: _r, ...rest } = LLAMA_3_2_1B_CONFIG;
     const cfg = parseLlamaConfig(rest);

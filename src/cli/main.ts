@@ -11,6 +11,7 @@ import { register as registerDataset } from './dataset.js';
 import { register as registerWallet } from './wallet.js';
 import { register as registerHub } from './hub.js';
 import { register as registerModel } from './model.js';
+import { register as registerDevnet } from './devnet.js';
 
 function packageVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerWallet(program);
   registerHub(program);
   registerModel(program);
+  registerDevnet(program);
 
   // Usage errors exit 2 (commander's default is 1).
   const exit2 = (cmd: Command) => {

@@ -1,0 +1,281 @@
+/**
+ * The devnet's JSON-RPC server over WebSocket: the Substrate methods `@polkadot/api` calls
+ * (subtensor.md §6) with their subscriptions, answered from a DevnetChain. Unknown methods get
+ * JSON-RPC error -32601 ("Method not found"); refused transactions Substrate's 1010-style errors.
+ */
+import { WebSocketServer, WebSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { blake2AsU8a } from '@polkadot/util-crypto';
+import type { Logger } from '../../util/log.js';
+import type { DevnetChain, ProducedBlock } from './chain.js';
+import { InvalidTransaction } from './extrinsic.js';
+
+interface RpcRequest { jsonrpc?: string; id?: number | string | null; method?: string; params?: unknown[] }
+
+class RpcError extends Error {
+  constructor(readonly code: number, message: string, readonly data?: unknown) { super(message); }
+}
+
+type Params = unknown[];
+
+/** How long after inclusion a watched transaction is reported finalized (unless a block comes first). */
+const FINALITY_DELAY_MS = 100;
+type Handler = (params: Params, conn: Connection) => unknown;
+
+/** Pub/sub method → [notification method, unsubscribe method]. */
+const SUBSCRIPTIONS: Record<string, [string, string[]]> = {
+  chain_subscribeNewHeads: ['chain_newHead', ['chain_unsubscribeNewHeads', 'chain_unsubscribeNewHead']],
+  chain_subscribeNewHead: ['chain_newHead', ['chain_unsubscribeNewHeads', 'chain_unsubscribeNewHead']],
+  subscribe_newHead: ['chain_newHead', ['unsubscribe_newHead']],
+  chain_subscribeAllHeads: ['chain_allHead', ['chain_unsubscribeAllHeads']],
+  chain_subscribeFinalizedHeads: ['chain_finalizedHead', ['chain_unsubscribeFinalizedHeads']],
+  chain_subscribeFinalisedHeads: ['chain_finalizedHead', ['chain_unsubscribeFinalisedHeads']],
+  state_subscribeRuntimeVersion: ['state_runtimeVersion', ['state_unsubscribeRuntimeVersion']],
+  state_subscribeStorage: ['state_storage', ['state_unsubscribeStorage']],
+  author_submitAndWatchExtrinsic: ['author_extrinsicUpdate', ['author_unwatchExtrinsic']],
+};
+
+class Connection {
+  private nextId = 1;
+  /** Subscription id → what to do on a new block (null: a one-shot). */
+  readonly subs = new Map<string, { method: string; onBlock?: (b: ProducedBlock) => void }>();
+  /** Notifications to send once the reply that carries their subscription id has gone out. */
+  readonly afterReply: Array<() => void> = [];
+  constructor(readonly socket: WebSocket) {}
+
+  newSubscription(method: string, onBlock?: (b: ProducedBlock) => void): string {
+    const id = `devnet-${this.nextId++}`;
+    this.subs.set(id, { method, onBlock });
+    return id;
+  }
+
+  notify(id: string, result: unknown): void {
+    const sub = this.subs.get(id);
+    if (!sub || this.socket.readyState !== WebSocket.OPEN) return;
+    this.socket.send(JSON.stringify({ jsonrpc: '2.0', method: sub.method, params: { subscription: id, result } }));
+  }
+}
+
+export interface RpcServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Start serving `chain` on `host:port` (port 0 = a free port). */
+export async function startRpcServer(chain: DevnetChain, opts: { host: string; port: number; version: string; log: Logger }): Promise<RpcServer> {
+  const { log } = opts;
+  const connections = new Set<Connection>();
+  const handlers = makeHandlers(chain, opts.version);
+
+  const unlisten = chain.onBlock((b) => {
+    for (const c of connections) for (const sub of c.subs.values()) sub.onBlock?.(b);
+  });
+
+  const wss = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: 16 * 1024 * 1024 });
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
+  wss.on('connection', (socket) => {
+    const conn = new Connection(socket);
+    connections.add(conn);
+    socket.on('close', () => connections.delete(conn));
+    socket.on('error', () => connections.delete(conn));
+    socket.on('message', (data) => {
+      let req: RpcRequest | RpcRequest[];
+      try {
+        req = JSON.parse(data.toString()) as RpcRequest | RpcRequest[];
+      } catch {
+        socket.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }));
+        return;
+      }
+      const answer = (r: RpcRequest) => handle(r, conn);
+      const reply = Array.isArray(req) ? req.map(answer) : answer(req);
+      // A subscription's first notification must follow the reply carrying its id.
+      socket.send(JSON.stringify(reply));
+      for (const fn of conn.afterReply.splice(0)) fn();
+    });
+  });
+
+  function handle(req: RpcRequest, conn: Connection): unknown {
+    const id = req.id ?? null;
+    const method = req.method ?? '';
+    const params = Array.isArray(req.params) ? req.params : [];
+    try {
+      if (log.isLevelEnabled('trace')) log.trace('rpc', { method });
+      const unsub = Object.values(SUBSCRIPTIONS).find(([, names]) => names.includes(method));
+      if (unsub) return { jsonrpc: '2.0', id, result: conn.subs.delete(String(params[0])) };
+      const h = handlers[method];
+      if (!h) throw new RpcError(-32601, `Method not found: ${method}`);
+      return { jsonrpc: '2.0', id, result: h(params, conn) ?? null };
+    } catch (err) {
+      if (err instanceof RpcError) return { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) } };
+      if (err instanceof InvalidTransaction) return { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.data } };
+      log.debug('rpc error', { method, error: (err as Error).message });
+      return { jsonrpc: '2.0', id, error: { code: -32602, message: (err as Error).message } };
+    }
+  }
+
+  const port = (wss.address() as AddressInfo).port;
+  return {
+    port,
+    url: `ws://${opts.host}:${port}`,
+    close: async () => {
+      unlisten();
+      for (const c of connections) c.socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function headerJson(chain: DevnetChain, id: number | string): unknown {
+  const h = chain.header(id);
+  if (!h) return null;
+  const j = h.toJSON() as Record<string, unknown>;
+  return { ...j, number: `0x${Number(j['number']).toString(16)}` };
+}
+
+function makeHandlers(chain: DevnetChain, version: string): Record<string, Handler> {
+  const meta = chain.meta;
+  const runtimeVersion = { ...meta.runtimeVersion, stateVersion: 1 };
+  const at = (p: unknown) => (typeof p === 'string' && p ? p : undefined);
+  const blockNumberParam = (p: unknown): number => (typeof p === 'string' ? Number.parseInt(p, p.startsWith('0x') ? 16 : 10) : Number(p));
+
+  const subscribe = (method: string, conn: Connection, first: unknown[] | null, onBlock?: (id: string) => (b: ProducedBlock) => void): string => {
+    const notification = SUBSCRIPTIONS[method]![0];
+    let id = '';
+    id = conn.newSubscription(notification, onBlock ? (b) => onBlock(id)(b) : undefined);
+    if (first) conn.afterReply.push(() => { for (const r of first) conn.notify(id, r); });
+    return id;
+  };
+  const headSub = (method: string) => (_p: Params, conn: Connection) =>
+    subscribe(method, conn, [headerJson(chain, chain.bestNumber())], (id) => (b) => conn.notify(id, headerJson(chain, b.number)));
+
+  const handlers: Record<string, Handler> = {
+    rpc_methods: () => ({ version: 1, methods: [...new Set([...Object.keys(handlers), ...Object.values(SUBSCRIPTIONS).flatMap(([, u]) => u)])].sort() }),
+    system_chain: () => 'FLock Devnet',
+    system_name: () => 'flock-devnet',
+    system_version: () => version,
+    system_chainType: () => 'Development',
+    system_properties: () => ({ ss58Format: 42, tokenDecimals: 9, tokenSymbol: 'TAO' }),
+    system_health: () => ({ peers: 0, isSyncing: false, shouldHavePeers: false }),
+    system_localPeerId: () => '12D3KooWFLockDevnet',
+    system_nodeRoles: () => ['Authority'],
+    system_peers: () => [],
+    system_syncState: () => ({ startingBlock: 0, currentBlock: chain.bestNumber(), highestBlock: chain.bestNumber() }),
+    system_accountNextIndex: (p) => chain.accountNextIndex(String(p[0])),
+    chain_getBlockHash: (p) => {
+      if (p[0] === undefined || p[0] === null) return chain.bestHash();
+      if (Array.isArray(p[0])) return p[0].map((n) => chain.block(blockNumberParam(n))?.hash ?? null);
+      return chain.block(blockNumberParam(p[0]))?.hash ?? null;
+    },
+    chain_getHead: () => chain.bestHash(),
+    chain_getFinalizedHead: () => chain.bestHash(),
+    chain_getFinalisedHead: () => chain.bestHash(),
+    chain_getHeader: (p) => headerJson(chain, at(p[0]) ?? chain.bestNumber()),
+    chain_getBlock: (p) => {
+      const b = chain.block(at(p[0]) ?? chain.bestNumber());
+      return b ? { block: { header: headerJson(chain, b.number), extrinsics: b.extrinsics }, justifications: null } : null;
+    },
+    chain_subscribeNewHeads: headSub('chain_subscribeNewHeads'),
+    chain_subscribeNewHead: headSub('chain_subscribeNewHead'),
+    subscribe_newHead: headSub('subscribe_newHead'),
+    chain_subscribeAllHeads: headSub('chain_subscribeAllHeads'),
+    chain_subscribeFinalizedHeads: headSub('chain_subscribeFinalizedHeads'),
+    chain_subscribeFinalisedHeads: headSub('chain_subscribeFinalisedHeads'),
+    state_getRuntimeVersion: (p) => { chain.resolveAt(at(p[0])); return runtimeVersion; },
+    chain_getRuntimeVersion: () => runtimeVersion,
+    state_subscribeRuntimeVersion: (_p, conn) => subscribe('state_subscribeRuntimeVersion', conn, [runtimeVersion]),
+    state_getMetadata: (p) => { chain.resolveAt(at(p[0])); return meta.metadataHex; },
+    state_getStorage: (p) => chain.readStorage(String(p[0]), at(p[1])),
+    state_getStorageAt: (p) => chain.readStorage(String(p[0]), at(p[1])),
+    state_getStorageHash: (p) => { const v = chain.readStorage(String(p[0]), at(p[1])); return v ? u8aToHex(blake2(v)) : null; },
+    state_getStorageSize: (p) => { const v = chain.readStorage(String(p[0]), at(p[1])); return v ? (v.length - 2) / 2 : null; },
+    state_queryStorageAt: (p) => {
+      const keys = (p[0] as string[]) ?? [];
+      const hash = at(p[1]) ?? chain.bestHash();
+      return [{ block: hash, changes: keys.map((k) => [k, chain.readStorage(k, hash)]) }];
+    },
+    state_getKeysPaged: (p) => {
+      const atN = chain.resolveAt(at(p[3]));
+      const start = typeof p[2] === 'string' && p[2] ? hexToU8a(p[2]) : undefined;
+      return chain.store.keysPaged(hexToU8a(String(p[0] ?? '0x')), Math.min(Number(p[1] ?? 1000), 1000), start, atN).map((k) => u8aToHex(k));
+    },
+    state_getKeys: (p) => chain.store.keysPaged(hexToU8a(String(p[0] ?? '0x')), 100_000, undefined, chain.resolveAt(at(p[1]))).map((k) => u8aToHex(k)),
+    state_subscribeStorage: (p, conn) => {
+      const keys = Array.isArray(p[0]) && p[0].length ? (p[0] as string[]).map((k) => k.toLowerCase()) : null;
+      const best = chain.bestHash();
+      const first = keys ? [{ block: best, changes: keys.map((k) => [k, chain.readStorage(k)]) }] : null;
+      return subscribe('state_subscribeStorage', conn, first, (id) => (b) => {
+        const changed = keys ? keys.filter((k) => b.changes.has(k)) : [...b.changes.keys()];
+        if (changed.length) conn.notify(id, { block: b.hash, changes: changed.map((k) => [k, b.changes.get(k) ? u8aToHex(b.changes.get(k)!) : null]) });
+      });
+    },
+    state_call: (p) => stateCall(chain, String(p[0]), String(p[1] ?? '0x')),
+    payment_queryInfo: () => ({ weight: { refTime: 0, proofSize: 0 }, class: 'normal', partialFee: '0' }),
+    payment_queryFeeDetails: () => ({ inclusionFee: null }),
+    author_pendingExtrinsics: () => chain.pendingExtrinsics(),
+    author_submitExtrinsic: (p) => chain.submit(String(p[0])),
+    author_submitAndWatchExtrinsic: (p, conn) => {
+      const hash = chain.submit(String(p[0]));
+      let inBlock: string | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const finalize = (subId: string) => {
+        if (timer) clearTimeout(timer);
+        conn.notify(subId, { finalized: inBlock });
+        conn.subs.delete(subId);
+      };
+      const id = subscribe('author_submitAndWatchExtrinsic', conn, ['ready'], (subId) => (b) => {
+        if (inBlock) { finalize(subId); return; }
+        if (b.included.has(hash)) {
+          inBlock = b.hash;
+          conn.notify(subId, { inBlock: b.hash });
+          // Finality follows on the next block or shortly after: @polkadot/api drops an inBlock
+          // status whose events it is still fetching when finalized arrives.
+          timer = setTimeout(() => finalize(subId), FINALITY_DELAY_MS);
+          timer.unref();
+        } else if (b.dropped.includes(hash)) {
+          conn.notify(subId, 'invalid');
+          conn.subs.delete(subId);
+        }
+      });
+      return id;
+    },
+  };
+  return handlers;
+}
+
+function blake2(hex: string): Uint8Array {
+  return blake2AsU8a(hexToU8a(hex), 256);
+}
+
+/** The runtime API calls the devnet answers through `state_call`. */
+function stateCall(chain: DevnetChain, method: string, data: string): string {
+  const r = chain.meta.registry;
+  switch (method) {
+    case 'Metadata_metadata_versions':
+      return r.createType('Vec<u32>', [14, 15, 16]).toHex();
+    case 'Metadata_metadata_at_version': {
+      const bytes = hexToU8a(chain.meta.metadataHex);
+      return u8aToHex(u8aConcat(new Uint8Array([1]), compactToU8a(bytes.length), bytes));
+    }
+    case 'Metadata_metadata': {
+      const bytes = hexToU8a(chain.meta.metadataHex);
+      return u8aToHex(u8aConcat(compactToU8a(bytes.length), bytes));
+    }
+    case 'TransactionPaymentApi_query_info': {
+      void data;
+      return r.createType('(u64, u64, u8, u64)', [0, 0, 0, 0]).toHex();
+    }
+    case 'TransactionPaymentApi_query_fee_details':
+      return '0x00';
+    case 'AccountNonceApi_account_nonce': {
+      const who = r.createType('AccountId32', hexToU8a(data)).toString();
+      return r.createType('u32', chain.accountNextIndex(who)).toHex();
+    }
+    default:
+      throw new RpcError(-32000, `Client error: Execution failed: runtime API ${method} is not implemented by the devnet`);
+  }
+}

@@ -230,3 +230,24 @@ export function formatCompetitionPointer(p: CompetitionPointer): string {
   if (!parsed.ok) throw new ProtocolError(parsed.code, parsed.reason);
   return text;
 }
+
+/**
+ * Parse a miner commitment and check that it is for the active competition (scoring step 1's
+ * "wrong competition id"). Never throws.
+ *
+ * @example
+ * const r = commitmentForCompetition(raw, '1');
+ * if (!r.ok) store.setSubmissionReason(id, r.reason);
+ */
+export function commitmentForCompetition(
+  raw: string | Uint8Array,
+  competitionId: string,
+): ParseResult<Commitment, CommitmentErrorCode | 'other_competition'> {
+  const parsed = parseCommitment(raw);
+  if (!parsed.ok || parsed.value.competitionId === competitionId) return parsed;
+  return {
+    ok: false,
+    code: 'other_competition',
+    reason: `the commitment is for competition ${quote(parsed.value.competitionId)}; the active competition is ${quote(competitionId)}`,
+  };
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   COMMITMENT_MAX_BYTES,
+  commitmentForCompetition,
   formatCommitment,
   formatCompetitionPointer,
   parseCommitment,
@@ -94,6 +95,16 @@ describe('miner commitment', () => {
   it('format throws a ProtocolError naming the problem', () => {
     expect(() => formatCommitment({ repoId: 'alice/ds', competitionId: '1', revision: 'main' })).toThrow(ProtocolError);
     expect(() => formatCommitment({ repoId: 'alice/ds', competitionId: '1:2', revision: SHA })).toThrow(/parts/);
+  });
+});
+
+describe('commitment for the active competition', () => {
+  it('accepts the active competition and names both ids otherwise', () => {
+    expect(commitmentForCompetition(`alice/ds:1:${SHA}`, '1').ok).toBe(true);
+    const r = commitmentForCompetition(`alice/ds:2:${SHA}`, '1');
+    expect(r).toMatchObject({ ok: false, code: 'other_competition' });
+    if (!r.ok) expect(r.reason).toBe('the commitment is for competition "2"; the active competition is "1"');
+    expect(commitmentForCompetition('alice/ds:1:main', '1')).toMatchObject({ ok: false, code: 'bad_revision' });
   });
 });
 

@@ -306,3 +306,41 @@ describe('copies measured on real datasets by the dataset toolkit', () => {
     expect(res.perUid.find((u) => u.uid === 2)!.stage).toBeUndefined();
   });
 });
+
+describe('scoring on random inputs', () => {
+  it('never throws, sums to 1, and gives every zero a reason', () => {
+    const r = rng(99);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(r() * 12);
+      const subs: SubmissionInput[] = [];
+      for (let uid = 1; uid <= n; uid++) {
+        const pick = r();
+        const block = Math.floor(r() * 500);
+        const losses =
+          pick < 0.1 ? null
+          : pick < 0.15 ? [Number.NaN, ...BASE.slice(1)]
+          : pick < 0.2 ? BASE.slice(0, 10)
+          : lossesFor(r() * 0.3 - 0.05, trial * 100 + uid, r() * 0.5);
+        subs.push({
+          uid,
+          hotkey: `hk${uid}`,
+          registrationBlock: Math.floor(r() * 100),
+          commitmentBlock: r() < 0.1 ? null : block,
+          commitmentError: r() < 0.05 ? 'unparsable' : undefined,
+          datasetError: r() < 0.05 ? 'invalid' : undefined,
+          rows: 100,
+          contaminatedRows: r() < 0.1 ? Math.floor(r() * 5) : 0,
+          overlaps: r() < 0.2 ? [{ uid: 1 + Math.floor(r() * n), block: Math.floor(r() * 500), fraction: r() }] : [],
+          losses,
+        });
+      }
+      const previous = r() < 0.5 ? [{ uid: 1, hotkey: r() < 0.5 ? 'hk1' : 'old', weight: 1 }] : [];
+      const res = round(subs, { currentBlock: Math.floor(r() * 30_000), previous });
+      const total = res.weights.reduce((s, w) => s + w.weight, 0);
+      expect(total).toBeCloseTo(1, 9);
+      for (const w of res.weights) expect(w.weight).toBeGreaterThan(0);
+      for (const u of res.perUid) if (u.weight === 0 || u.score === 0) expect(u.reason, `trial ${trial} uid ${u.uid}`).toBeTruthy();
+      expect(round(subs, { currentBlock: 0, previous }).weights.length).toBeGreaterThan(0);
+    }
+  });
+});

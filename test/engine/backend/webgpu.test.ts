@@ -199,12 +199,12 @@ function expectClose(got: Float32Array[], want: Float32Array[], name: string): v
 }
 
 let cpu: CpuBackend;
-const gpus = new Map<string, WebGpuBackend>();
+let g: WebGpuBackend;
 
 beforeAll(async () => {
   cpu = new CpuBackend({ threads: 1 });
   try {
-    for (const variant of MATMUL_VARIANTS) gpus.set(variant, await createWebGpuBackend(undefined, { matmul: variant }));
+    g = await createWebGpuBackend();
   } catch (err) {
     throw new Error(`the WebGPU tests need a WebGPU adapter (CI uses Mesa's lavapipe, installed by scripts/test.sh): ${errorMessage(err)}`);
   }
@@ -212,7 +212,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   cpu?.dispose();
-  for (const g of gpus.values()) g.dispose();
+  g?.dispose();
 });
 
 async function runCase(be: Backend, c: OpCase, seed: number): Promise<Float32Array[]> {
@@ -221,22 +221,23 @@ async function runCase(be: Backend, c: OpCase, seed: number): Promise<Float32Arr
 }
 
 describe('webgpu backend matches the cpu backend', () => {
-  for (const variant of MATMUL_VARIANTS) {
-    describe(`matmul variant ${variant}`, () => {
-      Object.entries(CASES).forEach(([name, c], i) => {
-        it(name, async () => {
-          const want = await runCase(cpu, c, 1000 + i);
-          const got = await runCase(gpus.get(variant)!, c, 1000 + i);
-          expectClose(got, want, name);
-        });
+  Object.entries(CASES).forEach(([name, c], i) => {
+    // every matmul variant for the cases that multiply matrices, 'auto' for the rest
+    const variants = name.startsWith('linear') ? MATMUL_VARIANTS : (['auto'] as const);
+    for (const variant of variants) {
+      it(`${name}${variants.length > 1 ? ` [matmul ${variant}]` : ''}`, async () => {
+        const want = await runCase(cpu, c, 1000 + i);
+        g.matmulVariant = variant;
+        const got = await runCase(g, c, 1000 + i);
+        g.matmulVariant = 'auto';
+        expectClose(got, want, name);
       });
-    });
-  }
+    }
+  });
 });
 
 describe('webgpu backend is exact where the contract says so', () => {
   it('draws the same dropout mask as the host PRNG', async () => {
-    const g = gpus.get('tiled')!;
     const ones = new Float32Array(4096).fill(1);
     const [a, b] = await Promise.all([cpu, g].map(async (be) => {
       const out = be.zeros([4096]);
@@ -252,12 +253,10 @@ describe('webgpu backend is exact where the contract says so', () => {
 
   it('sums squares exactly as the cpu backend does', async () => {
     const data = new Data(5).f32(10_000);
-    const g = gpus.get('tiled')!;
     expect(await g.sumSquares(g.fromArray(data, [10_000]))).toBe(await cpu.sumSquares(cpu.fromArray(data, [10_000])));
   });
 
   it('gives bit-identical results when run twice', async () => {
-    const g = gpus.get('splitk')!;
     const c = CASES['causal GQA attention forward and backward']!;
     const first = await runCase(g, c, 77);
     const second = await runCase(g, c, 77);
@@ -265,7 +264,6 @@ describe('webgpu backend is exact where the contract says so', () => {
   });
 
   it('reuses pooled buffers instead of allocating per step', async () => {
-    const g = gpus.get('tiled')!;
     const step = () => {
       const x = g.zeros([64, 64]), y = g.zeros([64, 64]);
       g.linearForward(y, x, g.reshape(x, [64, 64]));
@@ -279,8 +277,32 @@ describe('webgpu backend is exact where the contract says so', () => {
     expect(g.memory().buffersCreated - before).toBeLessThanOrEqual(1); // the zeros([1]) above
   });
 
+  it('reads bf16 weights exactly as their f32 widening (linear layers, embedding)', async () => {
+    const d = new Data(9);
+    const floats = d.f32(45 * 33);
+    const bits = new Uint16Array(floats.length);
+    const wide = new Float32Array(floats.length);
+    const u32 = new Uint32Array(floats.buffer);
+    for (let i = 0; i < floats.length; i++) { bits[i] = u32[i]! >>> 16; wide[i] = new Float32Array(new Uint32Array([bits[i]! << 16]).buffer)[0]!; }
+    const x = d.f32(7 * 33), dout = d.f32(7 * 45), ids = Int32Array.from([44, 0, 3, 3, 17]);
+    for (const variant of MATMUL_VARIANTS) {
+      g.matmulVariant = variant;
+      const results = await Promise.all([cpu, g].map(async (be) => {
+        const w = be === g ? g.fromBf16(bits, [45, 33]) : be.fromArray(wide, [45, 33]);
+        const out = be.zeros([7, 45]), dx = be.zeros([7, 33]), emb = be.zeros([5, 33]);
+        be.linearForward(out, be.fromArray(x, [7, 33]), w);
+        be.linearBackwardInput(dx, be.fromArray(dout, [7, 45]), w);
+        be.embeddingForward(emb, be.fromArray(ids, [5]), w);
+        return Promise.all([out, dx, emb, w].map((t) => be.read(t)));
+      }));
+      expectClose(results[1]!, results[0]!, `bf16 weights (${variant})`);
+      expect(Array.from(results[1]![2]!)).toEqual(Array.from(results[0]![2]!)); // a gather is exact
+    }
+    g.matmulVariant = 'auto';
+    expect(() => g.add(g.zeros([4]), g.fromBf16(new Uint16Array(4), [4]), g.zeros([4]))).toThrow(/bf16/);
+  });
+
   it('refuses tensors of another backend and mismatched shapes with a message', () => {
-    const g = gpus.get('tiled')!;
     expect(() => g.add(g.zeros([3]), g.zeros([3]), cpu.zeros([3]))).toThrow(/another backend/);
     expect(() => g.linearForward(g.zeros([2, 3]), g.zeros([2, 4]), g.zeros([5, 4]))).toThrow(/linearForward/);
   });

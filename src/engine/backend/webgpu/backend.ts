@@ -43,7 +43,8 @@ function shapeOf(t: Tensor): string {
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
-  private readonly matmulVariant: MatmulVariant;
+  /** The matmul variant every linear op uses ('auto' picks per shape); tests set each in turn. */
+  matmulVariant: MatmulVariant;
 
   constructor(readonly runtime: GpuRuntime, options: WebGpuBackendOptions = {}) {
     this.matmulVariant = options.matmul ?? matmulVariantFromEnv();

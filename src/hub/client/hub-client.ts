@@ -269,8 +269,8 @@ export class HubClient {
         const meter = new Transform({
           transform(chunk: Buffer, _enc, done) {
             received += chunk.length;
-            if (received > maxBytes) return done(capError(repo, path, sha, received, maxBytes));
             if (received > size) return done(new IntegrityError(`Hub sent more than the announced ${size} bytes for ${path} of ${repo.type} ${repo.name}@${sha}; discarded.`));
+            if (received > maxBytes) return done(capError(repo, path, sha, received, maxBytes));
             hash?.update(chunk);
             done(null, chunk);
           },

@@ -46,8 +46,12 @@ const INITIAL_GITATTRIBUTES = [
   '',
 ].join('\n');
 
+const MEMO_LIMIT = 20_000;
+
 export class RepoStore {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Answers about a commit never change (a commit is immutable): remembered to spare git runs. */
+  private readonly memo = new Map<string, unknown>();
 
   constructor(private readonly dir: string) {}
 
@@ -91,6 +95,7 @@ export class RepoStore {
         await runGit(tmp, this.home, ['update-ref', 'refs/heads/main', commit]);
         const target = this.gitDir(repo);
         await mkdir(join(target, '..'), { recursive: true });
+        this.forget(repo);
         try {
           await rename(tmp, target);
         } catch (err) {
@@ -110,6 +115,7 @@ export class RepoStore {
       if (!(await this.exists(repo))) return false;
       const aside = join(this.dir, 'tmp', `deleted-${randomUUID()}`);
       await rename(this.gitDir(repo), aside);
+      this.forget(repo);
       await rm(aside, { recursive: true, force: true });
       return true;
     });
@@ -117,17 +123,22 @@ export class RepoStore {
 
   /** Full commit SHA of a branch, tag, short or full SHA, or HEAD; null when it does not resolve. */
   async resolve(repo: RepoRef, revision: string): Promise<string | null> {
-    const r = await runGit(this.gitDir(repo), this.home,
-      ['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`], { okCodes: [0, 1, 128] });
-    const sha = r.stdout.toString().trim();
-    return r.code === 0 && /^[0-9a-f]{40}$/.test(sha) ? sha : null;
+    return (await this.commitInfo(repo, revision))?.sha ?? null;
   }
 
-  /** Commit date (ISO 8601) and subject of a commit. */
-  async commitInfo(repo: RepoRef, sha: string): Promise<{ date: string; title: string }> {
-    const r = await runGit(this.gitDir(repo), this.home, ['show', '-s', '--format=%cI%n%s', sha]);
-    const [date = '', title = ''] = r.stdout.toString().split('\n');
-    return { date, title };
+  /** SHA, commit date (ISO 8601) and subject of the commit a revision names; null when none. */
+  async commitInfo(repo: RepoRef, revision: string): Promise<{ sha: string; date: string; title: string } | null> {
+    const key = this.key(repo, 'commit', revision);
+    const known = this.memo.get(key) as { sha: string; date: string; title: string } | undefined;
+    if (known) return known;
+    // Callers validate `revision` (no leading '-'); --end-of-options guards anyway.
+    const r = await runGit(this.gitDir(repo), this.home,
+      ['log', '-1', '--no-walk', '--format=%H%n%cI%n%s', '--end-of-options', `${revision}^{commit}`, '--'], { okCodes: [0, 128] });
+    const [sha = '', date = '', title = ''] = r.stdout.toString().split('\n');
+    if (r.code !== 0 || !/^[0-9a-f]{40}$/.test(sha)) return null;
+    const info = { sha, date, title };
+    if (revision === sha) this.remember(key, info);
+    return info;
   }
 
   /**
@@ -135,20 +146,24 @@ export class RepoStore {
    * files are reported with their LFS object's size and id.
    */
   async listTree(repo: RepoRef, sha: string, dir: string, recursive: boolean): Promise<TreeEntry[]> {
+    const key = this.key(repo, `tree:${recursive}`, sha, dir);
+    const known = this.memo.get(key) as TreeEntry[] | undefined;
+    if (known) return known;
     const args = ['ls-tree', '-l', '-z'];
     if (recursive) args.push('-r', '-t');
     args.push(sha);
     if (dir) args.push('--', `${dir}/`);
     const r = await runGit(this.gitDir(repo), this.home, args);
-    return this.withLfsInfo(repo, parseLsTree(r.stdout));
+    return this.remember(key, await this.withLfsInfo(repo, parseLsTree(r.stdout)));
   }
 
   /** The entry at exactly `path` in the tree at `sha`, or null. */
   async entry(repo: RepoRef, sha: string, path: string): Promise<TreeEntry | null> {
+    const key = this.key(repo, 'entry', sha, path);
+    if (this.memo.has(key)) return this.memo.get(key) as TreeEntry | null;
     const r = await runGit(this.gitDir(repo), this.home, ['ls-tree', '-l', '-z', sha, '--', path]);
     const found = parseLsTree(r.stdout).find((e) => e.path === path);
-    if (!found) return null;
-    return (await this.withLfsInfo(repo, [found]))[0]!;
+    return this.remember(key, found ? (await this.withLfsInfo(repo, [found]))[0]! : null);
   }
 
   /** Stream a blob's bytes (`git cat-file blob`). */
@@ -218,6 +233,21 @@ export class RepoStore {
       }
     }
     return entries;
+  }
+
+  private key(repo: RepoRef, kind: string, sha: string, path = ''): string {
+    return `${repo.type}/${repo.name}\0${kind}\0${sha}\0${path}`;
+  }
+
+  private remember<T>(key: string, value: T): T {
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(key, value);
+    return value;
+  }
+
+  private forget(repo: RepoRef): void {
+    const prefix = `${repo.type}/${repo.name}\0`;
+    for (const k of this.memo.keys()) if (k.startsWith(prefix)) this.memo.delete(k);
   }
 
   private async withLock<T>(repo: RepoRef, fn: () => Promise<T>): Promise<T> {

@@ -135,8 +135,12 @@ class LocalHub {
       if (seg[1] === 'datasets' || seg[1] === 'models') {
         const repo = repoFrom(seg[1] === 'datasets' ? 'dataset' : 'model', seg[2], seg[3]);
         const rest = seg.slice(4);
-        if (rest.length === 0 && method === 'GET') return this.repoInfo(res, repo, 'HEAD');
-        if (rest[0] === 'revision' && method === 'GET') return this.repoInfo(res, repo, rest.slice(1).join('/'));
+        if (rest.length === 0 && method === 'GET') return this.repoInfo(res, repo, 'HEAD', true);
+        if (rest[0] === 'revision' && method === 'GET') {
+          // Like the Hub: the file list only when asked for (`expand=siblings`) or no expand at all.
+          const expand = query.getAll('expand');
+          return this.repoInfo(res, repo, rest.slice(1).join('/'), expand.length === 0 || expand.includes('siblings'));
+        }
         if (rest[0] === 'preupload' && method === 'POST') return this.preupload(req, res, repo, rest.slice(1).join('/'));
         if (rest[0] === 'commit' && method === 'POST') return this.commit(req, res, repo, rest.slice(1).join('/'), base);
         if (rest[0] === 'tree' && method === 'GET') return this.tree(res, repo, rest[1] ?? 'main', rest.slice(2).join('/'), query.get('recursive') === 'true');
@@ -196,14 +200,16 @@ class LocalHub {
     return sha;
   }
 
-  private async repoInfo(res: ServerResponse, repo: RepoRef, revision: string): Promise<void> {
-    const sha = await this.sha(repo, revision || 'HEAD');
-    const [files, info] = await Promise.all([this.repos.listTree(repo, sha, '', true), this.repos.commitInfo(repo, sha)]);
+  private async repoInfo(res: ServerResponse, repo: RepoRef, revision: string, wantsSiblings: boolean): Promise<void> {
+    if (!(await this.repos.exists(repo))) throw repoNotFound(repo);
+    const info = await this.repos.commitInfo(repo, validateRevision(revision || 'HEAD'));
+    if (!info) throw new HttpError(404, `Invalid rev id: ${revision}`, 'RevisionNotFound');
+    const files = wantsSiblings ? await this.repos.listTree(repo, info.sha, '', true) : [];
     sendJson(res, 200, {
       _id: createHash('sha1').update(`${repo.type}/${repo.name}`).digest('hex').slice(0, 24),
-      id: repo.name, author: repo.name.split('/')[0], sha, private: false, gated: false, disabled: false,
+      id: repo.name, author: repo.name.split('/')[0], sha: info.sha, private: false, gated: false, disabled: false,
       downloads: 0, likes: 0, tags: [], lastModified: info.date, cardData: {},
-      siblings: files.filter((f) => f.type === 'file').map((f) => ({ rfilename: f.path })),
+      ...(wantsSiblings ? { siblings: files.filter((f) => f.type === 'file').map((f) => ({ rfilename: f.path })) } : {}),
     });
   }
 

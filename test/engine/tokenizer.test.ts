@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,20 @@ describe('loadTokenizer', () => {
     }
     expect(tok.encode('')).toEqual([]);
     expect(tok.decode([])).toBe('');
+  });
+
+  it('the byte-level fast path gives the library\'s ids', () => {
+    const json = llama3StyleTokenizerJson(byteVocab, [], 256);
+    const fast = tokenizerFromJson(json);
+    const library = new Tokenizer({ ...json, added_tokens: [], post_processor: null }, {});
+    let text = '';
+    for (let i = 0; i < 3000; i++) text += String.fromCodePoint([32, 10, 9, 0x41 + (i % 26), 0xe9, 0x65e5, 0x1f600, 0x30 + (i % 10), 0x27, 0x2c][(i * 7) % 10]!);
+    const ids = library.encode(text, { add_special_tokens: false }).ids;
+    expect(fast.encode(text)).toEqual(ids);
+    expect(fast.decode(ids)).toBe(library.decode(ids, { clean_up_tokenization_spaces: false }));
+    const broken = [0xe6, 0x97, 0x41, 0xff]; // invalid UTF-8 decodes with replacement characters, as the library does
+    expect(fast.decode(broken)).toBe(library.decode(broken, { clean_up_tokenization_spaces: false }));
+    expect(() => fast.decode([9999])).toThrow('token id 9999 is not in the vocabulary');
   });
 
   it('encodes special-token strings inside text as plain text', () => {

@@ -1,0 +1,200 @@
+/**
+ * The local hub seen from raw HTTP (paths exactly as sent, never normalised by a client): hostile
+ * names are refused with 400 and touch nothing outside the data folder; auth, LFS uploads, ranges,
+ * and state across restarts.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHubServer, type HubServer } from '../../../src/hub/index.js';
+
+const TOKEN = 'tok-alice-0123456789';
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
+
+let root: string;
+let hub: HubServer;
+
+interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+
+function raw(method: string, path: string, options: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply> {
+  const { port } = new URL(hub.url);
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', fail);
+    req.end(options.body);
+  });
+}
+
+const json = (r: Reply) => JSON.parse(r.body.toString()) as Record<string, unknown>;
+
+async function createRepo(name: string, type = 'dataset'): Promise<Reply> {
+  return raw('POST', '/api/repos/create', { headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify({ name, organization: 'alice', type }) });
+}
+
+async function commit(repo: string, lines: unknown[], headers: Record<string, string> = AUTH): Promise<Reply> {
+  return raw('POST', `/api/datasets/${repo}/commit/main`, {
+    headers: { ...headers, 'Content-Type': 'application/x-ndjson' },
+    body: [{ key: 'header', value: { summary: 'test' } }, ...lines].map((l) => JSON.stringify(l)).join('\n'),
+  });
+}
+
+const file = (path: string, text: string) => ({ key: 'file', value: { path, content: Buffer.from(text).toString('base64'), encoding: 'base64' } });
+
+beforeEach(async () => {
+  root = mkdtempSync(join(tmpdir(), 'hub-server-'));
+  hub = await startHubServer({ dir: join(root, 'data'), tokens: [{ name: 'alice', token: TOKEN }] });
+  expect((await createRepo('ds')).status).toBe(200);
+});
+
+afterEach(async () => {
+  await hub.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('hostile names', () => {
+  const badDownloads = [
+    '/datasets/alice/ds/resolve/main/../../../../etc/passwd',
+    '/datasets/alice/ds/resolve/main/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+    '/datasets/alice/ds/resolve/main/%2Fetc%2Fpasswd',
+    '/datasets/alice/ds/resolve/main/a%00b',
+    '/datasets/alice/ds/resolve/main/a%5Cb',
+    `/datasets/alice/ds/resolve/main/${'x'.repeat(1100)}`,
+    '/datasets/alice/ds/resolve/main/.git/config',
+    '/datasets/alice/ds/resolve/main/a%0Ab',
+    '/datasets/alice/ds/resolve/--output=%2Ftmp%2Fx/data.jsonl',
+    '/datasets/alice/ds/resolve/main..x/data.jsonl',
+    '/datasets/alice/..%2F..%2Fx/resolve/main/data.jsonl',
+    '/datasets/..%2Fx/ds/resolve/main/data.jsonl',
+    '/datasets/alice/ds%00/resolve/main/data.jsonl',
+    '/datasets/alice/d$s/resolve/main/data.jsonl',
+    `/datasets/alice/${'n'.repeat(97)}/resolve/main/data.jsonl`,
+    '/api/datasets/alice/..%2F..%2Fetc/revision/main',
+    '/api/datasets/alice/ds/tree/main/..%2F..',
+    '/datasets/alice/ds/resolve/main/%E0%A4%A',
+  ];
+  it('refuses hostile paths, repo ids and revisions with 400', async () => {
+    for (const path of badDownloads) {
+      const r = await raw('GET', path);
+      expect(r.status, path).toBe(400);
+    }
+  });
+
+  it('refuses hostile paths in commits and pre-uploads, writing nothing outside the data folder', async () => {
+    for (const path of ['../evil.txt', '/abs.txt', 'a/../../evil.txt', 'nul\0.txt', '.git/hooks/post-update', 'x'.repeat(1100)]) {
+      expect((await commit('alice/ds', [file(path, 'evil')])).status, path).toBe(400);
+      const pre = await raw('POST', '/api/datasets/alice/ds/preupload/main', {
+        headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify({ files: [{ path, size: 4, sample: '' }] }),
+      });
+      expect(pre.status, path).toBe(400);
+    }
+    const bad = await raw('POST', '/api/repos/create', { headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: '../../x', organization: 'alice', type: 'dataset' }) });
+    expect(bad.status).toBe(400);
+    expect(readdirSync(root)).toEqual(['data']);
+    expect(existsSync(join(root, 'evil.txt'))).toBe(false);
+    // the repo still has only its first commit's file
+    const tree = await raw('GET', '/api/datasets/alice/ds/tree/main?recursive=true');
+    expect((JSON.parse(tree.body.toString()) as { path: string }[]).map((e) => e.path)).toEqual(['.gitattributes']);
+  });
+
+  it('refuses malformed bodies', async () => {
+    expect((await raw('POST', '/api/repos/create', { headers: AUTH, body: '{nope' })).status).toBe(400);
+    expect((await commit('alice/ds', [{ key: 'rename', value: {} }])).status).toBe(400);
+  });
+});
+
+describe('auth', () => {
+  it('needs a token owning the namespace for writes; reads are public', async () => {
+    expect((await commit('alice/ds', [file('a.txt', 'a')], {})).status).toBe(401);
+    expect((await commit('alice/ds', [file('a.txt', 'a')], { Authorization: 'Bearer tok-wrong-0123456789' })).status).toBe(401);
+    const other = await raw('POST', '/api/repos/create', { headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'x', organization: 'bob', type: 'dataset' }) });
+    expect(other.status).toBe(403);
+    expect(other.body.toString()).not.toContain(TOKEN);
+    expect((await raw('GET', '/api/datasets/alice/ds/revision/main')).status).toBe(200);
+  });
+});
+
+describe('repos, commits and downloads', () => {
+  it('answers repo info, tree, paths-info and ranged downloads with the Hub\'s headers', async () => {
+    const c = await commit('alice/ds', [file('dir/data.jsonl', '0123456789')]);
+    expect(c.status).toBe(200);
+    const sha = json(c).commitOid as string;
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(json(await raw('GET', '/api/datasets/alice/ds/revision/main')).sha).toBe(sha);
+    expect(json(await raw('GET', `/api/datasets/alice/ds/revision/${sha.slice(0, 7)}`)).sha).toBe(sha);
+    const tree = JSON.parse((await raw('GET', `/api/datasets/alice/ds/tree/${sha}/dir`)).body.toString()) as { path: string; size: number }[];
+    expect(tree).toEqual([expect.objectContaining({ path: 'dir/data.jsonl', size: 10, type: 'file' })]);
+    const info = await raw('POST', `/api/datasets/alice/ds/paths-info/${sha}`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ paths: ['dir/data.jsonl', 'missing'] }) });
+    expect(JSON.parse(info.body.toString())).toHaveLength(1);
+    const part = await raw('GET', `/datasets/alice/ds/resolve/${sha}/dir/data.jsonl`, { headers: { Range: 'bytes=2-4' } });
+    expect(part.status).toBe(206);
+    expect(part.body.toString()).toBe('234');
+    expect(part.headers['content-range']).toBe('bytes 2-4/10');
+    expect(part.headers['x-repo-commit']).toBe(sha);
+    const blobSha1 = createHash('sha1').update('blob 10\0').update('0123456789').digest('hex');
+    expect(part.headers.etag).toBe(`"${blobSha1}"`);
+    const head = await raw('HEAD', `/datasets/alice/ds/resolve/main/dir/data.jsonl`);
+    expect(head.headers['content-length']).toBe('10');
+    expect((await raw('GET', '/datasets/alice/ds/resolve/main/dir/data.jsonl', { headers: { Range: 'bytes=50-60' } })).status).toBe(416);
+    const missing = await raw('GET', '/datasets/alice/ds/resolve/main/nope');
+    expect([missing.status, missing.headers['x-error-code']]).toEqual([404, 'EntryNotFound']);
+    const norev = await raw('GET', '/datasets/alice/ds/resolve/nope/dir/data.jsonl');
+    expect([norev.status, norev.headers['x-error-code']]).toEqual([404, 'RevisionNotFound']);
+    const norepo = await raw('GET', '/datasets/alice/zz/resolve/main/dir/data.jsonl');
+    expect([norepo.status, norepo.headers['x-error-code']]).toEqual([404, 'RepoNotFound']);
+  });
+
+  it('refuses a commit whose parent is not the branch head', async () => {
+    const first = json(await commit('alice/ds', [file('a.txt', 'a')])).commitOid as string;
+    await commit('alice/ds', [file('b.txt', 'b')]);
+    const stale = await raw('POST', '/api/datasets/alice/ds/commit/main', {
+      headers: { ...AUTH, 'Content-Type': 'application/x-ndjson' },
+      body: [{ key: 'header', value: { summary: 's', parentCommit: first } }, file('c.txt', 'c')].map((l) => JSON.stringify(l)).join('\n'),
+    });
+    expect(stale.status).toBe(412);
+  });
+
+  it('keeps repos, history and LFS objects across a restart', async () => {
+    const content = Buffer.alloc(5000, 9);
+    const oid = createHash('sha256').update(content).digest('hex');
+    const batch = await raw('POST', '/datasets/alice/ds.git/info/lfs/objects/batch', {
+      headers: { ...AUTH, 'Content-Type': 'application/vnd.git-lfs+json' },
+      body: JSON.stringify({ operation: 'upload', transfers: ['basic'], objects: [{ oid, size: content.length }] }),
+    });
+    const href = new URL((json(batch).objects as { actions: { upload: { href: string } } }[])[0]!.actions.upload.href);
+    expect((await raw('PUT', href.pathname + href.search, { body: content })).status).toBe(200);
+    const sha = json(await commit('alice/ds', [{ key: 'lfsFile', value: { path: 'w.bin', algo: 'sha256', oid, size: content.length } }])).commitOid as string;
+    const port = hub.port;
+    await hub.close();
+    hub = await startHubServer({ dir: join(root, 'data'), port, tokens: [{ name: 'alice', token: TOKEN }] });
+    expect(json(await raw('GET', '/api/datasets/alice/ds/revision/main')).sha).toBe(sha);
+    const got = await raw('GET', `/datasets/alice/ds/resolve/${sha}/w.bin`);
+    expect(got.body.equals(content)).toBe(true);
+    expect(got.headers['x-linked-size']).toBe('5000');
+  });
+});
+
+describe('LFS uploads', () => {
+  it('rejects forged upload URLs, wrong content and commits of objects never uploaded', async () => {
+    const content = Buffer.from('large file content');
+    const oid = createHash('sha256').update(content).digest('hex');
+    const forged = await raw('PUT', `/lfs-upload/${oid}?size=${content.length}&exp=9999999999&sig=${'0'.repeat(64)}`, { body: content });
+    expect(forged.status).toBe(403);
+    const batch = await raw('POST', '/datasets/alice/ds.git/info/lfs/objects/batch', {
+      headers: { ...AUTH, 'Content-Type': 'application/vnd.git-lfs+json' },
+      body: JSON.stringify({ operation: 'upload', objects: [{ oid, size: content.length }] }),
+    });
+    const href = new URL((json(batch).objects as { actions: { upload: { href: string } } }[])[0]!.actions.upload.href);
+    const wrong = await raw('PUT', href.pathname + href.search, { body: Buffer.from('other content here') });
+    expect(wrong.status).toBe(400);
+    const missing = await commit('alice/ds', [{ key: 'lfsFile', value: { path: 'big.bin', algo: 'sha256', oid, size: content.length } }]);
+    expect(missing.status).toBe(422);
+    expect((await raw('POST', '/datasets/alice/ds.git/info/lfs/objects/batch', { body: '{"operation":"upload","objects":[]}' })).status).toBe(401);
+  });
+});

@@ -194,6 +194,12 @@ export interface RoundRecord {
   perUid: UidScore[];
 }
 
+/** One row of `flock validator status`: the latest round's view of a uid. */
+export interface LeaderboardRow extends UidScore {
+  commitment: string | null;
+  block: number | null;
+}
+
 export interface WeightTransactionRecord {
   id: number;
   netuid: number;
@@ -551,6 +557,23 @@ export class ValidatorStore {
     const round = this.latestRound();
     if (!round) return [];
     return round.perUid.filter((u) => u.weight > 0).map((u) => ({ uid: u.uid, hotkey: u.hotkey, weight: u.weight }));
+  }
+
+  /**
+   * The leaderboard as this validator last scored it: every uid of the latest round with its
+   * latest commitment, eval loss, win rate, weight and reason, highest weight first. Readable
+   * without the chain (the status command opens the store read-only).
+   */
+  leaderboard(): LeaderboardRow[] {
+    const round = this.latestRound();
+    if (!round) return [];
+    const latest = new Map(this.latestSubmissions().map((s) => [`${s.uid}\u0000${s.hotkey}`, s]));
+    return round.perUid
+      .map((u) => {
+        const s = latest.get(`${u.uid}\u0000${u.hotkey}`);
+        return { ...u, commitment: s?.commitment ?? null, block: s?.block ?? null };
+      })
+      .sort((a, b) => b.weight - a.weight || a.uid - b.uid);
   }
 
   private roundWithRows(r: RoundRow): RoundRecord {

@@ -100,6 +100,10 @@ describe('validator store', () => {
     expect(round.id).toBe(roundId);
     expect(round.perUid[1]).toEqual({ uid: 4, hotkey: 'hk4', score: 0, winRate: 0, weight: 0, stage: 'copy', reason: 'copy of uid 3' });
     expect(b.latestSmoothedWeights()).toEqual([{ uid: 3, hotkey: 'hk3', weight: 1 }]);
+    expect(b.leaderboard()).toEqual([
+      { uid: 3, hotkey: 'hk3', score: 1, winRate: 1, weight: 1, evalLoss: 1.5, commitment: 'alice/ds:1:' + 'a'.repeat(40), block: 100 },
+      { uid: 4, hotkey: 'hk4', score: 0, winRate: 0, weight: 0, stage: 'copy', reason: 'copy of uid 3', commitment: null, block: null },
+    ]);
   });
 
   it('records a commitment once and keeps the latest per uid and hotkey', () => {

@@ -81,6 +81,16 @@ describe('step functions', () => {
     expect(toU16Weights([{ uid: 1, weight: 1 }, { uid: 2, weight: 1e-9 }])).toEqual({ uids: [1], values: [65535] });
   });
 
+  it('emits values the chain keeps unchanged (its own max-upscale is then the identity)', () => {
+    const r = rng(5);
+    const weights = Array.from({ length: 40 }, (_, uid) => ({ uid, weight: r() ** 3 }));
+    const { values } = toU16Weights(weights);
+    const max = Math.max(...values);
+    // subtensor.md §2 step 14, on the u16 values we send
+    expect(values.map((v) => Math.round((v * 65535) / max))).toEqual(values);
+    expect(max).toBe(65535);
+  });
+
   it('smoothing resets a recycled uid and drops tiny weights', () => {
     const next = smoothWeights(
       [{ uid: 1, hotkey: 'old', weight: 1 }],

@@ -1,0 +1,162 @@
+/**
+ * One evaluation run, as a validator (or a miner checking a dataset) does it: encode the rows with
+ * recipe v1's template, train a fresh LoRA adapter on the training rows (unless told not to), and
+ * evaluate it on the evaluation set. Returns per-example losses, their mean and a receipt that says
+ * exactly what was computed (hashes of model, dataset, eval set and recipe; engine; backend).
+ */
+import { createHash } from 'node:crypto';
+import type { Recipe } from '../protocol/recipe.js';
+import type { Backend } from './backend/backend.js';
+import { CpuBackend } from './backend/cpu/cpu-backend.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { Adapter } from './adapter.js';
+import { LlamaModel, type WeightSource } from './llama.js';
+import { Lora } from './lora.js';
+import { encodeChatRows, type ChatRow } from './template.js';
+import { train, type TrainProgress } from './train.js';
+import { evaluate, type EvalProgress } from './evaluate.js';
+import { FlockError } from '../util/errors.js';
+
+/** Version of the engine's numerics, recorded in receipts (bump when results can change). */
+export const ENGINE_VERSION = '1.0.0';
+
+/** What a result was computed from. */
+export interface Receipt {
+  engine: string;
+  engineVersion: string;
+  backend: string;
+  modelHash: string;
+  /** Dataset identity (the caller's hash over its row hashes), or null without training. */
+  datasetHash: string | null;
+  evalSetHash: string;
+  recipeHash: string;
+  seed: number;
+  /** Adapter loaded instead of training, if any (hash of its tensors). */
+  adapterHash: string | null;
+}
+
+export interface RunOptions {
+  /** A loaded checkpoint (checkpoint.ts), or the same parts built in memory. */
+  checkpoint: Pick<Checkpoint, 'config' | 'tokenizer' | 'hash'> & { weights: WeightSource };
+  /** Name of the base model written into a saved adapter's config (default: the checkpoint hash). */
+  baseModel?: string;
+  recipe: Recipe;
+  evalRows: readonly ChatRow[];
+  evalSetHash: string;
+  /** Training rows with their row hashes (put in canonical order here); omit to skip training. */
+  trainRows?: readonly { row: ChatRow; hash: string }[];
+  datasetHash?: string;
+  /** Start from this adapter instead of a fresh one (and evaluate it as is when not training). */
+  adapter?: Adapter;
+  seed: number;
+  /** Defaults to a CPU backend on every core (disposed at the end). */
+  backend?: Backend;
+  onTrainStep?: (p: TrainProgress) => void;
+  onEvalProgress?: (p: EvalProgress) => void;
+}
+
+export interface RunResult {
+  evalLoss: number;
+  perExample: number[];
+  /** Indices of eval rows dropped because truncation left them no target token. */
+  droppedEval: number[];
+  trainTokens: number;
+  trainSteps: number;
+  evalTokens: number;
+  seconds: number;
+  trainSeconds: number;
+  evalSeconds: number;
+  receipt: Receipt;
+  /** The trained (or loaded) adapter, when there is one. */
+  adapter: Adapter | null;
+}
+
+/** SHA-256 (hex) of a JSON value with object keys sorted, so key order never changes it. */
+export function stableHash(value: unknown): string {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(canon(value))).digest('hex');
+}
+
+/** SHA-256 over an adapter's tensors (name, shape, float32 bytes), in name order. */
+export function adapterHash(adapter: Adapter): string {
+  const h = createHash('sha256');
+  for (const name of [...adapter.weights.keys()].sort()) {
+    const t = adapter.weights.get(name)!;
+    h.update(`${name}:${t.shape.join('x')}\n`);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Train (optionally) and evaluate.
+ *
+ * @example
+ * const ckpt = await loadCheckpoint('model');
+ * const r = await runEvaluation({ checkpoint: ckpt, recipe: RECIPE_V1, evalRows, evalSetHash, trainRows, seed: 1 });
+ * console.log(r.evalLoss, r.receipt);
+ */
+export async function runEvaluation(options: RunOptions): Promise<RunResult> {
+  const { checkpoint, recipe, seed } = options;
+  const config = checkpoint.config;
+  if (recipe.maxSeqLen > config.maxPositionEmbeddings) {
+    throw new FlockError(`recipe maxSeqLen ${recipe.maxSeqLen} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}`, {
+      hint: 'lower maxSeqLen in the recipe',
+    });
+  }
+  const started = performance.now();
+  const ownBackend = !options.backend;
+  const backend = options.backend ?? new CpuBackend();
+  const model = LlamaModel.load(backend, config, checkpoint.weights);
+  let lora: Lora | null = null;
+  try {
+    const evalSet = encodeChatRows(options.evalRows, checkpoint.tokenizer, recipe.maxSeqLen);
+    if (evalSet.examples.length === 0) throw new FlockError('the evaluation set has no row with a target token', { hint: 'check the eval file' });
+    let trainTokens = 0;
+    let trainSteps = 0;
+    const trainStart = performance.now();
+    if (options.adapter) lora = Lora.fromAdapter(backend, config, options.adapter);
+    if (options.trainRows) {
+      // canonical order: by row hash, so the order of rows in the file never changes a result
+      const ordered = [...options.trainRows].sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+      const { examples } = encodeChatRows(ordered.map((r) => r.row), checkpoint.tokenizer, recipe.maxSeqLen);
+      if (examples.length === 0) throw new FlockError('no training row has a target token', { hint: 'check the training file' });
+      lora ??= Lora.create(backend, config, recipe.lora, seed);
+      const result = await train({ model, lora, recipe, examples, seed, onStep: options.onTrainStep });
+      trainTokens = result.tokens;
+      trainSteps = result.steps;
+    }
+    const evalStart = performance.now();
+    const ev = await evaluate(model, evalSet.examples, lora ?? undefined, options.onEvalProgress);
+    const done = performance.now();
+    const adapter = lora ? await lora.toAdapter(options.baseModel ?? checkpoint.hash) : null;
+    return {
+      evalLoss: ev.evalLoss,
+      perExample: ev.perExample,
+      droppedEval: evalSet.dropped,
+      trainTokens,
+      trainSteps,
+      evalTokens: ev.tokens,
+      seconds: (done - started) / 1000,
+      trainSeconds: (evalStart - trainStart) / 1000,
+      evalSeconds: (done - evalStart) / 1000,
+      receipt: {
+        engine: 'flock-engine',
+        engineVersion: ENGINE_VERSION,
+        backend: backend.name,
+        modelHash: checkpoint.hash,
+        datasetHash: options.trainRows ? options.datasetHash ?? null : null,
+        evalSetHash: options.evalSetHash,
+        recipeHash: stableHash(recipe),
+        seed,
+        adapterHash: options.adapter ? adapterHash(options.adapter) : null,
+      },
+      adapter,
+    };
+  } finally {
+    lora?.free();
+    model.free();
+    if (ownBackend) backend.dispose();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Recipe v1 training: epochs over the examples (canonical order, shuffled per epoch by the seed),
+ * micro-batches of `batchSize` examples, `gradientAccumulation` micro-batches per optimizer step,
+ * gradient clipping, AdamW with warm-up + linear decay.
+ *
+ * Objective of one optimizer step: the mean, over its examples, of each example's mean loss over
+ * its target tokens (recipe v1: "per example, the mean over its target tokens"). The last step of
+ * an epoch may have fewer examples; it averages over those it has.
+ */
+import type { Recipe } from '../protocol/recipe.js';
+import type { LlamaModel } from './llama.js';
+import type { Lora } from './lora.js';
+import { AdamW, clipGradNorm, learningRateAt } from './optim.js';
+import { deriveKey, shuffle, STREAM_DROPOUT, STREAM_SHUFFLE } from './prng.js';
+
+/** One training sequence: ids and shifted labels (template.ts), with its number of targets. */
+export interface TrainExample {
+  ids: Int32Array;
+  labels: Int32Array;
+  targets: number;
+}
+
+/** Progress after each optimizer step. */
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Objective of this step (mean per-example loss). */
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** Tokens processed so far (forward + backward). */
+  tokens: number;
+}
+
+export interface TrainOptions {
+  model: LlamaModel;
+  lora: Lora;
+  recipe: Recipe;
+  /** Examples in canonical order (the caller sorts them by row hash). */
+  examples: readonly TrainExample[];
+  seed: number;
+  onStep?: (p: TrainProgress) => void;
+}
+
+export interface TrainResult {
+  steps: number;
+  tokens: number;
+  /** Objective of every optimizer step, in order. */
+  losses: number[];
+}
+
+/** Optimizer steps a recipe takes over `n` examples. */
+export function totalSteps(recipe: Recipe, n: number): number {
+  return recipe.epochs * Math.ceil(n / (recipe.batchSize * recipe.gradientAccumulation));
+}
+
+/**
+ * Train `lora` on `examples` in place.
+ *
+ * @example
+ * const result = await train({ model, lora, recipe: RECIPE_V1, examples, seed: 42 });
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { model, lora, recipe, examples, seed } = options;
+  const be = model.backend;
+  const params = lora.parameters();
+  const opt = new AdamW(be, params, recipe.optimizer);
+  const perStep = recipe.batchSize * recipe.gradientAccumulation;
+  const total = totalSteps(recipe, examples.length);
+  const losses: number[] = [];
+  let tokens = 0;
+  let step = 0;
+  let micro = 0; // examples seen, for dropout keys
+  try {
+    for (let epoch = 0; epoch < recipe.epochs; epoch++) {
+      const order = shuffle(examples.map((_, i) => i), deriveKey(seed, STREAM_SHUFFLE, epoch));
+      for (let start = 0; start < order.length; start += perStep) {
+        const group = order.slice(start, start + perStep);
+        lora.zeroGrad();
+        let objective = 0;
+        for (const idx of group) {
+          const ex = examples[idx]!;
+          const acts = model.forward(ex.ids, ex.labels, { lora, train: true, dropoutKey: deriveKey(seed, STREAM_DROPOUT, micro++) });
+          const weight = 1 / (ex.targets * group.length);
+          const dl = Float32Array.from(ex.labels, (l) => (l >= 0 ? weight : 0));
+          const perToken = await be.read(acts.losses);
+          for (let t = 0; t < perToken.length; t++) objective += dl[t]! * perToken[t]!;
+          model.backward(acts, dl);
+          model.release(acts);
+          tokens += ex.ids.length;
+        }
+        const gradNorm = await clipGradNorm(be, params.map((p) => p.grad), recipe.gradClip);
+        const lr = learningRateAt(step, total, recipe.optimizer.lr, recipe.warmupSteps);
+        opt.step(lr);
+        step++;
+        losses.push(objective);
+        options.onStep?.({ step, totalSteps: total, epoch, loss: objective, lr, gradNorm, tokens });
+      }
+    }
+  } finally {
+    opt.free();
+  }
+  return { steps: step, tokens, losses };
+}

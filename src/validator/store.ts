@@ -17,6 +17,15 @@ import { dirname } from 'node:path';
 import { FlockError } from '../util/errors.js';
 import type { SmoothedWeight, UidScore } from '../protocol/scoring.js';
 
+/**
+ * Key of evaluations and rounds: the competition id *and* its revision. A new revision of a
+ * competition (new evaluation set, recipe or base model, and so a new seed) must not reuse the
+ * results of the old one, so evaluation methods take this key where they say `competitionKey`.
+ */
+export function competitionKey(id: string, revision: string): string {
+  return `${id}@${revision}`;
+}
+
 /** Dataset identity used for the base model's own evaluation (no training). */
 export const BASE_EVALUATION = '@base';
 
@@ -60,7 +69,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX submissions_by_uid ON submissions (uid, hotkey, block);
   CREATE INDEX submissions_by_competition ON submissions (competition_id, block);
   CREATE TABLE evaluations (
-    competition_id TEXT NOT NULL,
+    competition_id TEXT NOT NULL,      -- competitionKey(id, revision)
     dataset_identity TEXT NOT NULL,    -- or '@base'
     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
     priority_block INTEGER NOT NULL,   -- oldest commitment of this dataset: the queue order
@@ -77,7 +86,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX evaluations_queue ON evaluations (status, priority_block, dataset_identity);
   CREATE TABLE rounds (
     id INTEGER PRIMARY KEY,
-    competition_id TEXT NOT NULL,
+    competition_id TEXT NOT NULL,      -- competitionKey(id, revision)
     block INTEGER NOT NULL,
     burned INTEGER NOT NULL,
     created_at INTEGER NOT NULL
@@ -162,6 +171,7 @@ export interface DatasetRecord {
 }
 
 export interface EvaluationRecord {
+  /** `competitionKey(id, revision)`. */
   competitionId: string;
   datasetIdentity: string;
   status: EvaluationStatus;
@@ -177,6 +187,7 @@ export interface EvaluationRecord {
 }
 
 export interface CompletedEvaluation {
+  /** `competitionKey(id, revision)`. */
   competitionId: string;
   datasetIdentity: string;
   losses: ArrayLike<number>;

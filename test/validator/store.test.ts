@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING_CONSTANTS, scoreRound, type SubmissionInput } from '../../src/protocol/scoring.js';
 import { FlockError } from '../../src/util/errors.js';
-import { BASE_EVALUATION, STORE_SCHEMA_VERSION, openStore, type ValidatorStore } from '../../src/validator/store.js';
+import { BASE_EVALUATION, STORE_SCHEMA_VERSION, competitionKey, openStore, type ValidatorStore } from '../../src/validator/store.js';
 
 const STORE_URL = pathToFileURL(resolve('src/validator/store.ts')).href;
 const open: ValidatorStore[] = [];
@@ -135,6 +135,15 @@ describe('validator store', () => {
     expect(s.claimNextEvaluation('1')!.datasetIdentity).toBe('mid');
     expect(s.claimNextEvaluation('1')).toBeUndefined();
     expect(s.listEvaluations('1', 'running').map((e) => e.datasetIdentity)).toEqual(['early', 'mid']);
+  });
+
+  it('keeps evaluations of different competition revisions apart', () => {
+    const s = openAt(tempFile());
+    const v1 = competitionKey('1', 'a'.repeat(40));
+    const v2 = competitionKey('1', 'b'.repeat(40));
+    s.completeEvaluation({ competitionId: v1, datasetIdentity: 'd', losses: [1], evalLoss: 1, receipt: {} });
+    expect(s.enqueueEvaluation(v2, 'd', 5)).toBe('queued'); // new eval set: trained again
+    expect(s.enqueueEvaluation(v1, 'd', 5)).toBe('done');
   });
 
   it('retries a transient failure, then fails for good with the reason', () => {

@@ -83,24 +83,22 @@ const adapterConfigSchema = z.object({
   alpha_pattern: z.record(z.string(), z.unknown()).refine((o) => Object.keys(o).length === 0, 'per-module alphas are not supported').optional(),
 }).loose();
 
-/** PEFT's adapter_config.json for `a` (fields PEFT 0.13 writes, with the values we implement). */
+/**
+ * PEFT's adapter_config.json for `a`: the LoraConfig fields every PEFT release since 0.9 knows
+ * (newer fields such as layer_replication are left out, so older PEFT loads it too).
+ */
 export function adapterConfigJson(a: Omit<Adapter, 'weights'>): Record<string, unknown> {
   return {
     alpha_pattern: {},
-    auto_mapping: null,
     base_model_name_or_path: a.baseModel,
     bias: 'none',
     fan_in_fan_out: false,
     inference_mode: true,
     init_lora_weights: true,
-    layer_replication: null,
     layers_pattern: null,
     layers_to_transform: null,
-    loftq_config: {},
     lora_alpha: a.alpha,
     lora_dropout: a.dropout,
-    megatron_config: null,
-    megatron_core: 'megatron.core',
     modules_to_save: null,
     peft_type: 'LORA',
     r: a.r,

@@ -1,0 +1,9 @@
+/**
+ * The protocol miners and validators agree on (SYSTEM.md §2): commitments, the competition
+ * pointer and competition.json, the recipe schema, and scoring v1. Pure: no I/O.
+ */
+export * from './result.js';
+export * from './commitment.js';
+export * from './recipe.js';
+export * from './competition.js';
+export * from './scoring.js';

@@ -5,8 +5,13 @@
  * without re-reading any of them.
  *
  * Datasets are keyed by an id (e.g. `uid:hotkey:revision` or a repo) plus the dataset identity.
- * A query merges the new dataset's sorted keys with each stored sketch (≈ 1.4 MB for a 20 000-row
- * dataset) and returns, for every stored dataset it overlaps, O(new, stored), largest first.
+ * Beside each sketch (≈ 1.7 MB for a 20 000-row dataset) a 2 KB *dataset signature* is stored: a
+ * one-permutation MinHash (512 bins) over all of the dataset's keys. A query first compares
+ * signatures — two datasets whose key sets share a fraction f of their union agree on some bin
+ * with probability 1 − (1 − f)⁵¹² (f = 1% → 99.4%) and unrelated ones essentially never — and
+ * merges its rows' keys only with the sketches of the candidates, so the cost grows with the
+ * number of overlapping datasets, not with the size of the index. (A 50% copy whose rows were
+ * each 10% edited shares f ≈ 2.5%; overlaps that share under ~0.5% of keys may go unreported.)
  * SQLite in WAL mode, so a dashboard can read while the validator writes.
  */
 import Database from 'better-sqlite3';
@@ -44,6 +49,51 @@ export interface QueryOptions {
 }
 
 const SCHEMA_VERSION = '1';
+const SIGNATURE_BINS = 512;
+const EMPTY = 0xffffffff;
+
+/**
+ * Dataset-level one-permutation MinHash over every key of a sketch (keys salted by channel).
+ * Bins left empty (tiny datasets) hold EMPTY and never count as agreeing.
+ */
+export function datasetSignature(sketch: Sketch): Uint32Array {
+  const sig = new Uint32Array(SIGNATURE_BINS).fill(EMPTY);
+  sketch.channels.forEach((keys, c) => {
+    const salt = Math.imul(c + 1, 0x9e3779b1);
+    for (let i = 0; i < keys.length; i++) {
+      const h = mix32(keys[i]! ^ salt);
+      const bin = h & (SIGNATURE_BINS - 1);
+      const v = mix32(h ^ 0x5bd1e995);
+      if (v < sig[bin]!) sig[bin] = v;
+    }
+  });
+  return sig;
+}
+
+/** True when two dataset signatures agree on a non-empty bin (their key sets very likely overlap). */
+function signaturesMeet(mine: Uint32Array, stored: Buffer): boolean {
+  if (stored.length !== SIGNATURE_BINS * 4) return true; // unknown shape: do the full comparison
+  for (let i = 0; i < SIGNATURE_BINS; i++) {
+    const v = mine[i]!;
+    if (v !== EMPTY && v === stored.readUInt32LE(i * 4)) return true;
+  }
+  return false;
+}
+
+function u32Bytes(a: Uint32Array): Buffer {
+  const b = Buffer.alloc(a.length * 4);
+  a.forEach((v, i) => b.writeUInt32LE(v, i * 4));
+  return b;
+}
+
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
 /**
  * @example
@@ -76,6 +126,7 @@ export class FingerprintIndex {
           identity TEXT NOT NULL,
           rows INTEGER NOT NULL,
           added_at TEXT NOT NULL,
+          signature BLOB NOT NULL,
           sketch BLOB NOT NULL,
           UNIQUE (dataset_id, identity)
         );`);
@@ -96,10 +147,11 @@ export class FingerprintIndex {
   /** Store a dataset's fingerprints under `datasetId` (replacing an entry with the same id and identity). */
   add(datasetId: string, fp: DatasetFingerprints): void {
     if (typeof datasetId !== 'string' || datasetId === '') throw new FlockError('a dataset id must be a non-empty string');
-    const sketch = Sketch.fromFingerprints(fp).serialize();
-    this.run(() => this.db.prepare(`INSERT INTO datasets (dataset_id, identity, rows, added_at, sketch) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (dataset_id, identity) DO UPDATE SET rows = excluded.rows, added_at = excluded.added_at, sketch = excluded.sketch`)
-      .run(datasetId, fp.identity, fp.rows, new Date().toISOString(), sketch));
+    const sketch = Sketch.fromFingerprints(fp);
+    const signature = u32Bytes(datasetSignature(sketch));
+    this.run(() => this.db.prepare(`INSERT INTO datasets (dataset_id, identity, rows, added_at, signature, sketch) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (dataset_id, identity) DO UPDATE SET rows = excluded.rows, added_at = excluded.added_at, signature = excluded.signature, sketch = excluded.sketch`)
+      .run(datasetId, fp.identity, fp.rows, new Date().toISOString(), signature, sketch.serialize()));
   }
 
   /** True when a dataset with this id (and identity, when given) is stored. */
@@ -129,14 +181,19 @@ export class FingerprintIndex {
     const exclude = new Set(options.excludeIds ?? []);
     const min = options.minOverlap ?? 0;
     const matcher = new RowMatcher(fp);
+    const mine = datasetSignature(Sketch.fromFingerprints(fp));
     const out: IndexMatch[] = [];
     this.run(() => {
-      const stmt = this.db.prepare('SELECT dataset_id, identity, rows, sketch FROM datasets ORDER BY id');
-      for (const r of stmt.iterate() as IterableIterator<{ dataset_id: string; identity: string; rows: number; sketch: Buffer }>) {
-        if (exclude.has(r.dataset_id)) continue;
-        const { exact, matched } = matcher.match(Sketch.deserialize(r.sketch));
+      const candidates: { id: number; dataset_id: string; identity: string; rows: number }[] = [];
+      const all = this.db.prepare('SELECT id, dataset_id, identity, rows, signature FROM datasets ORDER BY id');
+      for (const r of all.iterate() as IterableIterator<{ id: number; dataset_id: string; identity: string; rows: number; signature: Buffer }>) {
+        if (!exclude.has(r.dataset_id) && signaturesMeet(mine, r.signature)) candidates.push(r);
+      }
+      const sketchOf = this.db.prepare('SELECT sketch FROM datasets WHERE id = ?').pluck();
+      for (const c of candidates) {
+        const { exact, matched } = matcher.match(Sketch.deserialize(sketchOf.get(c.id) as Buffer));
         const o = fp.rows === 0 ? 0 : matched / fp.rows;
-        if (matched > 0 && o >= min) out.push({ datasetId: r.dataset_id, identity: r.identity, rows: r.rows, overlap: o, exact, matched });
+        if (matched > 0 && o >= min) out.push({ datasetId: c.dataset_id, identity: c.identity, rows: c.rows, overlap: o, exact, matched });
       }
     });
     return out.sort((a, b) => b.overlap - a.overlap || (a.datasetId < b.datasetId ? -1 : a.datasetId > b.datasetId ? 1 : 0));

@@ -11,7 +11,7 @@
  * In memory, tensors are keyed by their name in the base model plus the LoRA suffix, without PEFT's
  * `base_model.model.` prefix: `model.layers.0.self_attn.q_proj.lora_A.weight` (see `loraTensorName`).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FlockError } from '../util/errors.js';
@@ -197,6 +197,8 @@ export function loadAdapter(dir: string, config?: LlamaConfig): Adapter {
       hint: existsSync(join(dir, 'adapter_model.bin')) ? 'convert the adapter to safetensors (PEFT: save_pretrained(..., safe_serialization=True))' : 'pass a folder written by `flock eval --save-adapter` or PEFT\'s save_pretrained',
     });
   }
+  const size = statSync(configPath).size;
+  if (size > 1024 * 1024) throw new FlockError(`${configPath}: ${size} bytes is too large for an adapter config`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(configPath, 'utf8'));

@@ -97,8 +97,13 @@ export function expectedTensorShapes(cfg: LlamaConfig): Map<string, number[]> {
   return m;
 }
 
+/** config.json and the shard index are small; refuse anything absurd before reading it. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
 function readJsonFile(path: string, what: string): unknown {
   if (!existsSync(path)) throw new FlockError(`${path}: not found`, { hint: `a Hugging Face model folder needs ${what}` });
+  const size = statSync(path).size;
+  if (size > MAX_JSON_BYTES) throw new FlockError(`${path}: ${size} bytes is too large for ${what}`, { hint: 'the file is not a model configuration' });
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {

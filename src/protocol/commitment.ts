@@ -18,7 +18,7 @@
  * the commitment block (breaking "earlier commitment wins" and letting validators download
  * different data), and a short SHA may be ambiguous or not resolve on the Hub.
  */
-import { ParseResult, ProtocolError, quote } from './result.js';
+import { type ParseResult, ProtocolError, quote } from './result.js';
 
 /** Most bytes a Commitments pallet `Raw` field holds (`Raw0..Raw128`). */
 export const COMMITMENT_MAX_BYTES = 128;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { competitionIdProblem, repoIdProblem, revisionProblem } from './commitment.js';
 import { recipeSchema } from './recipe.js';
-import { ParseResult } from './result.js';
+import type { ParseResult } from './result.js';
 import { DEFAULT_SCORING_CONSTANTS as S } from './scoring.js';
 
 /** The protocol version this code speaks. */

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { parseLlamaConfig } from '../../src/engine/config.js';
 import { expectedTensorShapes } from '../../src/engine/checkpoint.js';
 import {
@@ -74,6 +75,17 @@ describe('presets', () => {
     const again = join(root, 'small-again');
     writePresetCheckpoint(again, 'small', { seed: 5 });
     expect(readFileSync(join(again, 'model.safetensors')).equals(readFileSync(join(dir, 'model.safetensors')))).toBe(true);
+  });
+
+  it('golden: the tiny preset for seed 0 is byte-identical on every machine', () => {
+    // Guards determinism across machines and accidental changes to initialisation or file layout
+    // (receipts and the local subnet refer to these weights by hash).
+    const dir = join(root, 'golden');
+    writePresetCheckpoint(dir, 'tiny', { seed: 0 });
+    const sha = (f: string) => createHash('sha256').update(readFileSync(join(dir, f))).digest('hex');
+    expect(sha('model.safetensors')).toBe('dd20fe3f94113f2ad1e1ef24a9ab4ffe19cbab4e664586f242a86f93a4fbbb4e');
+    expect(sha('tokenizer.json')).toBe('f73515757989603947edddeaa2a005d384607ddffe8d074fbade70aa4eb547c1');
+    expect(sha('config.json')).toBe('31c1a6baec0e05b5435f09520177340a183fa64141d6327b50d72af4ba341653');
   });
 
   it('refuses a non-empty folder without force and config-only presets', () => {

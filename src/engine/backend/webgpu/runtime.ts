@@ -43,13 +43,14 @@ export class GpuRuntime {
   private arenaUsed = 0;
   private pendingCommands = 0;
   private lostReason: string | null = null;
+  private disposed = false;
   private firstError: GPUError | null = null;
   private readonly printWgsl = printWgslRequested();
 
   constructor(readonly device: GPUDevice, readonly adapter: GpuAdapterDescription, private readonly log: Logger) {
     this.arena = device.createBuffer({ label: 'flock.uniform-arena', size: this.arenaHost.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.lostReason = info.message || String(info.reason);
+      if (!this.disposed) this.lostReason = info.message || String(info.reason);
     }).catch(() => undefined);
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       if (!this.firstError) this.firstError = ev.error;
@@ -82,7 +83,7 @@ export class GpuRuntime {
     this.check();
     const size = Math.max(UNIFORM_SLOT, Math.ceil(bytes / UNIFORM_SLOT) * UNIFORM_SLOT);
     if (size > this.adapter.maxBufferSize || bytes > this.adapter.maxStorageBufferBindingSize) {
-      throw new FlockError(`WebGPU: a ${label} tensor of ${formatBytes(bytes)} exceeds what ${adapterName(this.adapter)} can bind (${formatBytes(this.adapter.maxStorageBufferBindingSize)})`, {
+      throw new FlockError(`WebGPU: ${label} needs ${formatBytes(bytes)}, more than ${adapterName(this.adapter)} can bind in one buffer (${formatBytes(this.adapter.maxStorageBufferBindingSize)})`, {
         hint: 'use a shorter context or a smaller model, or --backend cpu',
       });
     }
@@ -212,6 +213,8 @@ export class GpuRuntime {
 
   /** Destroys every buffer and the device. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     try {
       this.flush();
     } catch {

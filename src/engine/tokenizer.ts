@@ -108,10 +108,11 @@ export function tokenizerFromJson(json: unknown, source = 'tokenizer.json'): Cha
     Object.entries(LLAMA3_SPECIAL_TOKENS).map(([key, content]) => [key, byContent.get(content)!.id]),
   ) as unknown as SpecialTokenIds;
 
-  // The text encoder knows no added tokens (so their strings stay text) and adds none.
+  // The text encoder knows no special tokens (so their strings stay text) and adds none; added
+  // tokens not marked special are ordinary vocabulary and stay.
   let text: Tokenizer;
   try {
-    text = new Tokenizer({ ...obj, added_tokens: [], post_processor: null }, {});
+    text = new Tokenizer({ ...obj, added_tokens: (obj['added_tokens'] as AddedTokenJson[] | undefined ?? []).filter((t) => t.special === false), post_processor: null }, {});
   } catch (err) {
     throw new FlockError(`${source}: @huggingface/tokenizers cannot load it: ${(err as Error).message}`, { cause: err });
   }
@@ -119,9 +120,10 @@ export function tokenizerFromJson(json: unknown, source = 'tokenizer.json'): Cha
   let maxId = -1;
   for (const id of Object.values(vocab)) if (typeof id === 'number' && id > maxId) maxId = id;
   for (const t of added) if (t.id > maxId) maxId = t.id;
-  const addedById = new Map(added.map((t) => [t.id, t.content]));
+  // Decoding prints special tokens by name; other added tokens decode as text through the library.
+  const addedById = new Map(added.filter((t) => t.special !== false).map((t) => [t.id, t.content]));
   const specialIds = new Set(added.filter((t) => t.special !== false).map((t) => t.id));
-  const byteIds = pureByteLevelIds(obj);
+  const byteIds = added.some((t) => t.special === false) ? undefined : pureByteLevelIds(obj);
   let byteOf: Int16Array | undefined; // id → byte, -1 for ids that are not bytes
   if (byteIds) {
     byteOf = new Int16Array(maxId + 1).fill(-1);

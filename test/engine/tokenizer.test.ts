@@ -99,6 +99,16 @@ describe('loadTokenizer', () => {
     expect(tok.encode(text)).not.toContain(tok.special.eotId);
   });
 
+  it('keeps added tokens that are not special as ordinary vocabulary', () => {
+    const json = llama3StyleTokenizerJson(byteVocab, [], 256);
+    const addedWord = { id: 600, content: 'flock', single_word: false, lstrip: false, rstrip: false, normalized: false, special: false };
+    const tok = tokenizerFromJson({ ...json, added_tokens: [...(json['added_tokens'] as object[]), addedWord] });
+    expect(tok.encode('a flock')).toEqual([...utf8('a '), 600]);
+    expect(tok.decode([...utf8('a '), 600, 265])).toBe('a flock<|eot_id|>');
+    expect(tok.specialIds.has(600)).toBe(false);
+    expect(tok.vocabSize).toBe(601);
+  });
+
   it('refuses a tokenizer without the Llama 3 special tokens', () => {
     const json = llama3StyleTokenizerJson(byteVocab, [], 256);
     const noEot = { ...json, added_tokens: (json['added_tokens'] as { content: string }[]).filter((t) => t.content !== '<|eot_id|>' && t.content !== '<|start_header_id|>') };

@@ -93,6 +93,7 @@ async function bench(be: Backend, label: string): Promise<void> {
     }
   };
   await trainStep(1); // warm-up: compiles pipelines, fills the buffer pool
+  const buffersBefore = be instanceof WebGpuBackend ? be.memory().buffersCreated : 0;
   let start = performance.now();
   for (let i = 0; i < steps; i++) await trainStep(i + 2);
   const trainSeconds = (performance.now() - start) / 1000;
@@ -120,7 +121,8 @@ async function bench(be: Backend, label: string): Promise<void> {
     trainTflops: Number(((steps * trainFlops) / trainSeconds / 1e12).toFixed(4)),
     evalTflops: Number(((steps * evalFlops) / evalSeconds / 1e12).toFixed(4)),
     peakGpuMemory: mem ? formatBytes(mem.peakAllocated) : undefined,
-    gpuBuffersCreated: mem?.buffersCreated,
+    // device allocations after the warm-up step (the pool should make this 0 for training)
+    gpuBuffersCreatedAfterWarmup: mem ? mem.buffersCreated - buffersBefore : undefined,
     peakRss: formatBytes(process.resourceUsage().maxRSS * 1024),
     setupSeconds: Number(setup.toFixed(1)),
   };

@@ -1,7 +1,8 @@
 /**
  * Sign, submit and watch one extrinsic until it is in a block; module errors become
  * `ChainDispatchError` with the pallet's error name, pool rejections a clear message.
- * RPC: system_accountNextIndex, author_submitAndWatchExtrinsic, chain_getHeader.
+ * RPC: system_accountNextIndex, author_submitAndWatchExtrinsic, chain_getHeader. Mortal era of 128
+ * blocks, as the SDK signs.
  */
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
@@ -55,9 +56,12 @@ export async function submitExtrinsic(
 ): Promise<SubmitResult> {
   const pair = signerPair(signer);
   await ensureConnected(client);
+  // The pool-aware nonce from system_accountNextIndex, asked for explicitly (not the api's
+  // AccountNonceApi runtime call), so nodes without runtime APIs work the same.
+  const nonce = (await client.api.rpc.system.accountNextIndex(pair.address)).toNumber();
   let unsubscribe: (() => void) | undefined;
   const included = new Promise<{ blockHash: string; events: EventRecord[]; txHash: string }>((resolve, reject) => {
-    tx.signAndSend(pair, { nonce: -1, era: 128 }, (result) => {
+    tx.signAndSend(pair, { nonce, era: 128 }, (result) => {
       const { status, dispatchError, events } = result;
       if (status.isInBlock || status.isFinalized) {
         unsubscribe?.();

@@ -16,11 +16,21 @@ export type GetSubnetInfoErrorType = SubnetNotFoundError;
 const RAO = 1e9;
 
 /**
+ * The epoch schedule runtimes without `LastEpochBlock` use (finney's metadata of 2026-04, the
+ * devnet): an epoch runs at block b when `(b + netuid + 1) % (tempo + 1) == 0`.
+ */
+export function legacyEpochSchedule(block: number, netuid: number, tempo: number): { lastEpochBlock: number; nextEpochBlock: number } {
+  if (tempo === 0) return { lastEpochBlock: 0, nextEpochBlock: Number.MAX_SAFE_INTEGER };
+  const r = (block + netuid + 1) % (tempo + 1);
+  return { lastEpochBlock: Math.max(0, block - r), nextEpochBlock: block + (tempo + 1 - r) };
+}
+
+/**
  * A subnet's tempo, epoch schedule, weight rules, commit-reveal setting and owner, read from
  * `SubtensorModule` storage at one block.
  *
- * The last epoch block is `LastEpochBlock` where the runtime has it, else
- * `LastMechansimStepBlock`, else `block − BlocksSinceLastStep`; the next is that plus `Tempo`.
+ * With `LastEpochBlock` in the runtime (subtensor HEAD) the next epoch is `LastEpochBlock + Tempo`;
+ * without it, the legacy schedule (`legacyEpochSchedule`).
  * RPC: state_queryStorageAt.
  * @example const { tempo, nextEpochBlock } = await getSubnetInfo(client, { netuid: 1 })
  */
@@ -29,22 +39,27 @@ export async function getSubnetInfo(client: SubtensorClient, p: GetSubnetInfoPar
   return request(client, `reading subnet ${p.netuid}`, async () => {
     const at = await client.api.at(block.hash);
     const q = (item: string) => storage(at, 'subtensorModule', item)(p.netuid);
-    const [added, tempo, n, maxUids, rateLimit, versionKey, minWeights, maxWeights, cr, reveal, ownerHot, ownerCold, burn, stepBlock, sinceStep] = await Promise.all([
+    const [added, tempo, n, maxUids, rateLimit, versionKey, minWeights, maxWeights, cr, reveal, ownerHot, ownerCold, burn] = await Promise.all([
       q('networksAdded'), q('tempo'), q('subnetworkN'), q('maxAllowedUids'), q('weightsSetRateLimit'), q('weightsVersionKey'),
       q('minAllowedWeights'), q('maxWeightsLimit'), q('commitRevealWeightsEnabled'), q('revealPeriodEpochs'),
-      q('subnetOwnerHotkey'), q('subnetOwner'), q('burn'), q('lastMechansimStepBlock'), q('blocksSinceLastStep'),
+      q('subnetOwnerHotkey'), q('subnetOwner'), q('burn'),
     ]);
     if (added.toString() !== 'true') throw new SubnetNotFoundError(p.netuid);
+    const t = num(tempo);
     let lastEpochBlock: number;
-    if (hasStorage(at, 'subtensorModule', 'lastEpochBlock')) lastEpochBlock = num(await q('lastEpochBlock'));
-    else if (num(stepBlock) > 0) lastEpochBlock = num(stepBlock);
-    else lastEpochBlock = Math.max(0, block.number - num(sinceStep));
+    let nextEpochBlock: number;
+    if (hasStorage(at, 'subtensorModule', 'lastEpochBlock')) {
+      lastEpochBlock = num(await q('lastEpochBlock'));
+      nextEpochBlock = lastEpochBlock + t;
+    } else {
+      ({ lastEpochBlock, nextEpochBlock } = legacyEpochSchedule(block.number, p.netuid, t));
+    }
     return {
       block,
       netuid: p.netuid,
-      tempo: num(tempo),
+      tempo: t,
       lastEpochBlock,
-      nextEpochBlock: lastEpochBlock + num(tempo),
+      nextEpochBlock,
       n: num(n),
       maxAllowedUids: num(maxUids),
       weightsRateLimit: num(rateLimit),

@@ -1,0 +1,106 @@
+/**
+ * `flock chain metagraph|commitments`: what a subnet looks like right now — a readable table, or
+ * `--json` for scripts.
+ */
+import { Command } from 'commander';
+import { SubtensorChain, resolveEndpoint, type ValueSource } from '../chain/subtensor/index.js';
+import type { Commitment, Metagraph } from '../chain/chain.js';
+import { UsageError } from '../util/errors.js';
+import { addJsonOption, addNetuidOption, addSubtensorOptions } from './options.js';
+import { action } from './run.js';
+import type { CommandContext } from './context.js';
+
+/** Connect as the subtensor flags say (btcli precedence), honouring where each value came from. */
+export async function connectFromFlags(ctx: CommandContext, cmd: Command): Promise<SubtensorChain> {
+  const endpoint = resolveEndpoint({
+    network: ctx.opts['subtensor.network'] as string | undefined,
+    chainEndpoint: ctx.opts['subtensor.chain_endpoint'] as string | undefined,
+    networkSource: cmd.getOptionValueSource('subtensor.network') as ValueSource,
+    chainEndpointSource: cmd.getOptionValueSource('subtensor.chain_endpoint') as ValueSource,
+  });
+  ctx.log.info(`connecting to ${endpoint}`);
+  return SubtensorChain.connect({ endpoint, log: ctx.log, connectTimeoutMs: 15_000 });
+}
+
+function netuidOf(ctx: CommandContext): number {
+  const netuid = ctx.opts['netuid'];
+  if (typeof netuid !== 'number') throw new UsageError('--netuid is required');
+  return netuid;
+}
+
+/** Lay out rows as aligned columns (numbers right-aligned). */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.]+$/.test(r[i]!) || r[i] === ''));
+  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function short(address: string): string {
+  return `${address.slice(0, 6)}…${address.slice(-4)}`;
+}
+
+/** The metagraph as a table. */
+export function formatMetagraph(mg: Metagraph, full = false): string {
+  const f = (x: number, d = 4) => x.toFixed(d);
+  const rows = mg.uids.map((uid) => [
+    String(uid), full ? mg.hotkeys[uid]! : short(mg.hotkeys[uid]!), full ? mg.coldkeys[uid]! : short(mg.coldkeys[uid]!),
+    f(mg.stake[uid]!, 2), mg.validatorPermit[uid] ? '*' : '', mg.active[uid] ? 'yes' : 'no',
+    f(mg.incentive[uid]!), f(mg.consensus[uid]!), f(mg.dividends[uid]!), f(mg.validatorTrust[uid]!), f(mg.emission[uid]!, 6),
+    String(mg.lastUpdate[uid]), String(mg.blockAtRegistration[uid]),
+  ]);
+  const head = `subnet ${mg.netuid} at block ${mg.block.number} (${mg.block.hash}): ${mg.n} neurons`;
+  if (mg.n === 0) return head;
+  return `${head}\n${table(['UID', 'HOTKEY', 'COLDKEY', 'STAKE', 'VPERMIT', 'ACTIVE', 'INCENTIVE', 'CONSENSUS', 'DIVIDENDS', 'VTRUST', 'EMISSION', 'UPDATED', 'REGISTERED'], rows)}`;
+}
+
+/** Commitments as a table, with uids where the hotkey is registered. */
+export function formatCommitments(netuid: number, block: number, commitments: Commitment[], uidOf: Map<string, number>): string {
+  const head = `subnet ${netuid} at block ${block}: ${commitments.length} commitment${commitments.length === 1 ? '' : 's'}`;
+  if (commitments.length === 0) return head;
+  const rows = commitments.map((c) => [String(uidOf.get(c.hotkey) ?? '-'), c.hotkey, String(c.block), JSON.stringify(c.data).slice(1, -1)]);
+  return `${head}\n${table(['UID', 'HOTKEY', 'BLOCK', 'DATA'], rows)}`;
+}
+
+async function metagraph(ctx: CommandContext, cmd: Command): Promise<number> {
+  const netuid = netuidOf(ctx);
+  const chain = await connectFromFlags(ctx, cmd);
+  try {
+    const mg = await chain.metagraph(netuid);
+    if (ctx.opts['json']) process.stdout.write(`${JSON.stringify(mg, null, 2)}\n`);
+    else process.stdout.write(`${formatMetagraph(mg, Boolean(ctx.opts['full']))}\n`);
+    return 0;
+  } finally {
+    await chain.close();
+  }
+}
+
+async function commitments(ctx: CommandContext, cmd: Command): Promise<number> {
+  const netuid = netuidOf(ctx);
+  const chain = await connectFromFlags(ctx, cmd);
+  try {
+    const [block, all, mg] = await Promise.all([chain.currentBlock(), chain.getAllCommitments(netuid), chain.metagraph(netuid)]);
+    const uidOf = new Map(mg.hotkeys.map((h, uid) => [h, uid]));
+    if (ctx.opts['json']) {
+      const out = all.map((c) => ({ netuid: c.netuid, uid: uidOf.get(c.hotkey) ?? null, hotkey: c.hotkey, block: c.block, data: c.data, fields: c.fields.map((f) => Buffer.from(f).toString('hex')) }));
+      process.stdout.write(`${JSON.stringify({ netuid, block: block.number, commitments: out }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${formatCommitments(netuid, block.number, all, uidOf)}\n`);
+    }
+    return 0;
+  } finally {
+    await chain.close();
+  }
+}
+
+/** Register `flock chain`. */
+export function register(program: Command): void {
+  const group = program.command('chain').description('read the chain: a subnet\'s metagraph and commitments');
+
+  const mg = group.command('metagraph').description('the metagraph of a subnet: uids, keys, stake, permits, incentive, consensus, dividends, emission')
+    .option('--full', 'show whole addresses', false);
+  addJsonOption(addNetuidOption(addSubtensorOptions(mg))).action(action((ctx) => metagraph(ctx, mg)));
+
+  const cm = group.command('commitments').description('every commitment on a subnet, with the block it was stored at');
+  addJsonOption(addNetuidOption(addSubtensorOptions(cm))).action(action((ctx) => commitments(ctx, cm)));
+}

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { reportError } from './run.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerWallet } from './wallet.js';
+import { register as registerChain } from './chain.js';
 import { register as registerHub } from './hub.js';
 import { register as registerModel } from './model.js';
 import { register as registerDevnet } from './devnet.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
 
   registerDataset(program);
   registerWallet(program);
+  registerChain(program);
   registerHub(program);
   registerModel(program);
   registerDevnet(program);

@@ -1,0 +1,45 @@
+/** `flock bench engine`: training and evaluation throughput of the engine on a preset model. */
+import { Command, Option } from 'commander';
+import { benchmarkEngine } from '../engine/benchmark.js';
+import { addJsonOption, parsePositiveInt } from './options.js';
+import { action } from './run.js';
+import type { CommandContext } from './context.js';
+
+async function engine(ctx: CommandContext): Promise<number> {
+  const o = ctx.opts;
+  const r = await benchmarkEngine({
+    preset: o['preset'] as 'tiny' | 'small',
+    seqLen: o['seqLen'] as number,
+    accumulation: o['accumulation'] as number,
+    steps: o['steps'] as number,
+    evalSequences: o['evalSequences'] as number,
+    threads: o['threads'] as number | undefined,
+  });
+  if (o['json']) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    process.stdout.write([
+      `engine ${r.backend} (${r.threads} threads), preset ${r.preset}, LoRA recipe v1, seq ${r.seqLen}, batch 1, accumulation ${r.accumulation}`,
+      `  train ${r.trainTokensPerSecond.toFixed(0)} tok/s (${r.trainTokens} tokens in ${r.trainSeconds.toFixed(1)} s)`,
+      `  eval  ${r.evalTokensPerSecond.toFixed(0)} tok/s (${r.evalTokens} tokens in ${r.evalSeconds.toFixed(1)} s)`,
+      `  peak RSS ${mib(r.peakRssBytes)} (weights + activations + optimizer state: ${mib(r.modelBytes)})`,
+    ].join('\n') + '\n');
+  }
+  return 0;
+}
+
+/** Register `flock bench …`. */
+export function register(program: Command): void {
+  const group = program.command('bench').description('benchmarks');
+  const cmd = group
+    .command('engine')
+    .description('LoRA training and evaluation throughput (tokens/s) and peak memory of the training engine')
+    .addOption(new Option('--preset <name>', 'model preset').choices(['tiny', 'small']).default('small'))
+    .addOption(new Option('--seq-len <n>', 'tokens per sequence').argParser(parsePositiveInt('--seq-len')).default(256))
+    .addOption(new Option('--accumulation <n>', 'sequences per optimizer step').argParser(parsePositiveInt('--accumulation')).default(8))
+    .addOption(new Option('--steps <n>', 'optimizer steps to time').argParser(parsePositiveInt('--steps')).default(2))
+    .addOption(new Option('--eval-sequences <n>', 'sequences to evaluate').argParser(parsePositiveInt('--eval-sequences')).default(8))
+    .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')));
+  addJsonOption(cmd);
+  cmd.action(action(engine));
+}

@@ -1,0 +1,117 @@
+/**
+ * The engine benchmark behind `flock bench engine` and bench/engine.ts: recipe v1 LoRA training
+ * (rank 4 on q_proj/v_proj, dropout 0.1, AdamW, batch 1, accumulation 8) on a preset model built in
+ * memory, on fixed-length sequences, then evaluation; tokens per second for each and peak RSS.
+ */
+import type { Recipe } from '../protocol/recipe.js';
+import { recipeSchema } from '../protocol/recipe.js';
+import { CpuBackend } from './backend/cpu/cpu-backend.js';
+import type { LlamaConfig } from './config.js';
+import { LlamaModel } from './llama.js';
+import { Lora } from './lora.js';
+import { evaluate } from './evaluate.js';
+import { initPresetWeights, PRESETS } from './presets.js';
+import { Stream } from './prng.js';
+import { train, type TrainExample } from './train.js';
+
+export interface EngineBenchOptions {
+  preset: 'tiny' | 'small';
+  seqLen: number;
+  accumulation: number;
+  /** Optimizer steps to time (each of `accumulation` sequences). */
+  steps: number;
+  /** Sequences to evaluate. */
+  evalSequences: number;
+  threads?: number;
+}
+
+export interface EngineBenchResult {
+  preset: string;
+  backend: string;
+  threads: number;
+  seqLen: number;
+  accumulation: number;
+  trainTokens: number;
+  trainSeconds: number;
+  trainTokensPerSecond: number;
+  evalTokens: number;
+  evalSeconds: number;
+  evalTokensPerSecond: number;
+  peakRssBytes: number;
+  /** Base weights + activations of one sequence + LoRA parameters, gradients and AdamW moments (f32). */
+  modelBytes: number;
+  trainLoss: number;
+}
+
+/** Deterministic benchmark sequences: random byte tokens, targets on the second half. */
+export function benchSequences(n: number, T: number, seed: number): TrainExample[] {
+  const s = new Stream(seed);
+  return Array.from({ length: n }, () => {
+    const ids = Int32Array.from({ length: T }, () => s.nextInt(256));
+    const labels = Int32Array.from({ length: T }, (_, t) => (t >= T / 2 && t < T - 1 ? ids[t + 1]! : -100));
+    return { ids, labels, targets: labels.filter((l) => l >= 0).length };
+  });
+}
+
+/** Bytes the run needs in principle, f32 (the "2× budget" of the issue is measured against this). */
+export function estimateBytes(c: LlamaConfig, T: number, loraParams: number): number {
+  const H = c.hiddenSize, F = c.intermediateSize, NH = c.numHeads, KV = c.numKvHeads, D = c.headDim, V = c.vocabSize;
+  const perLayerWeights = 2 * H + H * NH * D * 2 + 2 * H * KV * D + 3 * H * F;
+  const weights = V * H * (c.tieWordEmbeddings ? 1 : 2) + H + c.numLayers * perLayerWeights;
+  const perLayerActs = T * (5 * H + 2 * NH * D + 2 * KV * D + 3 * F) + NH * T * T + 2 * T;
+  const acts = c.numLayers * perLayerActs + T * (2 * H + 2 * V);
+  return 4 * (weights + acts + 4 * loraParams);
+}
+
+/**
+ * Run the benchmark.
+ *
+ * @example
+ * const r = await benchmarkEngine({ preset: 'small', seqLen: 256, accumulation: 8, steps: 2, evalSequences: 8 });
+ */
+export async function benchmarkEngine(options: EngineBenchOptions): Promise<EngineBenchResult> {
+  const config = PRESETS[options.preset];
+  const backend = new CpuBackend({ threads: options.threads });
+  await backend.ready();
+  try {
+    const weights = initPresetWeights(config, 0);
+    const model = LlamaModel.load(backend, config, { get: (n) => weights.get(n)! });
+    weights.clear();
+    const recipe: Recipe = recipeSchema.parse({ gradientAccumulation: options.accumulation, epochs: 1, maxSeqLen: options.seqLen });
+    const lora = Lora.create(backend, config, recipe.lora, 1);
+    // warm-up (JIT, worker start): one sequence forward and backward, not timed
+    const warm = benchSequences(1, options.seqLen, 99)[0]!;
+    const acts = model.forward(warm.ids, warm.labels, { lora, train: true });
+    model.backward(acts, new Float32Array(options.seqLen));
+    model.release(acts);
+    const trainSet = benchSequences(options.steps * options.accumulation, options.seqLen, 1);
+    let t0 = performance.now();
+    const tr = await train({ model, lora, recipe, examples: trainSet, seed: 1 });
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const evalSet = benchSequences(options.evalSequences, options.seqLen, 2);
+    t0 = performance.now();
+    const ev = await evaluate(model, evalSet, lora);
+    const evalSeconds = (performance.now() - t0) / 1000;
+    const result: EngineBenchResult = {
+      preset: options.preset,
+      backend: backend.name,
+      threads: backend.threads,
+      seqLen: options.seqLen,
+      accumulation: options.accumulation,
+      trainTokens: tr.tokens,
+      trainSeconds,
+      trainTokensPerSecond: tr.tokens / trainSeconds,
+      evalTokens: ev.tokens,
+      evalSeconds,
+      evalTokensPerSecond: ev.tokens / evalSeconds,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      modelBytes: estimateBytes(config, options.seqLen, lora.size),
+      trainLoss: tr.losses[tr.losses.length - 1] ?? NaN,
+    };
+    lora.free();
+    model.free();
+    return result;
+  } finally {
+    backend.dispose();
+  }
+}

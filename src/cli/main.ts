@@ -13,6 +13,8 @@ import { register as registerChain } from './chain.js';
 import { register as registerHub } from './hub.js';
 import { register as registerModel } from './model.js';
 import { register as registerDevnet } from './devnet.js';
+import { register as registerEval } from './eval.js';
+import { register as registerBench } from './bench.js';
 
 function packageVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
   registerHub(program);
   registerModel(program);
   registerDevnet(program);
+  registerEval(program);
+  registerBench(program);
 
   // Usage errors exit 2 (commander's default is 1).
   const exit2 = (cmd: Command) => {

@@ -8,7 +8,8 @@
  * Prints tokens/s for training and evaluation, the achieved TFLOP/s (matmul + attention FLOPs the
  * pass really does: LoRA training backpropagates through every frozen layer but computes no
  * frozen-weight gradients), and peak device memory held by the WebGPU buffer pool. Figures only,
- * no assertions. On lavapipe (a CPU) the numbers only show that it runs.
+ * no assertions. On lavapipe (a CPU) the numbers only show that it runs. With
+ * FLOCK_WEBGPU_PROFILE=1 it also prints the GPU time of each kernel (timestamp queries).
  */
 import type { Backend, Tensor } from '../src/engine/backend/backend.js';
 import { CpuBackend } from '../src/engine/backend/cpu/cpu-backend.js';
@@ -127,6 +128,12 @@ async function bench(be: Backend, label: string): Promise<void> {
     setupSeconds: Number(setup.toFixed(1)),
   };
   console.log(JSON.stringify(row));
+  const kernels = be instanceof WebGpuBackend ? await be.runtime.profile() : null;
+  if (kernels) {
+    // FLOCK_WEBGPU_PROFILE=1: GPU time per kernel over the whole run (warm-up, train and eval)
+    const total = kernels.reduce((a, k) => a + k.ms, 0);
+    for (const k of kernels.slice(0, 15)) console.log(`#   ${k.key.padEnd(34)} ${k.ms.toFixed(1).padStart(10)} ms ${(100 * k.ms / total).toFixed(1).padStart(5)}% ${k.calls} calls`);
+  }
   for (const { m, v } of moments) { be.free(m); be.free(v); }
   lora.free();
   model.free();

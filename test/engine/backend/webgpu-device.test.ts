@@ -53,6 +53,33 @@ describe('webgpu errors', () => {
   });
 });
 
+describe('kernel profile', () => {
+  it('times every kernel by key when asked (timestamp queries)', async () => {
+    const g = await createWebGpuBackend(undefined, { profile: true });
+    try {
+      expect(g.runtime.device.features.has('timestamp-query'), 'lavapipe offers timestamp-query').toBe(true);
+      const x = g.fromArray(new Float32Array(1000).fill(1), [1000]);
+      for (let i = 0; i < 3; i++) g.scale(x, x, 2);
+      const out = g.zeros([10, 10]);
+      g.linearForward(out, g.zeros([10, 20]), g.zeros([10, 20]));
+      expect((await g.read(x))[999]).toBe(8);
+      const profile = (await g.runtime.profile())!;
+      const scale = profile.find((k) => k.key === 'scale_inplace');
+      expect(scale?.calls).toBe(3);
+      expect(profile.some((k) => k.key.startsWith('matmul_'))).toBe(true);
+      expect(profile.every((k) => k.ms >= 0)).toBe(true);
+    } finally {
+      g.dispose();
+    }
+  });
+
+  it('is off by default', async () => {
+    const g = await createWebGpuBackend(undefined, { profile: false });
+    expect(await g.runtime.profile()).toBeNull();
+    g.dispose();
+  });
+});
+
 describe('makeShader', () => {
   const p: Program = {
     name: 'demo', key: 'demo', workgroupSize: [64, 1, 1],

@@ -19,6 +19,7 @@ import type { Logger } from '../../../util/log.js';
 import { silentLogger } from '../../../util/log.js';
 import { acquireDevice, adapterName, type GpuAdapterDescription } from './device.js';
 import { GpuRuntime, type GpuMemoryStats } from './runtime.js';
+import { profileRequested } from './profiler.js';
 import { GpuTensor, gpu } from './tensor.js';
 import * as ew from './kernels/elementwise.js';
 import { embeddingBackward, embeddingForward } from './kernels/embedding.js';
@@ -31,6 +32,8 @@ import { matmul, matmulVariantFromEnv, type MatmulVariant } from './kernels/matm
 export interface WebGpuBackendOptions {
   /** Force a matmul variant (default: FLOCK_WEBGPU_MATMUL, else 'auto'). */
   matmul?: MatmulVariant;
+  /** Time every kernel (default: FLOCK_WEBGPU_PROFILE); read with `backend.runtime.profile()`. */
+  profile?: boolean;
 }
 
 function check(cond: boolean, op: string, what: () => string): void {
@@ -302,7 +305,10 @@ export class WebGpuBackend implements Backend {
  * naming what to try when there is no adapter or no device.
  */
 export async function createWebGpuBackend(log: Logger = silentLogger, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { device, adapter } = await acquireDevice();
+  const wantProfile = options.profile ?? profileRequested();
+  const { device, adapter } = await acquireDevice({ timestamps: wantProfile });
+  const profile = wantProfile && device.features.has('timestamp-query');
+  if (wantProfile && !profile) log.warning(`webgpu: ${adapterName(adapter)} has no timestamp queries: no kernel profile`);
   log.info(`webgpu: using ${adapterName(adapter)}`, { shaderF16: adapter.shaderF16 });
-  return new WebGpuBackend(new GpuRuntime(device, adapter, log), options);
+  return new WebGpuBackend(new GpuRuntime(device, adapter, log, profile), options);
 }

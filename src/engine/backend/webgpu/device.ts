@@ -29,6 +29,7 @@ export interface AcquiredDevice {
   adapter: GpuAdapterDescription;
 }
 
+
 let gpu: GPU | undefined;
 
 /** Dawn's GPU object (created once; also installs the WebGPU globals such as GPUBufferUsage). */
@@ -84,7 +85,7 @@ export const NO_ADAPTER_HINT =
  * Requests an adapter and a device. Throws a FlockError with a hint when there is no adapter or
  * the device cannot be created.
  */
-export async function acquireDevice(): Promise<AcquiredDevice> {
+export async function acquireDevice(options: { timestamps?: boolean } = {}): Promise<AcquiredDevice> {
   let adapter: GPUAdapter | null;
   try {
     adapter = await nodeGpu().requestAdapter({ powerPreference: 'high-performance' });
@@ -97,7 +98,10 @@ export async function acquireDevice(): Promise<AcquiredDevice> {
   try {
     const device = await adapter.requestDevice({
       label: 'flock',
-      requiredFeatures: desc.shaderF16 ? ['shader-f16'] : [],
+      requiredFeatures: [
+        ...(desc.shaderF16 ? ['shader-f16' as const] : []),
+        ...(options.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query' as const] : []),
+      ],
       requiredLimits: {
         maxBufferSize: limits.maxBufferSize,
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,

@@ -14,6 +14,7 @@ import { FlockError } from '../../../util/errors.js';
 import type { Logger } from '../../../util/log.js';
 import { adapterName, type GpuAdapterDescription } from './device.js';
 import { makeShader, packUniforms, printWgslRequested, uniformBytes, type Program } from './program.js';
+import { GpuProfiler, type KernelTime } from './profiler.js';
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256
 const ARENA_SLOTS = 1024;
@@ -46,8 +47,11 @@ export class GpuRuntime {
   private disposed = false;
   private firstError: GPUError | null = null;
   private readonly printWgsl = printWgslRequested();
+  private readonly profiler: GpuProfiler | null;
 
-  constructor(readonly device: GPUDevice, readonly adapter: GpuAdapterDescription, private readonly log: Logger) {
+  /** `profile`: time every kernel with timestamp queries (the device must have `timestamp-query`). */
+  constructor(readonly device: GPUDevice, readonly adapter: GpuAdapterDescription, private readonly log: Logger, profile = false) {
+    this.profiler = profile ? new GpuProfiler(device) : null;
     this.arena = device.createBuffer({ label: 'flock.uniform-arena', size: this.arenaHost.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     device.lost.then((info) => {
       if (!this.disposed) this.lostReason = info.message || String(info.reason);
@@ -119,7 +123,7 @@ export class GpuRuntime {
     this.check();
     if (buffers.length !== p.bindings.length) throw new Error(`${p.name}: expected ${p.bindings.length} buffers, got ${buffers.length}`);
     if (workgroups[0] === 0 || workgroups[1] === 0 || workgroups[2] === 0) return;
-    if (p.uniforms.length > 0 && this.arenaUsed + UNIFORM_SLOT > this.arenaHost.byteLength) this.flush();
+    if ((p.uniforms.length > 0 && this.arenaUsed + UNIFORM_SLOT > this.arenaHost.byteLength) || this.profiler?.full) this.flush();
     const pipe = this.pipeline(p);
     const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer, offset: 0, size: Math.max(4, bindBytes[i]!) } }));
     if (p.uniforms.length > 0) {
@@ -128,6 +132,11 @@ export class GpuRuntime {
       this.arenaUsed += UNIFORM_SLOT;
     }
     const group = this.device.createBindGroup({ label: `flock.${p.key}`, layout: pipe.getBindGroupLayout(0), entries });
+    if (this.profiler) {
+      // one timestamped pass per dispatch
+      this.endPass();
+      this.pass = this.commandEncoder().beginComputePass({ label: `flock.${p.key}`, timestampWrites: this.profiler.next(p.key) });
+    }
     const pass = this.computePass();
     pass.setPipeline(pipe);
     pass.setBindGroup(0, group);
@@ -156,7 +165,9 @@ export class GpuRuntime {
     this.endPass();
     if (!this.encoder) return;
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaUsed);
+    const readTimes = this.profiler?.encode(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    readTimes?.();
     this.encoder = null;
     this.arenaUsed = 0;
     this.pendingCommands = 0;
@@ -183,6 +194,13 @@ export class GpuRuntime {
     list.push(staging);
     this.check();
     return out;
+  }
+
+  /** GPU time per kernel so far, slowest first; null unless profiling (FLOCK_WEBGPU_PROFILE=1). */
+  async profile(): Promise<KernelTime[] | null> {
+    if (!this.profiler) return null;
+    this.flush();
+    return this.profiler.report();
   }
 
   /** Throws if the device was lost or a command failed (out of memory, validation). */
@@ -224,6 +242,7 @@ export class GpuRuntime {
     this.free.clear();
     this.readbackFree.clear();
     this.arena.destroy();
+    this.profiler?.destroy();
     this.device.destroy();
   }
 

@@ -1,11 +1,13 @@
 /**
  * Model presets and `flock model init`: small Llama-architecture checkpoints in Hugging Face layout
  * (config.json, model.safetensors, tokenizer.json, tokenizer_config.json, generation_config.json)
- * for tests, benchmarks and the local subnet, plus the real Llama-3.2-1B shape (config only).
+ * for tests, benchmarks and the local subnet, plus the real Llama-3.2-1B shape (its config, and
+ * random weights of that shape for full-scale benchmarks).
  *
  * The preset tokenizer is byte-level: ids 0–255 are the 256 bytes (GPT-2's byte alphabet, no
  * merges), ids 256–511 are Llama 3.1's 256 special tokens in Llama's order, so the vocabulary is
- * exactly 512 and every text encodes to one token per UTF-8 byte.
+ * exactly 512 and every text encodes to one token per UTF-8 byte. (For the llama-3.2-1b shape
+ * the special tokens sit at Llama 3's own ids, 128000–128255.)
  *
  * Weights are stored as BF16 by default: the real base model is stored BF16, so every test and the
  * local subnet exercise the same conversion path as production; BF16 values are exact in f32, so
@@ -70,24 +72,38 @@ const presetBase = {
   eosTokenId: FIRST_SPECIAL_ID + 1, // <|end_of_text|>
 };
 
-/** Shapes of the presets `flock model init` writes; `llama-3.2-1b` is config-only. */
+/** Shapes of the presets `flock model init` writes. */
 export const PRESETS = {
   /** For tests: fast enough to train in well under a second. */
   tiny: { ...presetBase, hiddenSize: 64, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 16 },
   /** For benchmarks and the local subnet (3 033 344 parameters). */
   small: { ...presetBase, hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 4, headDim: 32 },
-  /** The real meta-llama/Llama-3.2-1B shape. */
+  /** The real meta-llama/Llama-3.2-1B shape (random weights when written). */
   'llama-3.2-1b': parseLlamaConfig(LLAMA_3_2_1B_CONFIG_JSON, 'llama-3.2-1b preset'),
 } satisfies Record<string, LlamaConfig>;
 
 export type PresetName = keyof typeof PRESETS;
-/** Presets small enough to write with weights. */
-export const WEIGHT_PRESETS = ['tiny', 'small'] as const;
+/**
+ * Presets `flock model init` writes. `llama-3.2-1b` writes random weights of the real shape
+ * (2.5 GB in BF16, made one tensor at a time) for benchmarks at full scale without downloading it.
+ */
+export const WEIGHT_PRESETS = ['tiny', 'small', 'llama-3.2-1b'] as const;
 
-/** The preset byte-level tokenizer.json (Llama 3 layout). */
-export function byteLevelTokenizerJson(): Record<string, unknown> {
+/**
+ * The preset byte-level tokenizer.json (Llama 3 layout): bytes are ids 0–255, the 256 special
+ * tokens start at `firstSpecialId` (256 for the 512-id presets; 128000, as in Llama 3, for the
+ * llama-3.2-1b shape).
+ */
+export function byteLevelTokenizerJson(firstSpecialId = FIRST_SPECIAL_ID): Record<string, unknown> {
   const vocab = Object.fromEntries(byteLevelAlphabet().map((c, i) => [c, i]));
-  return llama3StyleTokenizerJson(vocab, [], FIRST_SPECIAL_ID);
+  return llama3StyleTokenizerJson(vocab, [], firstSpecialId);
+}
+
+/** Where a preset's special tokens start: at its `<|begin_of_text|>` id, leaving room for all 256. */
+function specialIdBase(cfg: LlamaConfig): number {
+  const base = cfg.bosTokenId;
+  if (base < 256 || base + 256 > cfg.vocabSize) throw new FlockError(`preset vocabulary ${cfg.vocabSize} has no room for 256 bytes and 256 special tokens from id ${base}`);
+  return base;
 }
 
 /** Recipe v1's chat template in Jinja, so transformers' apply_chat_template renders the same text. */
@@ -96,10 +112,10 @@ export const RECIPE_V1_CHAT_TEMPLATE =
   + "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + (message['content'] | trim) + '<|eot_id|>' }}"
   + "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}";
 
-function tokenizerConfigJson(cfg: LlamaConfig): Record<string, unknown> {
+function tokenizerConfigJson(cfg: LlamaConfig, firstSpecialId: number): Record<string, unknown> {
   const specials = llama3SpecialTokenNames();
   return {
-    added_tokens_decoder: Object.fromEntries(specials.map((content, i) => [String(FIRST_SPECIAL_ID + i), {
+    added_tokens_decoder: Object.fromEntries(specials.map((content, i) => [String(firstSpecialId + i), {
       content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true,
     }])),
     bos_token: specials[0],
@@ -125,31 +141,44 @@ function fillNormal(out: Float32Array, key: number, mean: number, std: number): 
 }
 
 /**
- * Deterministic random weights for `cfg`: projections N(0, 1/fan_in) (output projections further
- * scaled by 1/√(2·layers) so the residual stream stays O(1)), embeddings N(0, 1/H) so tied logits
- * start with unit variance, and RMSNorm weights 1 + N(0, 0.1²) — deliberately not all ones, so a
+ * Deterministic random weights for `cfg`, one generator per tensor (so a large model is made one
+ * tensor at a time): projections N(0, 1/fan_in) (output projections further scaled by
+ * 1/√(2·layers) so the residual stream stays O(1)), embeddings N(0, 1/H) so tied logits start
+ * with unit variance, and RMSNorm weights 1 + N(0, 0.1²) — deliberately not all ones, so a
  * forgotten norm weight shows up against a reference.
+ *
+ * @example
+ * const emb = presetTensorGenerators(PRESETS.tiny, 0).get('model.embed_tokens.weight')!.make();
+ */
+export function presetTensorGenerators(cfg: LlamaConfig, seed: number): Map<string, { shape: number[]; make: () => Float32Array }> {
+  const out = new Map<string, { shape: number[]; make: () => Float32Array }>();
+  const residualScale = 1 / Math.sqrt(2 * cfg.numLayers);
+  let index = 0;
+  for (const [name, shape] of expectedTensorShapes(cfg)) {
+    const key = deriveKey(seed >>> 0, STREAM_PRESET_INIT, index++);
+    const make = () => {
+      const data = new Float32Array(shape.reduce((p, d) => p * d, 1));
+      if (shape.length === 1) fillNormal(data, key, 1, 0.1);
+      else if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') fillNormal(data, key, 0, 1 / Math.sqrt(cfg.hiddenSize));
+      else {
+        const isOutput = name.endsWith('o_proj.weight') || name.endsWith('down_proj.weight');
+        fillNormal(data, key, 0, (isOutput ? residualScale : 1) / Math.sqrt(shape[1]!));
+      }
+      return data;
+    };
+    out.set(name, { shape, make });
+  }
+  return out;
+}
+
+/**
+ * All of `presetTensorGenerators`' tensors, made now.
  *
  * @example
  * const weights = initPresetWeights(PRESETS.tiny, 0);
  */
 export function initPresetWeights(cfg: LlamaConfig, seed: number): Map<string, { shape: number[]; data: Float32Array }> {
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
-  const residualScale = 1 / Math.sqrt(2 * cfg.numLayers);
-  let index = 0;
-  for (const [name, shape] of expectedTensorShapes(cfg)) {
-    const data = new Float32Array(shape.reduce((p, d) => p * d, 1));
-    const key = deriveKey(seed >>> 0, STREAM_PRESET_INIT, index++);
-    if (shape.length === 1) fillNormal(data, key, 1, 0.1);
-    else if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') fillNormal(data, key, 0, 1 / Math.sqrt(cfg.hiddenSize));
-    else {
-      const fanIn = shape[1]!;
-      const isOutput = name.endsWith('o_proj.weight') || name.endsWith('down_proj.weight');
-      fillNormal(data, key, 0, (isOutput ? residualScale : 1) / Math.sqrt(fanIn));
-    }
-    out.set(name, { shape, data });
-  }
-  return out;
+  return new Map([...presetTensorGenerators(cfg, seed)].map(([name, g]) => [name, { shape: g.shape, data: g.make() }]));
 }
 
 /** Options of `writePresetCheckpoint`. */
@@ -178,10 +207,11 @@ export interface WrittenCheckpoint {
  * const ckpt = await loadCheckpoint('/tmp/tiny');
  */
 export function writePresetCheckpoint(dir: string, preset: PresetName, options: WritePresetOptions = {}): WrittenCheckpoint {
-  if (!(WEIGHT_PRESETS as readonly string[]).includes(preset)) {
-    throw new FlockError(`preset "${preset}" is config-only: its weights are not generated`, { hint: `choose one of ${WEIGHT_PRESETS.join(', ')}` });
+  if (!Object.hasOwn(PRESETS, preset)) {
+    throw new FlockError(`unknown preset "${preset}"`, { hint: `choose one of ${Object.keys(PRESETS).join(', ')}` });
   }
   const cfg = PRESETS[preset];
+  const firstSpecialId = specialIdBase(cfg);
   const seed = options.seed ?? 0;
   const dtype = options.dtype ?? 'BF16';
   if (existsSync(dir) && readdirSync(dir).length > 0 && !options.force) {
@@ -189,9 +219,9 @@ export function writePresetCheckpoint(dir: string, preset: PresetName, options: 
   }
   mkdirSync(dir, { recursive: true });
 
-  const weights = initPresetWeights(cfg, seed);
-  const tensors = new Map<string, TensorToWrite>([...weights].map(([name, t]) => [name, { dtype, shape: t.shape, data: t.data }]));
-  const parameters = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
+  const generators = presetTensorGenerators(cfg, seed);
+  const tensors = new Map<string, TensorToWrite>([...generators].map(([name, g]) => [name, { dtype, shape: g.shape, data: g.make }]));
+  const parameters = [...generators.values()].reduce((n, g) => n + g.shape.reduce((p, d) => p * d, 1), 0);
   const metadata = { format: 'pt', 'flock.preset': preset, 'flock.seed': String(seed) };
   const files = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
@@ -216,8 +246,8 @@ export function writePresetCheckpoint(dir: string, preset: PresetName, options: 
   const hfConfig = { ...toHfConfigJson(cfg), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: cfg.bosTokenId, eos_token_id: cfg.eosTokenId, do_sample: false }, null, 2) + '\n');
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson()) + '\n');
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfigJson(cfg), null, 2) + '\n');
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson(firstSpecialId)) + '\n');
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfigJson(cfg, firstSpecialId), null, 2) + '\n');
   return { dir, config: cfg, files: files.sort(), parameters };
 }
 
@@ -228,7 +258,7 @@ function splitIntoShards(tensors: Map<string, TensorToWrite>, bytesPer: number, 
   let current = new Map<string, TensorToWrite>();
   let size = 0;
   for (const [name, t] of tensors) {
-    const bytes = t.data.length * bytesPer;
+    const bytes = t.shape.reduce((p, d) => p * d, 1) * bytesPer;
     if (current.size > 0 && size + bytes > maxBytes) {
       shards.push(current);
       current = new Map();

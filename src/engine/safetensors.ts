@@ -50,11 +50,15 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
-/** A tensor to write: f32 values, stored as `dtype` (rounded to nearest even for F16/BF16). */
+/**
+ * A tensor to write: f32 values, stored as `dtype` (rounded to nearest even for F16/BF16).
+ * `data` may be a function that makes the values when the tensor's turn comes, so a large file
+ * is written holding one tensor at a time.
+ */
 export interface TensorToWrite {
   dtype: FloatDtype;
   shape: number[];
-  data: Float32Array;
+  data: Float32Array | (() => Float32Array);
 }
 
 if (endianness() !== 'LE') {
@@ -314,9 +318,7 @@ export function writeSafetensors(path: string, tensors: Map<string, TensorToWrit
     if (!(t.dtype in DTYPE_BYTES) || !READABLE.has(t.dtype)) throw new FlockError(`writeSafetensors: tensor "${name}" has unsupported dtype ${t.dtype}`);
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new FlockError(`writeSafetensors: tensor "${name}" has an invalid shape [${t.shape.join(', ')}]`);
     const numel = product(t.shape);
-    if (t.data.length !== numel) {
-      throw new FlockError(`writeSafetensors: tensor "${name}" has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${numel}`);
-    }
+    if (typeof t.data !== 'function') checkLength(name, t.shape, t.data, numel);
     const size = numel * DTYPE_BYTES[t.dtype]!;
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
     offset += size;
@@ -330,13 +332,19 @@ export function writeSafetensors(path: string, tensors: Map<string, TensorToWrit
 
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
+  let open = true;
   try {
     writeAll(fd, prefix);
     writeAll(fd, headerBytes);
-    for (const t of tensors.values()) writeTensorData(fd, t);
+    for (const [name, t] of tensors) {
+      const data = typeof t.data === 'function' ? t.data() : t.data;
+      checkLength(name, t.shape, data, product(t.shape));
+      writeTensorData(fd, t.dtype, data);
+    }
+    open = false;
     closeSync(fd);
   } catch (err) {
-    closeSync(fd);
+    if (open) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
   }
@@ -348,16 +356,22 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
-function writeTensorData(fd: number, t: TensorToWrite): void {
-  if (t.dtype === 'F32') {
-    writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+function checkLength(name: string, shape: number[], data: Float32Array, numel: number): void {
+  if (data.length !== numel) {
+    throw new FlockError(`writeSafetensors: tensor "${name}" has ${data.length} values but shape [${shape.join(', ')}] needs ${numel}`);
+  }
+}
+
+function writeTensorData(fd: number, dtype: FloatDtype, data: Float32Array): void {
+  if (dtype === 'F32') {
+    writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     return;
   }
-  const convert = t.dtype === 'BF16' ? numberToBf16Bits : numberToF16Bits;
-  const chunk = new Uint16Array(Math.min(WRITE_CHUNK_ELEMS, t.data.length));
-  for (let start = 0; start < t.data.length; start += chunk.length) {
-    const n = Math.min(chunk.length, t.data.length - start);
-    for (let i = 0; i < n; i++) chunk[i] = convert(t.data[start + i]!);
+  const convert = dtype === 'BF16' ? numberToBf16Bits : numberToF16Bits;
+  const chunk = new Uint16Array(Math.max(1, Math.min(WRITE_CHUNK_ELEMS, data.length)));
+  for (let start = 0; start < data.length; start += chunk.length) {
+    const n = Math.min(chunk.length, data.length - start);
+    for (let i = 0; i < n; i++) chunk[i] = convert(data[start + i]!);
     writeAll(fd, new Uint8Array(chunk.buffer, 0, n * 2));
   }
 }

@@ -33,6 +33,13 @@ describe('presets', () => {
     expect(tok.encode('ok ✓')).toEqual([...Buffer.from('ok ✓')]);
   });
 
+  it('the llama-3.2-1b tokenizer puts the special tokens at Llama 3\'s ids', () => {
+    const tok = tokenizerFromJson(byteLevelTokenizerJson(128000));
+    expect(tok.special).toEqual({ beginOfText: 128000, endOfText: 128001, startHeaderId: 128006, endHeaderId: 128007, eotId: 128009 });
+    expect(tok.vocabSize).toBe(128256);
+    expect(tok.encode('hi')).toEqual([104, 105]);
+  });
+
   it('initialisation is deterministic for a seed and differs between seeds', () => {
     const a = initPresetWeights(PRESETS.tiny, 1);
     const b = initPresetWeights(PRESETS.tiny, 1);
@@ -95,6 +102,6 @@ describe('presets', () => {
     expect(() => writePresetCheckpoint(dir, 'tiny')).toThrow(`${dir} is not empty`);
     writePresetCheckpoint(dir, 'tiny', { force: true, dtype: 'F32' });
     expect(readSafetensorsHeader(join(dir, 'model.safetensors')).tensors.get('model.norm.weight')!.dtype).toBe('F32');
-    expect(() => writePresetCheckpoint(join(root, 'big'), 'llama-3.2-1b')).toThrow('config-only');
+    expect(() => writePresetCheckpoint(join(root, 'big'), 'huge' as 'tiny')).toThrow('unknown preset "huge"');
   });
 });

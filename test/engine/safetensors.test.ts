@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -129,6 +129,23 @@ describe('safetensors write/read', () => {
     const view = big.subarray(3, 7);
     expect(readTensorF32(path, 'x', undefined, view)).toBe(view);
     expect(Array.from(big)).toEqual([-9, -9, -9, 1, 2, 3, 4, -9, -9, -9]);
+  });
+
+  it('writes lazily made tensors (one at a time) and checks their length', () => {
+    const path = tmpFile();
+    const made: string[] = [];
+    const lazy = (name: string, n: number) => () => { made.push(name); return new Float32Array(n).fill(n); };
+    writeSafetensors(path, new Map<string, TensorToWrite>([
+      ['a', { dtype: 'BF16', shape: [3], data: lazy('a', 3) }],
+      ['b', { dtype: 'F32', shape: [2], data: lazy('b', 2) }],
+    ]));
+    expect(made).toEqual(['a', 'b']);
+    expect(Array.from(readTensorF32(path, 'a'))).toEqual([3, 3, 3]);
+    expect(Array.from(readTensorF32(path, 'b'))).toEqual([2, 2]);
+    const bad = tmpFile();
+    expect(() => writeSafetensors(bad, new Map([['x', { dtype: 'F32', shape: [3], data: () => new Float32Array(1) }]])))
+      .toThrow('has 1 values but shape [3] needs 3');
+    expect(existsSync(bad)).toBe(false); // nothing half-written is left behind
   });
 
   it('refuses to write mismatched data and unsupported dtypes', () => {

@@ -23,6 +23,7 @@ const block = await new Promise<string>((resolve, reject) => {
   tx.signAndSend(alice, ({ status, dispatchError }) => {
     if (dispatchError) reject(new Error(dispatchError.toString()));
     else if (status.isInBlock) resolve(status.asInBlock.toHex());
+    else if (status.isFinalized) resolve(status.asFinalized.toHex());
   }).catch(reject);
 });
 console.log(`set_commitment in block ${block}`);

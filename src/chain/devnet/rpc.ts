@@ -10,6 +10,7 @@ import { blake2AsU8a } from '@polkadot/util-crypto';
 import type { Logger } from '../../util/log.js';
 import type { DevnetChain, ProducedBlock } from './chain.js';
 import { InvalidTransaction } from './extrinsic.js';
+import { storageKey } from './metadata.js';
 
 interface RpcRequest { jsonrpc?: string; id?: number | string | null; method?: string; params?: unknown[] }
 
@@ -19,8 +20,10 @@ class RpcError extends Error {
 
 type Params = unknown[];
 
-/** How long after inclusion a watched transaction is reported finalized (unless a block comes first). */
-const FINALITY_DELAY_MS = 100;
+/** Longest wait after inclusion before a watched transaction is reported finalized. */
+const FINALITY_FALLBACK_MS = 2000;
+/** Finality reported this long after the client read the inclusion block's events. */
+const FINALITY_AFTER_EVENTS_MS = 300;
 type Handler = (params: Params, conn: Connection) => unknown;
 
 /** Pub/sub method → [notification method, unsubscribe method]. */
@@ -42,6 +45,23 @@ class Connection {
   readonly subs = new Map<string, { method: string; onBlock?: (b: ProducedBlock) => void }>();
   /** Notifications to send once the reply that carries their subscription id has gone out. */
   readonly afterReply: Array<() => void> = [];
+  /** Block hash → what to do once this connection has read `System.Events` at that block. */
+  private readonly eventsReadHooks = new Map<string, Array<() => void>>();
+
+  onEventsRead(blockHash: string, fn: () => void): void {
+    const list = this.eventsReadHooks.get(blockHash) ?? [];
+    list.push(fn);
+    this.eventsReadHooks.set(blockHash, list);
+  }
+
+  /** Called for each storage read: a read of the events at a watched block releases its hooks after the reply. */
+  storageRead(keys: string[], at: string | undefined, eventsKey: string): void {
+    if (!at || this.eventsReadHooks.size === 0 || !keys.some((k) => k.toLowerCase() === eventsKey)) return;
+    const hooks = this.eventsReadHooks.get(at.toLowerCase());
+    if (!hooks) return;
+    this.eventsReadHooks.delete(at.toLowerCase());
+    this.afterReply.push(...hooks);
+  }
   constructor(readonly socket: WebSocket) {}
 
   newSubscription(method: string, onBlock?: (b: ProducedBlock) => void): string {
@@ -140,6 +160,7 @@ function headerJson(chain: DevnetChain, id: number | string): unknown {
 function makeHandlers(chain: DevnetChain, version: string): Record<string, Handler> {
   const meta = chain.meta;
   const runtimeVersion = { ...meta.runtimeVersion, stateVersion: 1 };
+  const eventsKey = u8aToHex(storageKey(meta, 'system', 'events')).toLowerCase();
   const at = (p: unknown) => (typeof p === 'string' && p ? p : undefined);
   const blockNumberParam = (p: unknown): number => (typeof p === 'string' ? Number.parseInt(p, p.startsWith('0x') ? 16 : 10) : Number(p));
 
@@ -189,13 +210,14 @@ function makeHandlers(chain: DevnetChain, version: string): Record<string, Handl
     chain_getRuntimeVersion: () => runtimeVersion,
     state_subscribeRuntimeVersion: (_p, conn) => subscribe('state_subscribeRuntimeVersion', conn, [runtimeVersion]),
     state_getMetadata: (p) => { chain.resolveAt(at(p[0])); return meta.metadataHex; },
-    state_getStorage: (p) => chain.readStorage(String(p[0]), at(p[1])),
-    state_getStorageAt: (p) => chain.readStorage(String(p[0]), at(p[1])),
+    state_getStorage: (p, conn) => { conn.storageRead([String(p[0])], at(p[1]), eventsKey); return chain.readStorage(String(p[0]), at(p[1])); },
+    state_getStorageAt: (p, conn) => { conn.storageRead([String(p[0])], at(p[1]), eventsKey); return chain.readStorage(String(p[0]), at(p[1])); },
     state_getStorageHash: (p) => { const v = chain.readStorage(String(p[0]), at(p[1])); return v ? u8aToHex(blake2(v)) : null; },
     state_getStorageSize: (p) => { const v = chain.readStorage(String(p[0]), at(p[1])); return v ? (v.length - 2) / 2 : null; },
-    state_queryStorageAt: (p) => {
+    state_queryStorageAt: (p, conn) => {
       const keys = (p[0] as string[]) ?? [];
       const hash = at(p[1]) ?? chain.bestHash();
+      conn.storageRead(keys, at(p[1]), eventsKey);
       return [{ block: hash, changes: keys.map((k) => [k, chain.readStorage(k, hash)]) }];
     },
     state_getKeysPaged: (p) => {
@@ -220,21 +242,25 @@ function makeHandlers(chain: DevnetChain, version: string): Record<string, Handl
     author_submitExtrinsic: (p) => chain.submit(String(p[0])),
     author_submitAndWatchExtrinsic: (p, conn) => {
       const hash = chain.submit(String(p[0]));
-      let inBlock: string | undefined;
       let timer: NodeJS.Timeout | undefined;
-      const finalize = (subId: string) => {
+      const finalize = (subId: string, block: string) => {
         if (timer) clearTimeout(timer);
-        conn.notify(subId, { finalized: inBlock });
+        if (!conn.subs.has(subId)) return;
+        conn.notify(subId, { finalized: block });
         conn.subs.delete(subId);
       };
       const id = subscribe('author_submitAndWatchExtrinsic', conn, ['ready'], (subId) => (b) => {
-        if (inBlock) { finalize(subId); return; }
         if (b.included.has(hash)) {
-          inBlock = b.hash;
           conn.notify(subId, { inBlock: b.hash });
-          // Finality follows on the next block or shortly after: @polkadot/api drops an inBlock
-          // status whose events it is still fetching when finalized arrives.
-          timer = setTimeout(() => finalize(subId), FINALITY_DELAY_MS);
+          // @polkadot/api drops an inBlock status whose events it is still fetching when
+          // `finalized` arrives, so finality is reported FINALITY_AFTER_EVENTS_MS after this
+          // connection has read the block's events (or FINALITY_FALLBACK_MS after inclusion).
+          conn.onEventsRead(b.hash, () => {
+            if (timer) clearTimeout(timer);
+            timer = setTimeout(() => finalize(subId, b.hash), FINALITY_AFTER_EVENTS_MS);
+            timer.unref();
+          });
+          timer = setTimeout(() => finalize(subId, b.hash), FINALITY_FALLBACK_MS);
           timer.unref();
         } else if (b.dropped.includes(hash)) {
           conn.notify(subId, 'invalid');

@@ -29,6 +29,8 @@ export interface SubtensorClient {
   /** How long a transaction may take to reach a block. */
   txTimeoutMs: number;
   log: Logger;
+  /** Set by `closeClient`: a deliberate disconnect is not reported as a lost connection. */
+  closed: boolean;
 }
 
 export interface CreateSubtensorClientParameters {
@@ -88,10 +90,11 @@ export async function createSubtensorClient(p: CreateSubtensorClientParameters):
   } finally {
     offError();
   }
-  provider.on('disconnected', () => log.warning(`lost the connection to ${endpoint}; reconnecting`));
+  const client: SubtensorClient = { api, provider, endpoint, timeoutMs, connectTimeoutMs, txTimeoutMs: p.txTimeoutMs ?? 120_000, log, closed: false };
+  provider.on('disconnected', () => { if (!client.closed) log.warning(`lost the connection to ${endpoint}; reconnecting`); });
   provider.on('connected', () => log.debug(`connected to ${endpoint}`));
   log.debug(`connected to ${endpoint}`, { chain: api.runtimeChain.toString(), spec: api.runtimeVersion.specVersion.toNumber() });
-  return { api, provider, endpoint, timeoutMs, connectTimeoutMs, txTimeoutMs: p.txTimeoutMs ?? 120_000, log };
+  return client;
 }
 
 function describe(err: unknown): string {
@@ -180,5 +183,6 @@ export function signerAddress(signer: Signer): string {
 
 /** Close the connection. */
 export async function closeClient(client: SubtensorClient): Promise<void> {
+  client.closed = true;
   await client.api.disconnect().catch(() => undefined);
 }

@@ -1,0 +1,93 @@
+/**
+ * The JSON-RPC surface through an unmodified @polkadot/api client (finney metadata served by the
+ * node), plus raw WebSocket requests for the error cases.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { compactFromU8a } from '@polkadot/util';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { blockNumber, query, send, startHarness, type Harness } from './helpers.js';
+
+let h: Harness;
+let alice: KeyringPair, bob: KeyringPair;
+
+beforeAll(async () => {
+  h = await startHarness({ tempo: 10 });
+  alice = h.keyring.addFromUri('//Alice');
+  bob = h.keyring.addFromUri('//Bob');
+});
+afterAll(async () => { await h?.close(); });
+
+/** One raw JSON-RPC request over a fresh socket. */
+function rawRequest(url: string, method: string, params: unknown[] = []): Promise<{ result?: unknown; error?: { code: number; message: string; data?: string } }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('open', () => ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })));
+    ws.on('message', (data) => { ws.close(); resolve(JSON.parse(data.toString())); });
+    ws.on('error', reject);
+  });
+}
+
+describe('devnet JSON-RPC with @polkadot/api', () => {
+  it('serves the finney runtime: spec name, metadata, SubtensorModule.Tempo', async () => {
+    expect(h.api.runtimeVersion.specName.toString()).toBe('node-subtensor');
+    expect(h.api.tx.commitments?.setCommitment).toBeTypeOf('function');
+    expect(await query(h.api, 'subtensorModule', 'tempo', 1)).toBe(10);
+    expect(await query(h.api, 'subtensorModule', 'subnetOwnerHotkey', 1)).toBe(alice.address);
+    expect(h.api.genesisHash.toHex()).toBe(await h.api.rpc.chain.getBlockHash(0).then((x) => x.toHex()));
+  });
+
+  it('takes a signed Commitments.set_commitment and reads it back with its block', async () => {
+    const text = 'alice/my-dataset:1:4f2c0a1e9b8d7c6f5e4d3c2b1a0f9e8d7c6b5a49';
+    const tx = h.api.tx.commitments!.setCommitment!(1, { fields: [{ [`Raw${text.length}`]: text }] });
+    const out = await send(h.api, tx, alice);
+    expect(out.error).toBeUndefined();
+    expect(out.events).toEqual(['commitments.Commitment', 'system.ExtrinsicSuccess']);
+    const stored = await h.api.query.commitments!.commitmentOf!(1, alice.address);
+    const json = stored.toHuman() as { block: string; info: { fields: Array<Record<string, string>> } };
+    expect(json.info.fields[0]).toEqual({ [`Raw${text.length}`]: text });
+    expect(Number(json.block)).toBe(await blockNumber(h.api, out.blockHash));
+    // entries() pages keys with state_getKeysPaged
+    const all = await h.api.query.commitments!.commitmentOf!.entries(1);
+    expect(all.map(([k]) => k.args[1]!.toString())).toEqual([alice.address]);
+  });
+
+  it('refuses a commitment from a hotkey not registered on the subnet', async () => {
+    const out = await send(h.api, h.api.tx.commitments!.setCommitment!(1, { fields: [{ Raw2: 'hi' }] }), bob);
+    expect(out.error).toBe('commitments.AccountNotAllowedCommit');
+  });
+
+  it('refuses a transaction whose signature does not verify', async () => {
+    const tx = h.api.tx.system!.remark!('0x01');
+    await tx.signAsync(bob);
+    const bytes = tx.toU8a();
+    const [offset] = compactFromU8a(bytes);
+    // body: version 0x84, MultiAddress::Id (0x00 + 32 bytes), MultiSignature::Sr25519 (0x01 + 64 bytes)
+    bytes[offset + 1 + 33 + 1 + 10]! ^= 0xff;
+    await expect(h.api.rpc.author.submitExtrinsic(bytes)).rejects.toThrow(/1010: Invalid Transaction: Transaction has a bad signature/);
+  });
+
+  it('refuses a reused nonce as outdated', async () => {
+    await send(h.api, h.api.tx.system!.remark!('0x02'), bob);
+    const stale = h.api.tx.system!.remark!('0x03');
+    await stale.signAsync(bob, { nonce: 0 });
+    await expect(h.api.rpc.author.submitExtrinsic(stale)).rejects.toThrow(/Transaction is outdated/);
+  });
+
+  it('reads storage at an older block hash', async () => {
+    const genesis = (await h.api.rpc.chain.getBlockHash(0)).toHex();
+    const atGenesis = await (await h.api.at(genesis)).query.system!.account!(bob.address);
+    const now = await h.api.query.system!.account!(bob.address);
+    expect((atGenesis.toJSON() as { nonce: number }).nonce).toBe(0);
+    expect((now.toJSON() as { nonce: number }).nonce).toBeGreaterThan(0);
+  });
+
+  it('answers unknown methods with JSON-RPC "Method not found"', async () => {
+    const res = await rawRequest(h.devnet.url, 'foo_bar');
+    expect(res.error?.code).toBe(-32601);
+    expect(res.error?.message).toMatch(/Method not found: foo_bar/);
+    const methods = (await rawRequest(h.devnet.url, 'rpc_methods')).result as { methods: string[] };
+    expect(methods.methods).toContain('author_submitAndWatchExtrinsic');
+    expect(methods.methods).toContain('state_getKeysPaged');
+  });
+});

@@ -131,12 +131,18 @@ function tokenizerConfigJson(cfg: LlamaConfig, firstSpecialId: number): Record<s
 /** Tag of the preset-initialisation stream in prng.ts's key derivation. */
 const STREAM_PRESET_INIT = 0x50524553; // 'PRES'
 
-/** Fill `out` with N(mean, std²) draws of stream `key` (Box–Muller over prng.ts's uniforms). */
+/**
+ * Fill `out` with N(mean, std²) draws of stream `key`: Box–Muller, each pair of uniforms
+ * (prng.ts draws 2p, 2p+1) giving the normals at 2p (cosine) and 2p+1 (sine).
+ */
 function fillNormal(out: Float32Array, key: number, mean: number, std: number): void {
-  for (let i = 0; i < out.length; i++) {
-    const u1 = 1 - uniform(key, 2 * i); // (0, 1]: log is finite
-    const u2 = uniform(key, 2 * i + 1);
-    out[i] = mean + std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  for (let i = 0; i < out.length; i += 2) {
+    const u1 = 1 - uniform(key, i); // (0, 1]: log is finite
+    const u2 = uniform(key, i + 1);
+    const r = std * Math.sqrt(-2 * Math.log(u1));
+    const theta = 2 * Math.PI * u2;
+    out[i] = mean + r * Math.cos(theta);
+    if (i + 1 < out.length) out[i + 1] = mean + r * Math.sin(theta);
   }
 }
 

@@ -90,12 +90,12 @@ describe('presets', () => {
     const dir = join(root, 'golden');
     writePresetCheckpoint(dir, 'tiny', { seed: 0 });
     const sha = (f: string) => createHash('sha256').update(readFileSync(join(dir, f))).digest('hex');
-    expect(sha('model.safetensors')).toBe('dd20fe3f94113f2ad1e1ef24a9ab4ffe19cbab4e664586f242a86f93a4fbbb4e');
+    expect(sha('model.safetensors')).toBe('c9243398c41aab57616c232d4d416921ffeeac29f8b09df5f5955fb992e9faf9');
     expect(sha('tokenizer.json')).toBe('f73515757989603947edddeaa2a005d384607ddffe8d074fbade70aa4eb547c1');
     expect(sha('config.json')).toBe('31c1a6baec0e05b5435f09520177340a183fa64141d6327b50d72af4ba341653');
   });
 
-  it('refuses a non-empty folder without force and config-only presets', () => {
+  it('refuses a non-empty folder without force, and unknown presets', () => {
     const dir = join(root, 'occupied');
     mkdirSync(dir);
     writeFileSync(join(dir, 'notes.txt'), 'hi');

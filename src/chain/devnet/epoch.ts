@@ -75,8 +75,7 @@ export function runEpoch(ctx: RuntimeContext, netuid: number, total: bigint): vo
 
   // Emission: owner cut first, then Yuma's split of the rest.
   const ownerCut = (total * BigInt(s.num(SM, 'subnetOwnerCut'))) / 65535n;
-  const activeStake = out.stake.map((x, i) => (out.active[i] ? x : 0));
-  const split = splitEmission(out.incentive, out.dividends, activeStake, total - ownerCut);
+  const split = splitEmission(out.incentive, out.dividends, out.activeStake, total - ownerCut);
   const ownerColdkey = s.get(SM, 'subnetOwner', [netuid])?.toString();
   if (ownerHotkey && ownerColdkey) creditAlpha(s, ownerHotkey, ownerColdkey, netuid, ownerCut);
   hotkeys.forEach((hk, uid) => {

@@ -49,6 +49,8 @@ export interface YumaOutput {
   active: boolean[];
   /** Normalised stake S (after the threshold). */
   stake: number[];
+  /** Active stake A: S of active permit holders, normalised (emission falls back to it). */
+  activeStake: number[];
   /** New permits (top-k by stake, owner forced). */
   validatorPermit: boolean[];
   consensus: number[];
@@ -193,7 +195,7 @@ export function yumaEpoch(input: YumaInput): YumaOutput {
     return out;
   });
 
-  return { active, stake: S, validatorPermit: permitNew, consensus: C, validatorTrust: VT, incentive: I, dividends: D, bonds };
+  return { active, stake: S, activeStake: A, validatorPermit: permitNew, consensus: C, validatorTrust: VT, incentive: I, dividends: D, bonds };
 }
 
 export interface EpochEmission {

@@ -3,6 +3,8 @@ import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { startDevnet, type Devnet, type DevnetOptions } from '../../../src/chain/devnet/index.js';
+import type { DevnetChain } from '../../../src/chain/devnet/chain.js';
+import { DispatchError, type RuntimeContext } from '../../../src/chain/devnet/runtime.js';
 
 export interface Harness {
   devnet: Devnet;
@@ -72,4 +74,24 @@ export async function freeBalance(api: ApiPromise, who: string): Promise<bigint>
 /** Block number of a block hash. */
 export async function blockNumber(api: ApiPromise, hash: string): Promise<number> {
   return (await api.rpc.chain.getHeader(hash)).number.toNumber();
+}
+
+/**
+ * A runtime context over an in-memory chain's best state, for calling pallet functions directly.
+ * Writes stay in the context's overlay (never committed); `events` collects what calls emit.
+ */
+export function runtimeAt(chain: DevnetChain, block: number): RuntimeContext & { events: string[] } {
+  const events: string[] = [];
+  return { meta: chain.meta, state: chain.state(), block, events, emit: (p, n) => { events.push(`${p}.${n}`); } };
+}
+
+/** The `pallet.name` of the DispatchError `fn` throws (undefined when it succeeds). */
+export function dispatchErrorOf(fn: () => void): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    if (err instanceof DispatchError) return err.message;
+    throw err;
+  }
 }

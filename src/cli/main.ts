@@ -15,6 +15,7 @@ import { register as registerModel } from './model.js';
 import { register as registerDevnet } from './devnet.js';
 import { register as registerEval } from './eval.js';
 import { register as registerBench } from './bench.js';
+import { register as registerValidator } from './validator.js';
 
 function packageVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerDevnet(program);
   registerEval(program);
   registerBench(program);
+  registerValidator(program);
 
   // Usage errors exit 2 (commander's default is 1).
   const exit2 = (cmd: Command) => {

@@ -123,6 +123,18 @@ const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX weight_tx_one_live_per_window
     ON weight_transactions (netuid, window_index, kind) WHERE status <> 'failed';
   `,
+  // v1 → v2 (the validator loop): per-competition dataset checks, and the block at which a weight
+  // transaction was claimed (so a restart can tell from the chain whether it landed).
+  `
+  CREATE TABLE dataset_checks (
+    competition_id TEXT NOT NULL,      -- competitionKey(id, revision)
+    dataset_identity TEXT NOT NULL,
+    rows INTEGER NOT NULL,             -- rows considered (after maxRows)
+    contaminated_rows INTEGER NOT NULL,-- rows matching evaluation examples
+    PRIMARY KEY (competition_id, dataset_identity)
+  );
+  ALTER TABLE weight_transactions ADD COLUMN claim_block INTEGER;
+  `,
 ];
 
 /** Schema version this code writes. */
@@ -661,6 +673,51 @@ export class ValidatorStore {
       .prepare(`SELECT MAX(block) AS b FROM weight_transactions WHERE netuid = ? AND status = 'included'`)
       .get(netuid) as { b: number | null };
     return row.b;
+  }
+
+  /** Remember the chain block at which a claimed weight transaction was about to be sent. */
+  setWeightTransactionClaimBlock(id: number, block: number): void {
+    this.db.prepare(`UPDATE weight_transactions SET claim_block = ?, updated_at = ? WHERE id = ?`).run(block, this.now(), id);
+  }
+
+  /** The chain block recorded by `setWeightTransactionClaimBlock`, or null. */
+  weightTransactionClaimBlock(id: number): number | null {
+    const row = this.db.prepare(`SELECT claim_block AS b FROM weight_transactions WHERE id = ?`).get(id) as { b: number | null } | undefined;
+    return row?.b ?? null;
+  }
+
+  /** Every weight transaction, newest first (status and tests). */
+  weightTransactions(limit = 50): WeightTransactionRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM weight_transactions ORDER BY id DESC LIMIT ?`).all(limit) as WeightTxRow[];
+    return rows.map(weightTxFromRow);
+  }
+
+  // ───────────────────────────── dataset checks ─────────────────────────────
+
+  /** Record a dataset's contamination count for a competition (`competitionKey`); idempotent. */
+  recordDatasetCheck(c: { competitionId: string; datasetIdentity: string; rows: number; contaminatedRows: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO dataset_checks (competition_id, dataset_identity, rows, contaminated_rows) VALUES (?, ?, ?, ?)
+         ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET rows = excluded.rows, contaminated_rows = excluded.contaminated_rows`,
+      )
+      .run(c.competitionId, c.datasetIdentity, c.rows, c.contaminatedRows);
+  }
+
+  /** The dataset checks of a competition (`competitionKey`), by dataset identity. */
+  datasetChecks(competitionId: string): Map<string, { rows: number; contaminatedRows: number }> {
+    const rows = this.db
+      .prepare(`SELECT dataset_identity, rows, contaminated_rows FROM dataset_checks WHERE competition_id = ?`)
+      .all(competitionId) as { dataset_identity: string; rows: number; contaminated_rows: number }[];
+    return new Map(rows.map((r) => [r.dataset_identity, { rows: r.rows, contaminatedRows: r.contaminated_rows }]));
+  }
+
+  /** Evaluation counts of a competition by status (metrics and status). */
+  evaluationCounts(competitionId: string): Record<EvaluationStatus, number> {
+    const out: Record<EvaluationStatus, number> = { queued: 0, running: 0, done: 0, failed: 0 };
+    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM evaluations WHERE competition_id = ? GROUP BY status`).all(competitionId) as { status: EvaluationStatus; n: number }[];
+    for (const r of rows) out[r.status] = r.n;
+    return out;
   }
 
   private liveWeightTransaction(netuid: number, window: number, kind: WeightTxKind): WeightTransactionRecord | undefined {

@@ -1,0 +1,158 @@
+/**
+ * `flock validator run|status`: the validator loop (commitments → training → weights), and the
+ * leaderboard as this validator last scored it, read from its state DB alone (no chain needed).
+ */
+import { Command, Option } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SubtensorChain, Wallet, resolveEndpoint, type ValueSource } from '../chain/index.js';
+import { FingerprintIndex } from '../dataset/index.js';
+import { createBackend, parseBackendKind, type BackendKind } from '../engine/backend/select.js';
+import { HubClient } from '../hub/index.js';
+import { FlockError, UsageError, errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { startMetricsServer } from '../validator/metrics.js';
+import { formatLeaderboard, readStatus } from '../validator/status.js';
+import { openStore } from '../validator/store.js';
+import { Validator } from '../validator/validator.js';
+import { markLongRunning, type CommandContext } from './context.js';
+import { addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { action } from './run.js';
+
+/** Default state folder, beside Bittensor's own per-neuron folders. */
+export function defaultStateDir(wallet: string, hotkey: string, netuid: number | string): string {
+  return join(homedir(), '.bittensor', 'miners', wallet, hotkey, `netuid${netuid}`, 'flock-validator');
+}
+
+const DB_FILE = 'validator.sqlite';
+const INDEX_FILE = 'fingerprints.sqlite';
+
+/** Connect to the chain, retrying while it is down (a validator started before its node waits). */
+async function connectWithRetry(endpoint: string, log: Logger, retryMs: number): Promise<SubtensorChain> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await SubtensorChain.connect({ endpoint, log, connectTimeoutMs: 15_000 });
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ChainConnectionError') throw err;
+      const wait = Math.min(60_000, retryMs * 2 ** Math.min(attempt - 1, 10));
+      log.warning(`${errorMessage(err)}; retrying in ${(wait / 1000).toFixed(1)} s`, { attempt });
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+async function runCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+  const o = ctx.opts;
+  const log = ctx.log;
+  const netuid = o['netuid'];
+  if (typeof netuid !== 'number') throw new UsageError('--netuid is required');
+  const walletName = o['wallet.name'] as string;
+  const hotkeyName = o['wallet.hotkey'] as string;
+  const stateDir = expandHome((o['stateDir'] as string | undefined) ?? defaultStateDir(walletName, hotkeyName, netuid));
+  const wallet = new Wallet({ name: walletName, hotkey: hotkeyName, path: o['wallet.path'] as string });
+  const hotkey = await wallet.getHotkey();
+  if (!hotkey.pair) throw new FlockError(`the hotkey of wallet "${walletName}" has no secret half`, { hint: 'a validator signs weights with its hotkey: restore the full hotkey file' });
+  const backendKind: BackendKind = parseBackendKind(String(o['backend'] ?? 'cpu'));
+  const retryBaseMs = o['retryMs'] as number;
+
+  const endpoint = resolveEndpoint({
+    network: o['subtensor.network'] as string | undefined,
+    chainEndpoint: o['subtensor.chain_endpoint'] as string | undefined,
+    networkSource: cmd.getOptionValueSource('subtensor.network') as ValueSource,
+    chainEndpointSource: cmd.getOptionValueSource('subtensor.chain_endpoint') as ValueSource,
+  });
+  const store = openStore(join(stateDir, DB_FILE));
+  if (store.requeuedOnOpen > 0) log.warning(`${store.requeuedOnOpen} evaluation(s) interrupted by a stop were put back in the queue`);
+  const index = FingerprintIndex.open(join(stateDir, INDEX_FILE));
+  const hub = new HubClient({
+    hubUrl: o['hubUrl'] as string, token: (o['hfToken'] as string | undefined) || undefined,
+    cacheDir: o['cacheDir'] ? expandHome(o['cacheDir'] as string) : undefined, log,
+  });
+  log.info(`validator ${hotkey.address} on netuid ${netuid}`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, backend: backendKind });
+  const backend = await createBackend(backendKind, log, { threads: o['threads'] as number | undefined });
+  let chain: SubtensorChain | undefined;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  let validator: Validator | undefined;
+  const onSignal = () => {
+    log.warning('stopping after the current step (signal again to force)');
+    validator?.stop();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    chain = await connectWithRetry(endpoint, log, retryBaseMs);
+    validator = new Validator({
+      chain, hub, store, index, netuid, signer: hotkey, backend, log,
+      blockSeconds: o['blockSeconds'] as number, retryBaseMs, pollMs: o['pollMs'] as number | undefined,
+    });
+    if (o['metricsPort'] !== undefined) {
+      metricsServer = await startMetricsServer(validator.metrics, o['metricsPort'] as number, o['metricsHost'] as string);
+      log.info(`metrics on ${metricsServer.url}`);
+    }
+    const passes = await validator.run({ once: Boolean(o['once']), rounds: o['rounds'] as number | undefined });
+    const last = passes[passes.length - 1];
+    if (last) log.info('validator stopped', { passes: passes.length, queued: last.queued, weights: last.weights?.status ?? 'none' });
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await metricsServer?.close();
+    await chain?.close().catch(() => undefined);
+    backend.dispose();
+    index.close();
+    store.close();
+  }
+}
+
+async function statusCommand(ctx: CommandContext): Promise<number> {
+  const o = ctx.opts;
+  const netuid = o['netuid'] as number | undefined;
+  const dir = o['stateDir'] as string | undefined;
+  if (!dir && netuid === undefined) throw new UsageError('pass --state-dir, or --netuid (with --wallet.name/--wallet.hotkey) to use the default state folder');
+  const stateDir = expandHome(dir ?? defaultStateDir(o['wallet.name'] as string, o['wallet.hotkey'] as string, netuid!));
+  const store = openStore(join(stateDir, DB_FILE), { readonly: true });
+  try {
+    const status = readStatus(store);
+    if (o['json']) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    else process.stdout.write(formatLeaderboard(status));
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function addStateDirOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--state-dir <dir>', 'validator state folder (SQLite state, copy index); default ~/.bittensor/miners/<wallet>/<hotkey>/netuid<N>/flock-validator').env('FLOCK_VALIDATOR_STATE_DIR'));
+}
+
+export function register(program: Command): void {
+  const group = program.command('validator').description('run a validator: judge committed datasets by training on them, set weights');
+
+  const run = group.command('run').description('the validator loop: sync, download + check datasets, train + evaluate, score, set weights once per epoch');
+  addWalletOptions(run);
+  addSubtensorOptions(run);
+  addNetuidOption(run);
+  addHubOptions(run);
+  addStateDirOption(run);
+  run
+    .addOption(new Option('--backend <kind>', 'compute backend: cpu | webgpu | auto').default('cpu').argParser((v) => parseBackendKind(v)))
+    .addOption(new Option('--threads <n>', 'CPU backend threads (default: all cores)').argParser(parsePositiveInt('--threads')))
+    .addOption(new Option('--cache-dir <dir>', 'Hugging Face cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)'))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on http://host:port/metrics').argParser(parseNonNegativeInt('--metrics-port')))
+    .addOption(new Option('--metrics-host <host>', 'interface for the metrics server').default('127.0.0.1'))
+    .addOption(new Option('--once', 'one pass (sync, evaluate the queue, score, set weights), then exit'))
+    .addOption(new Option('--rounds <n>', 'exit after setting weights this many times').argParser(parsePositiveInt('--rounds')))
+    .addOption(new Option('--block-seconds <s>', 'seconds per block, to keep time to set weights').default(12).argParser(parsePositiveInt('--block-seconds')))
+    .addOption(new Option('--poll-ms <ms>', 'wait between passes when idle (default: one block)').argParser(parsePositiveInt('--poll-ms')))
+    .addOption(new Option('--retry-ms <ms>', 'first retry delay after a fault (doubles up to 60 s)').default(2000).argParser(parsePositiveInt('--retry-ms')));
+  markLongRunning(run);
+  run.action(action(async (ctx) => runCommand(ctx, run)));
+
+  const status = group.command('status').description("the leaderboard as this validator last scored it (reads only the state DB)");
+  addWalletOptions(status);
+  addNetuidOption(status);
+  addStateDirOption(status);
+  addJsonOption(status);
+  status.action(action(statusCommand));
+}

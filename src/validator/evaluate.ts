@@ -1,0 +1,81 @@
+/**
+ * One evaluation as the validator runs it (SYSTEM.md §2.4): the competition's recipe and seed, the
+ * dataset's rows with contaminated rows dropped (scoring step 3), trained and evaluated by the
+ * engine (`runEvaluation`), or the base model evaluated with no training.
+ */
+import { contamination, rowHash, validateDataset } from '../dataset/index.js';
+import type { Backend } from '../engine/backend/backend.js';
+import { runEvaluation, type Receipt } from '../engine/run.js';
+import { FlockError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import type { LoadedCompetition } from './competition.js';
+
+export interface EvaluationOutcome {
+  losses: number[];
+  evalLoss: number;
+  receipt: Receipt & { droppedContaminatedRows: number };
+  trainSeconds: number;
+  evalSeconds: number;
+  seconds: number;
+}
+
+/** An evaluation that can never succeed on this data (the dataset scores 0 with this reason). */
+export class DatasetEvaluationError extends FlockError {
+  override name = 'DatasetEvaluationError';
+}
+
+/**
+ * Evaluate the base model (`datasetPath` null) or train on a dataset file and evaluate.
+ * Progress goes to `log` every `progressEvery` optimizer steps.
+ *
+ * @example
+ * const r = await evaluateDataset({ competition, backend, datasetPath: '/cache/…/data.jsonl', identity, log });
+ */
+export async function evaluateDataset(p: {
+  competition: LoadedCompetition;
+  backend: Backend;
+  datasetPath: string | null;
+  identity: string | null;
+  log: Logger;
+  progressEvery?: number;
+}): Promise<EvaluationOutcome> {
+  const { competition: c, log } = p;
+  const limits = c.competition.limits;
+  let trainRows: { row: import('../dataset/index.js').CanonicalRow; hash: string }[] | undefined;
+  let dropped = 0;
+  if (p.datasetPath) {
+    const ds = await validateDataset(p.datasetPath, { maxFileBytes: limits.maxBytes, maxRows: limits.maxRows });
+    if (ds.errorCount > 0) throw new DatasetEvaluationError(`the dataset changed on disk and is now invalid: ${ds.errors[0] ?? ''}`);
+    const bad = new Set(contamination(ds.fingerprints, c.evalFingerprints).contaminatedRows);
+    dropped = bad.size;
+    trainRows = ds.rows.filter((_, i) => !bad.has(i)).map((row) => ({ row, hash: rowHash(row) }));
+    if (trainRows.length === 0) throw new DatasetEvaluationError('no row is left to train on after dropping the rows that match evaluation examples');
+  }
+  const every = p.progressEvery ?? 25;
+  try {
+    const r = await runEvaluation({
+      checkpoint: c.checkpoint,
+      baseModel: c.competition.baseModel.repo,
+      recipe: c.competition.recipe,
+      evalRows: c.evalRows,
+      evalSetHash: c.evalSetHash,
+      trainRows,
+      datasetHash: p.identity ?? undefined,
+      seed: c.seed,
+      backend: p.backend,
+      onTrainStep: (s) => {
+        if (s.step % every === 0 || s.step === s.totalSteps) {
+          log.info(`training ${s.step}/${s.totalSteps}`, { epoch: s.epoch, loss: Number(s.loss.toFixed(4)), lr: Number(s.lr.toExponential(2)), tokens: s.tokens });
+        }
+      },
+    });
+    return {
+      losses: r.perExample, evalLoss: r.evalLoss, receipt: { ...r.receipt, droppedContaminatedRows: dropped },
+      trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds, seconds: r.seconds,
+    };
+  } catch (err) {
+    // the engine refuses data it cannot train on (no target token left after truncation, …)
+    if (err instanceof FlockError) throw new DatasetEvaluationError(err.message, { cause: err });
+    throw err;
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * The validator loop (issue 5 item 2). One *pass*:
+ *
+ * 1. sync: block, subnet info, metagraph (our uid), weight transactions left pending by a crash,
+ *    the owner's competition pointer → competition.json + eval set + base model (cached), every
+ *    commitment (recorded), and intake of every committed dataset of the competition (download,
+ *    validate, fingerprint into the copy index — no training);
+ * 2. queue datasets by identity (the same data is never trained twice), oldest commitment first,
+ *    the base model before all of them;
+ * 3. train + evaluate queued datasets, storing losses and receipt in one transaction each — but
+ *    set weights first when the window's end is closer than one evaluation;
+ * 4. score the round and set weights once per window, within the rate limit.
+ *
+ * `run` repeats passes; faults (hub or chain down) back off and retry, keeping finished work.
+ */
+import type { Chain, Commitment, Metagraph, Signer, SubnetInfo } from '../chain/chain.js';
+import { NotRegisteredError } from '../chain/index.js';
+import type { Backend } from '../engine/backend/backend.js';
+import type { FingerprintIndex } from '../dataset/index.js';
+import type { HubClient } from '../hub/index.js';
+import { commitmentForCompetition, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
+import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
+import { DatasetFiles, datasetFile, intakeSubmission, isTransientHubError, type IntakeContext } from './intake.js';
+import { ValidatorMetrics } from './metrics.js';
+import { OverlapCache, buildSubmissions, type UidCommitment } from './round.js';
+import { BASE_EVALUATION, type EvaluationRecord, type ValidatorStore } from './store.js';
+import { isConnectionError, resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
+
+export interface ValidatorOptions {
+  chain: Chain;
+  hub: HubClient;
+  store: ValidatorStore;
+  /** The copy index (every committed dataset's fingerprints). */
+  index: FingerprintIndex;
+  netuid: number;
+  /** The validator's hotkey: signs weights. */
+  signer: Signer;
+  backend: Backend;
+  log: Logger;
+  metrics?: ValidatorMetrics;
+  /** Seconds per block (finney: 12); used to keep enough time to set weights. */
+  blockSeconds?: number;
+  /** Blocks kept free before the epoch ends beyond one evaluation's duration (default 2). */
+  reserveBlocks?: number;
+  /** Wait between passes when there is nothing to do (default: one block). */
+  pollMs?: number;
+  /** First retry delay after a fault, doubled up to `maxBackoffMs` (default 2 s, 60 s). */
+  retryBaseMs?: number;
+  maxBackoffMs?: number;
+  /** Log training progress every this many optimizer steps (default 25). */
+  progressEvery?: number;
+}
+
+/** What the chain looks like at the start of a pass. */
+export interface ChainState {
+  block: number;
+  info: SubnetInfo;
+  metagraph: Metagraph;
+  myUid: number;
+  ownerUid: number;
+  competition: LoadedCompetition;
+  /** The current commitment of each registered hotkey (owner excluded). */
+  commitments: Map<string, UidCommitment>;
+}
+
+export interface PassSummary {
+  block: number;
+  evaluated: number;
+  failed: number;
+  queued: number;
+  weights: SetWeightsOutcome | null;
+  round: RoundResult | null;
+}
+
+/** Why a pass cannot go on (no competition pointer yet, …); the loop waits and tries again. */
+export class NotReadyError extends Error {
+  override name = 'NotReadyError';
+}
+
+export class Validator {
+  readonly metrics: ValidatorMetrics;
+  private readonly files = new DatasetFiles();
+  private readonly overlaps: OverlapCache;
+  private competition: LoadedCompetition | null = null;
+  private stopping = false;
+
+  constructor(readonly o: ValidatorOptions) {
+    this.metrics = o.metrics ?? new ValidatorMetrics();
+    this.overlaps = new OverlapCache(o.index);
+  }
+
+  /** Ask `run` to stop after the current step (SIGINT/SIGTERM). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  // ───────────────────────────── 1. sync ─────────────────────────────
+
+  /** Read the chain, load the competition, record commitments and take in every committed dataset. */
+  async sync(): Promise<ChainState> {
+    const { chain, netuid, store, log } = this.o;
+    const info = await chain.subnetInfo(netuid);
+    const metagraph = await chain.metagraph(netuid);
+    const block = metagraph.block.number;
+    this.metrics.currentBlock = block;
+    const myUid = metagraph.hotkeys.indexOf(this.o.signer.address);
+    if (myUid < 0) throw new NotRegisteredError(this.o.signer.address, netuid);
+    resolvePendingWeights({ store, netuid, metagraph, myUid, log });
+    const ownerUid = Math.max(0, metagraph.hotkeys.indexOf(info.ownerHotkey));
+
+    const all = await chain.getAllCommitments(netuid);
+    const byHotkey = new Map<string, Commitment>(all.map((c) => [c.hotkey, c]));
+    const pointerRaw = byHotkey.get(info.ownerHotkey);
+    if (!pointerRaw) throw new NotReadyError(`the subnet owner (${info.ownerHotkey}) has not committed a competition pointer yet`);
+    const pointer = parseCompetitionPointer(pointerRaw.fields[0] ?? pointerRaw.data);
+    if (!pointer.ok) throw new NotReadyError(`the owner's competition pointer is unusable: ${pointer.reason}`);
+    const competition = await this.loadCompetitionCached(pointer.value, block);
+
+    const registered = new Set(metagraph.hotkeys);
+    const commitments = new Map<string, UidCommitment>();
+    for (const c of all) {
+      if (c.hotkey === info.ownerHotkey || !registered.has(c.hotkey)) continue;
+      const uid = metagraph.hotkeys.indexOf(c.hotkey);
+      const parsed = commitmentForCompetition(c.fields[0] ?? c.data, competition.competition.id);
+      const { submission } = store.recordSubmission({
+        uid, hotkey: c.hotkey, commitment: c.data, block: c.block,
+        competitionId: parsed.ok ? parsed.value.competitionId : null,
+        repoId: parsed.ok ? parsed.value.repoId : null,
+        revision: parsed.ok ? parsed.value.revision : null,
+        reason: parsed.ok ? null : parsed.reason,
+      });
+      commitments.set(c.hotkey, { uid, hotkey: c.hotkey, commitment: c, submission, ...(parsed.ok ? {} : { commitmentError: parsed.reason }) });
+    }
+    const state: ChainState = { block, info, metagraph, myUid, ownerUid, competition, commitments };
+    await this.intakeAll(state);
+    return state;
+  }
+
+  private async loadCompetitionCached(pointer: CompetitionPointer, block: number): Promise<LoadedCompetition> {
+    const c = this.competition;
+    if (c && c.pointer.competitionId === pointer.competitionId && c.pointer.revision === pointer.revision && c.pointer.repoId === pointer.repoId) return c;
+    const loaded = await loadCompetition(this.o.hub, pointer, this.o.log);
+    this.o.store.saveCompetition({ id: loaded.competition.id, revision: pointer.revision, repo: pointer.repoId, definition: loaded.competition, firstSeenBlock: block });
+    this.o.store.enqueueEvaluation(loaded.key, BASE_EVALUATION, -1);
+    this.competition = loaded;
+    this.files.paths.clear();
+    this.files.fingerprints.clear();
+    return loaded;
+  }
+
+  private intakeContext(competition: LoadedCompetition): IntakeContext {
+    return { hub: this.o.hub, store: this.o.store, index: this.o.index, files: this.files, competition, log: this.o.log };
+  }
+
+  /** Download + check every committed dataset not seen yet; queue the ones worth training. */
+  private async intakeAll(state: ChainState): Promise<void> {
+    const { store, log } = this.o;
+    const ctx = this.intakeContext(state.competition);
+    const ordered = [...state.commitments.values()].sort((a, b) => a.commitment.block - b.commitment.block || a.uid - b.uid);
+    let checked = 0;
+    const started = performance.now();
+    for (const c of ordered) {
+      const s = c.submission;
+      if (c.commitmentError || s.reason) continue;
+      // a commitment older than the hotkey's registration cannot be claimed (scoring step 1): no work
+      if (c.commitment.block <= (state.metagraph.blockAtRegistration[c.uid] ?? 0)) continue;
+      if (!s.datasetIdentity) {
+        try {
+          const r = await intakeSubmission(ctx, s);
+          checked++;
+          if (r.kind === 'rejected') {
+            log.warning(`uid ${c.uid}: dataset rejected: ${r.reason}`);
+            s.reason = r.reason;
+            continue;
+          }
+          s.datasetIdentity = r.identity;
+        } catch (err) {
+          if (!isTransientHubError(err)) throw err;
+          log.warning(`uid ${c.uid}: hub unavailable, dataset will be fetched later: ${errorMessage(err)}`);
+          continue;
+        }
+      }
+      const check = store.datasetChecks(state.competition.key).get(s.datasetIdentity!);
+      const contaminated = check && check.rows > 0 && check.contaminatedRows / check.rows > state.competition.competition.scoring.contaminationMax;
+      if (!contaminated) store.enqueueEvaluation(state.competition.key, s.datasetIdentity!, c.commitment.block);
+    }
+    if (checked > 0) log.info(`checked ${checked} new dataset(s)`, { seconds: Number(((performance.now() - started) / 1000).toFixed(2)) });
+    this.metrics.queueLength = store.queueLength(state.competition.key);
+  }
+
+  // ───────────────────────────── 3. evaluations ─────────────────────────────
+
+  /** Seconds one evaluation takes, as measured so far (0 before the first). */
+  private averageEvaluationSeconds(): number {
+    const m = this.metrics;
+    return m.evaluationSecondsCount > 0 ? m.evaluationSecondsSum / m.evaluationSecondsCount : 0;
+  }
+
+  /** True when the window's end is too close to start another evaluation before setting weights. */
+  weightsDue(state: ChainState, currentBlock: number): boolean {
+    if (this.o.store.weightsSetInWindow(this.o.netuid, weightWindow(state.info), state.info.commitRevealEnabled ? 'commit' : 'set')) return false;
+    const blockSeconds = this.o.blockSeconds ?? 12;
+    const need = Math.ceil(this.averageEvaluationSeconds() / blockSeconds) + (this.o.reserveBlocks ?? 2);
+    return state.info.nextEpochBlock - currentBlock <= need;
+  }
+
+  /**
+   * Claim and run the next queued evaluation (the base model first). Returns the record it ran,
+   * or undefined when the queue is empty.
+   */
+  async evaluateNext(state: ChainState): Promise<EvaluationRecord | undefined> {
+    const { store, log } = this.o;
+    const key = state.competition.key;
+    const next = store.claimNextEvaluation(key);
+    if (!next) return undefined;
+    const identity = next.datasetIdentity;
+    const isBase = identity === BASE_EVALUATION;
+    const who = isBase ? 'base model' : this.committerOf(state, identity);
+    let path: string | null = null;
+    try {
+      if (!isBase) {
+        const sub = store.competitionSubmissions(state.competition.competition.id).find((s) => s.datasetIdentity === identity);
+        if (!sub) throw new DatasetEvaluationError('no submission of this dataset is known any more');
+        path = (await datasetFile(this.intakeContext(state.competition), identity, sub)).path;
+      }
+      log.info(`evaluating ${who}`, { dataset: identity.slice(0, 12), attempt: next.attempts, queued: store.queueLength(key) });
+      const r = await evaluateDataset({
+        competition: state.competition, backend: this.o.backend, datasetPath: path, identity: isBase ? null : identity,
+        log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.o.progressEvery,
+      });
+      store.completeEvaluation({ competitionId: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt });
+      this.metrics.evaluationsDone++;
+      this.metrics.observeEvaluation(r.seconds);
+      log.success(`evaluated ${who}: eval loss ${r.evalLoss.toFixed(5)}`, { seconds: Number(r.seconds.toFixed(2)), train: Number(r.trainSeconds.toFixed(2)) });
+    } catch (err) {
+      if (isTransientHubError(err)) {
+        store.requeueInterrupted(); // not the dataset's fault: back in the queue, attempt not held against it
+        throw err;
+      }
+      this.metrics.evaluationsFailed++;
+      if (err instanceof DatasetEvaluationError) {
+        store.failEvaluation(key, identity, err.message);
+        log.warning(`evaluation of ${who} failed: ${err.message}`);
+      } else {
+        const status = store.failEvaluation(key, identity, `the evaluation failed: ${errorMessage(err)}`, { retry: true, maxAttempts: 3 });
+        log.error(`evaluation of ${who} failed (${status === 'queued' ? 'will retry' : 'giving up'}): ${errorMessage(err)}`);
+      }
+    } finally {
+      this.metrics.queueLength = store.queueLength(key);
+    }
+    return store.getEvaluation(key, identity);
+  }
+
+  private committerOf(state: ChainState, identity: string): string {
+    const uids = [...state.commitments.values()].filter((c) => c.submission.datasetIdentity === identity).map((c) => c.uid);
+    return uids.length ? `uid ${uids.join(',')}` : `dataset ${identity.slice(0, 12)}`;
+  }
+
+  // ───────────────────────────── 4. weights ─────────────────────────────
+
+  /** Score the round on fresh chain state and set weights for this window (once). */
+  async scoreAndSetWeights(state: ChainState): Promise<{ outcome: SetWeightsOutcome | null; round: RoundResult | null }> {
+    const { chain, store, netuid, log } = this.o;
+    const info = await chain.subnetInfo(netuid);
+    const metagraph = await chain.metagraph(netuid);
+    this.metrics.currentBlock = metagraph.block.number;
+    const kind = info.commitRevealEnabled ? 'commit' : 'set';
+    if (info.commitRevealEnabled) await revealDueWeights({ chain, store, netuid, signer: this.o.signer, log });
+    if (store.weightsSetInWindow(netuid, weightWindow(info), kind)) return { outcome: { status: 'already_set', window: weightWindow(info) }, round: null };
+    const key = state.competition.key;
+    const base = store.getEvaluation(key, BASE_EVALUATION);
+    if (base?.status !== 'done' || !base.losses) {
+      log.warning('cannot score yet: the base model has not been evaluated');
+      return { outcome: null, round: null };
+    }
+    const submissions = buildSubmissions({
+      metagraph, ownerHotkey: info.ownerHotkey, commitments: state.commitments, store, competition: state.competition, overlaps: this.overlaps,
+      fingerprintsOf: (id) => this.files.fingerprints.get(id),
+    });
+    const round = scoreRound({
+      currentBlock: metagraph.block.number, ownerUid: Math.max(0, metagraph.hotkeys.indexOf(info.ownerHotkey)), baseLosses: base.losses,
+      submissions, previous: store.latestSmoothedWeights(), constants: state.competition.competition.scoring,
+    });
+    const outcome = await setWeightsForWindow({
+      chain, store, netuid, info, metagraph, myUid: state.myUid, signer: this.o.signer, weights: round.weights, roundId: null, log,
+    });
+    if (outcome.status === 'set') {
+      const roundId = store.recordRound({ competitionId: key, block: outcome.block, burned: round.burned, perUid: round.perUid });
+      store.db.prepare(`UPDATE weight_transactions SET round_id = ? WHERE id = ?`).run(roundId, outcome.transaction.id);
+      this.metrics.roundsScored++;
+      this.metrics.lastWeightBlock = outcome.block;
+      for (const u of round.perUid) {
+        if (u.weight > 0 || u.stage === 'no_commitment') continue;
+        log.debug(`uid ${u.uid}: weight 0 (${u.stage}): ${u.reason ?? ''}`);
+      }
+      const top = round.weights.slice().sort((a, b) => b.weight - a.weight).slice(0, 5).map((w) => `${w.uid}:${w.weight.toFixed(4)}`).join(' ');
+      log.info(`round scored${round.burned ? ' (burn: nothing earned weight)' : ''}`, { top });
+    } else if (outcome.status === 'failed') {
+      this.metrics.weightSetFailures++;
+    } else if (outcome.status === 'rate_limited') {
+      log.info(`weights rate-limited for ${outcome.blocksLeft} more block(s)`);
+    }
+    return { outcome, round: outcome.status === 'set' ? round : null };
+  }
+
+  // ───────────────────────────── the pass and the loop ─────────────────────────────
+
+  /** One pass: sync, evaluate the queue (yielding to weight setting near the window's end), score, set weights. */
+  async runPass(): Promise<PassSummary> {
+    const { store, chain } = this.o;
+    const state = await this.sync();
+    let evaluated = 0;
+    let failed = 0;
+    let weights: SetWeightsOutcome | null = null;
+    let round: RoundResult | null = null;
+    let block = state.block;
+    while (!this.stopping) {
+      if (this.weightsDue(state, block) && store.getEvaluation(state.competition.key, BASE_EVALUATION)?.status === 'done') {
+        const r = await this.scoreAndSetWeights(state);
+        weights = r.outcome ?? weights;
+        round = r.round ?? round;
+      }
+      const ran = await this.evaluateNext(state);
+      if (!ran) break;
+      if (ran.status === 'done') evaluated++;
+      else failed++;
+      block = (await chain.currentBlock()).number;
+    }
+    if (!this.stopping) {
+      const r = await this.scoreAndSetWeights(state);
+      if (r.outcome && r.outcome.status !== 'already_set') weights = r.outcome;
+      weights ??= r.outcome;
+      round = r.round ?? round;
+    }
+    return { block: state.block, evaluated, failed, queued: store.queueLength(state.competition.key), weights, round };
+  }
+
+  /**
+   * Run passes until `rounds` rounds have set weights (forever when undefined), or one pass with
+   * `once`. Faults back off and retry (at most `maxRetries` in a row when given).
+   */
+  async run(p: { rounds?: number; once?: boolean; maxRetries?: number } = {}): Promise<PassSummary[]> {
+    const { log } = this.o;
+    const passes: PassSummary[] = [];
+    let setRounds = 0;
+    let failures = 0;
+    const base = this.o.retryBaseMs ?? 2000;
+    while (!this.stopping) {
+      try {
+        const pass = await this.runPass();
+        passes.push(pass);
+        failures = 0;
+        if (pass.weights?.status === 'set') setRounds++;
+        if (p.once || (p.rounds !== undefined && setRounds >= p.rounds)) break;
+        if (pass.queued === 0) await this.sleep(this.o.pollMs ?? (this.o.blockSeconds ?? 12) * 1000);
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        failures++;
+        if (p.maxRetries !== undefined && failures > p.maxRetries) throw err;
+        const wait = Math.min(this.o.maxBackoffMs ?? 60_000, base * 2 ** Math.min(failures - 1, 16));
+        log.warning(`${errorMessage(err)}; retrying in ${(wait / 1000).toFixed(1)} s`, { attempt: failures });
+        await this.sleep(wait);
+      }
+    }
+    return passes;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((ok) => {
+      const started = Date.now();
+      const tick = () => (this.stopping || Date.now() - started >= ms ? ok() : setTimeout(tick, Math.min(250, ms)));
+      tick();
+    });
+  }
+}
+
+/** Faults the loop waits out: hub or chain down, competition not published (yet) or broken. */
+export function isRetryable(err: unknown): boolean {
+  return isTransientHubError(err) || isConnectionError(err) || err instanceof NotReadyError || err instanceof CompetitionError;
+}

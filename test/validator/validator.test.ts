@@ -1,0 +1,162 @@
+/**
+ * The validator loop against a devnet and a local hub started here: every bad input and fault of
+ * issue 5 gets a zero with a reason while the loop goes on; the same data is trained once; weights
+ * are set once per window; hub and chain outages are waited out without losing finished work.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
+import { FingerprintIndex } from '../../src/dataset/index.js';
+import { formatCommitment } from '../../src/protocol/index.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
+import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
+import { Validator } from '../../src/validator/validator.js';
+import { startMetricsServer } from '../../src/validator/metrics.js';
+import { formatLeaderboard, readStatus } from '../../src/validator/status.js';
+import { NETUID, noiseRows, startSubnet, taskRows, toJsonl, type Miner, type TestSubnet } from './subnet.js';
+
+const backend = new CpuBackend({ threads: 1 });
+afterAll(() => backend.dispose());
+
+function commitmentOf(name: string, revision: string, competitionId = '1'): string {
+  return formatCommitment({ repoId: `miners/${name}`, competitionId, revision });
+}
+
+function newValidator(net: TestSubnet, stateDir: string, store: ValidatorStore, index: FingerprintIndex): Validator {
+  return new Validator({
+    chain: net.chain, hub: net.validatorHub(join(stateDir, 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
+    log: process.env.VLOG ? createLogger({ level: 'debug' }) : silentLogger, blockSeconds: 12, retryBaseMs: 50, maxBackoffMs: 200, pollMs: 10,
+  });
+}
+
+describe('validator pass: bad inputs and faults', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+  let stateDir: string;
+  const uid: Record<string, number> = {};
+  const miners: Record<string, Miner> = {};
+
+  beforeAll(async () => {
+    net = await startSubnet({ tempo: 60, weightsRateLimit: 2 });
+    stateDir = join(net.root, 'state');
+    store = openStore(join(stateDir, 'validator.sqlite'));
+    index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
+    const good = toJsonl(taskRows(24, 7));
+    const plan: Array<[string, () => Promise<string>]> = [
+      ['good', async () => commitmentOf('good', await net.publish('good', good))],
+      ['good2', async () => commitmentOf('good2', await net.publish('good2', toJsonl(taskRows(24, 99))))],
+      // the same rows shuffled: the same dataset identity, committed later
+      ['copy', async () => commitmentOf('copy', await net.publish('copy', toJsonl(taskRows(24, 7).reverse())))],
+      ['noise', async () => commitmentOf('noise', await net.publish('noise', toJsonl(noiseRows(24, 8))))],
+      ['contaminated', async () => commitmentOf('contaminated', await net.publish('contaminated', toJsonl([...taskRows(30, 5), ...taskRows(12, 1)])))],
+      ['invalid', async () => commitmentOf('invalid', await net.publish('invalid', `${good}{"conversations": [{"role": "assistant", "content": "x"}]}\nnot json\n`))],
+      ['huge', async () => commitmentOf('huge', await net.publish('huge', toJsonl(taskRows(2000, 3))))],
+      ['norev', async () => {
+        await net.publish('norev', toJsonl(taskRows(20, 23)));
+        return commitmentOf('norev', 'e'.repeat(40));
+      }],
+      ['deleted', async () => {
+        const sha = await net.publish('deleted', toJsonl(taskRows(20, 21)));
+        await net.minerHub.deleteRepo({ repo: 'miners/deleted', type: 'dataset' });
+        return commitmentOf('deleted', sha);
+      }],
+      ['othercomp', async () => commitmentOf('othercomp', await net.publish('othercomp', toJsonl(taskRows(20, 22))), '99')],
+      ['garbage', async () => 'this is not a commitment'],
+    ];
+    for (const [name] of plan) {
+      miners[name] = await net.register(name);
+      uid[name] = miners[name]!.uid;
+    }
+    for (const [name, make] of plan) await net.commit(miners[name]!, await make());
+  });
+  afterAll(async () => {
+    index?.close();
+    store?.close();
+    await net?.close();
+  });
+
+  it('one pass: every fault is a zero with a reason, good data earns the weight, the same data is trained once', async () => {
+    const v = newValidator(net, stateDir, store, index);
+    const pass = await v.runPass();
+    expect(pass.weights?.status).toBe('set');
+    expect(pass.queued).toBe(0);
+
+    const round = store.latestRound()!;
+    const by = new Map(round.perUid.map((u) => [u.uid, u]));
+    const reason = (name: string) => `${by.get(uid[name]!)?.stage}: ${by.get(uid[name]!)?.reason}`;
+    // the two real datasets share all the weight (which one leads depends on the seed, i.e. the competition revision)
+    expect(by.get(uid['good']!)!.weight + by.get(uid['good2']!)!.weight).toBeCloseTo(1, 9);
+    expect(reason('copy')).toMatch(new RegExp(`^copy: copy: 100% of its rows match the dataset of uid ${uid['good']}`));
+    expect(reason('contaminated')).toMatch(/^contamination: trained on the test: 12 of 42 rows/);
+    expect(reason('invalid')).toMatch(/^dataset: data\.jsonl has 2 problem\(s\)/);
+    expect(reason('huge')).toMatch(/^dataset: data\.jsonl at miners\/huge@[0-9a-f]{12} is too large/);
+    expect(reason('norev')).toMatch(/^dataset: revision e{40} of miners\/norev does not exist on the hub/);
+    expect(reason('deleted')).toMatch(/^dataset: the dataset repo miners\/deleted does not exist on the hub/);
+    expect(reason('othercomp')).toMatch(/^commitment: the commitment is for competition "99"; the active competition is "1"/);
+    expect(reason('garbage')).toMatch(/^commitment: commitment "this is not a commitment" has 1 ":"-separated parts/);
+    expect(reason('noise')).toMatch(/^competitive_filter: no better than an earlier submission/);
+    for (const u of round.perUid) {
+      if (u.weight === 0) expect(u.reason, `uid ${u.uid}`).toBeTruthy();
+    }
+    const total = round.perUid.reduce((a, u) => a + u.weight, 0);
+    expect(total).toBeCloseTo(1, 9);
+
+    // trained: base + good + good2 + noise (the shuffled copy has good's identity; contaminated is never trained)
+    const evals = store.listEvaluations(round.competitionId);
+    expect(evals.map((e) => e.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(evals.every((e) => e.attempts === 1)).toBe(true);
+    expect(evals.find((e) => e.datasetIdentity === BASE_EVALUATION)?.losses).toHaveLength(12);
+    const receipt = store.listEvaluations(round.competitionId).find((e) => e.datasetIdentity !== BASE_EVALUATION)!.receipt as Record<string, unknown>;
+    expect(receipt).toMatchObject({ engine: 'flock-engine', backend: 'cpu' });
+
+    // the weights on chain are the round's
+    const tx = store.weightTransactions()[0]!;
+    expect(tx).toMatchObject({ status: 'included', kind: 'set' });
+    const mg = await net.chain.metagraph(NETUID);
+    expect(mg.lastUpdate[0]).toBe(tx.block);
+
+    // status reads the same, from the store alone
+    const status = readStatus(store);
+    expect(status.leaderboard[0]!.weight).toBeGreaterThan(0);
+    expect(status.evaluations).toEqual({ queued: 0, running: 0, done: 4, failed: 0 });
+    const text = formatLeaderboard(status);
+    expect(text).toMatch(/^competition 1 \(flock\/competition-1@/);
+    expect(text).toContain('copy: 100% of its rows match');
+  });
+
+  it('sets weights once per window: a second pass in the same window sets nothing, the next window sets again', async () => {
+    const before = store.weightTransactions().length;
+    const v = newValidator(net, stateDir, store, index);
+    const again = await v.runPass();
+    expect(again.weights?.status).toBe('already_set');
+    expect(again.evaluated).toBe(0); // nothing finished is redone
+    expect(store.weightTransactions()).toHaveLength(before);
+
+    const info = await net.chain.subnetInfo(NETUID);
+    await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+    const next = await v.runPass();
+    expect(next.weights?.status).toBe('set');
+    const txs = store.weightTransactions();
+    expect(txs).toHaveLength(before + 1);
+    expect(new Set(txs.map((t) => t.window)).size).toBe(txs.length);
+    expect(store.rounds()).toHaveLength(2);
+  });
+
+  it('serves Prometheus metrics', async () => {
+    const v = newValidator(net, stateDir, store, index);
+    const server = await startMetricsServer(v.metrics, 0);
+    try {
+      const info = await net.chain.subnetInfo(NETUID);
+      await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+      await v.runPass();
+      const text = await (await fetch(server.url)).text();
+      expect(text).toContain('# TYPE flock_validator_evaluations_done_total counter');
+      expect(text).toMatch(/^flock_validator_queue_length 0$/m);
+      expect(text).toMatch(new RegExp(`^flock_validator_last_weight_block ${store.lastWeightBlock(NETUID)}$`, 'm'));
+      expect((await fetch(server.url.replace('/metrics', '/nope'))).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});

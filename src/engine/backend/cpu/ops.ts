@@ -6,6 +6,20 @@
  * s* are sizes and scalars, in the order each case below reads them.
  */
 import * as K from './kernels.js';
+import { WasmMatmul } from './wasm-matmul.js';
+import { attentionBackwardWasm, attentionForwardWasm } from './attention-wasm.js';
+
+/**
+ * The linear layers and attention run on the WebAssembly SIMD kernel (wasm-matmul.ts) unless it is unavailable or
+ * FLOCK_CPU_KERNELS=js asks for the plain-JS reference kernels. The choice is per process, never per
+ * thread or row range, so every output element always comes from the same code.
+ */
+const wasm = process.env['FLOCK_CPU_KERNELS'] === 'js' ? null : WasmMatmul.create();
+
+/** Which kernels the linear layers use in this process. */
+export function linearKernelVariant(): 'wasm-simd' | 'js' {
+  return wasm ? 'wasm-simd' : 'js';
+}
 
 export const OP_LINEAR_FORWARD = 1;
 export const OP_LINEAR_BACKWARD_INPUT = 2;
@@ -30,14 +44,18 @@ export function runOp(args: Float64Array, buffers: BufferTable): void {
   const u0 = args[1]!, u1 = args[2]!;
   switch (args[0]) {
     case OP_LINEAR_FORWARD:
+      if (wasm) return wasm.linearForward(f(0), f(1), f(2), s(1), s(2), s(3) !== 0, s(4), u0, u1);
       return K.linearForward(f(0), f(1), f(2), s(0), s(1), s(2), s(3) !== 0, s(4), u0, u1);
     case OP_LINEAR_BACKWARD_INPUT:
+      if (wasm) return wasm.linearBackwardInput(f(0), f(1), f(2), s(1), s(2), s(3), u0, u1);
       return K.linearBackwardInput(f(0), f(1), f(2), s(0), s(1), s(2), s(3), u0, u1);
     case OP_LINEAR_BACKWARD_WEIGHT:
       return K.linearBackwardWeight(f(0), f(1), f(2), s(0), s(1), s(2), s(3), u0, u1);
     case OP_ATTENTION_FORWARD:
+      if (wasm) return attentionForwardWasm(wasm, f(0), f(1), f(2), f(3), f(4), s(0), s(1), s(2), s(3), s(4), u0, u1);
       return K.attentionForward(f(0), f(1), f(2), f(3), f(4), s(0), s(1), s(2), s(3), s(4), u0, u1);
     case OP_ATTENTION_BACKWARD:
+      if (wasm) return attentionBackwardWasm(wasm, f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), s(0), s(1), s(2), s(3), s(4), u0, u1);
       return K.attentionBackward(f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), s(0), s(1), s(2), s(3), s(4), u0, u1);
     case OP_CROSS_ENTROPY_FORWARD:
       return K.crossEntropyForward(f(0), f(1), i(2), s(0), s(1), u0, u1);

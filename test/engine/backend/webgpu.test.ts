@@ -11,6 +11,7 @@ import { ropeTables } from '../../../src/engine/backend/rope.js';
 import { Stream } from '../../../src/engine/prng.js';
 import { createWebGpuBackend, WebGpuBackend } from '../../../src/engine/backend/webgpu/backend.js';
 import { MATMUL_VARIANTS } from '../../../src/engine/backend/webgpu/kernels/matmul.js';
+import { ATTENTION_VARIANTS } from '../../../src/engine/backend/webgpu/kernels/attention.js';
 import { errorMessage } from '../../../src/util/errors.js';
 
 const TOL = 1e-4;
@@ -126,6 +127,15 @@ const CASES: Record<string, OpCase> = {
     be.attentionBackward(dq, dk, dv, t(be, d, [B, T, NH, D]), probs, q, k, v);
     return [out, probs, dq, dk, dv];
   },
+  'attention over several 64-row tiles, 4 query heads per key/value head': (be, d) => {
+    const [B, T, NH, KV, D] = [1, 150, 8, 2, 8];
+    const q = t(be, d, [B, T, NH, D], 2), k = t(be, d, [B, T, KV, D], 2), v = t(be, d, [B, T, KV, D]);
+    const out = be.zeros([B, T, NH, D]), probs = be.zeros([B, NH, T, T]);
+    be.attentionForward(out, probs, q, k, v);
+    const dq = t(be, d, [B, T, NH, D]), dk = t(be, d, [B, T, KV, D]), dv = t(be, d, [B, T, KV, D]);
+    be.attentionBackward(dq, dk, dv, t(be, d, [B, T, NH, D]), probs, q, k, v);
+    return [out, probs, dq, dk, dv];
+  },
   'attention with one key/value head per query head (MHA)': (be, d) => {
     const q = t(be, d, [1, 5, 2, 8]), k = t(be, d, [1, 5, 2, 8]), v = t(be, d, [1, 5, 2, 8]);
     const out = be.zeros([1, 5, 2, 8]), probs = be.zeros([1, 2, 5, 5]);
@@ -222,14 +232,18 @@ async function runCase(be: Backend, c: OpCase, seed: number): Promise<Float32Arr
 
 describe('webgpu backend matches the cpu backend', () => {
   Object.entries(CASES).forEach(([name, c], i) => {
-    // every matmul variant for the cases that multiply matrices, 'auto' for the rest
-    const variants = name.startsWith('linear') ? MATMUL_VARIANTS : (['auto'] as const);
+    // every matmul variant for the cases that multiply matrices, every attention variant for
+    // attention, the defaults for the rest
+    const variants: { label: string; set: (g: WebGpuBackend) => void }[] = name.startsWith('linear')
+      ? MATMUL_VARIANTS.map((v) => ({ label: ` [matmul ${v}]`, set: (g) => { g.matmulVariant = v; } }))
+      : name.includes('attention')
+        ? ATTENTION_VARIANTS.map((v) => ({ label: ` [attention ${v}]`, set: (g) => { g.attentionVariant = v; } }))
+        : [{ label: '', set: () => undefined }];
     for (const variant of variants) {
-      it(`${name}${variants.length > 1 ? ` [matmul ${variant}]` : ''}`, async () => {
+      it(`${name}${variant.label}`, async () => {
         const want = await runCase(cpu, c, 1000 + i);
-        g.matmulVariant = variant;
-        const got = await runCase(g, c, 1000 + i);
-        g.matmulVariant = 'auto';
+        variant.set(g);
+        const got = await runCase(g, c, 1000 + i).finally(() => { g.matmulVariant = 'auto'; g.attentionVariant = 'tiled'; });
         expectClose(got, want, name);
       });
     }

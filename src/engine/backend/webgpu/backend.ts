@@ -26,12 +26,14 @@ import { embeddingBackward, embeddingForward } from './kernels/embedding.js';
 import { ropeBackward, ropeForward } from './kernels/rope.js';
 import { rmsnormBackward, rmsnormForward } from './kernels/rmsnorm.js';
 import { crossEntropyBackward, crossEntropyForward } from './kernels/cross-entropy.js';
-import { attentionBackward, attentionForward } from './kernels/attention.js';
+import { attentionBackward, attentionForward, attentionVariantFromEnv, type AttentionVariant } from './kernels/attention.js';
 import { matmul, matmulVariantFromEnv, type MatmulVariant } from './kernels/matmul.js';
 
 export interface WebGpuBackendOptions {
   /** Force a matmul variant (default: FLOCK_WEBGPU_MATMUL, else 'auto'). */
   matmul?: MatmulVariant;
+  /** Force an attention variant (default: FLOCK_WEBGPU_ATTENTION, else 'tiled'). */
+  attention?: AttentionVariant;
   /** Time every kernel (default: FLOCK_WEBGPU_PROFILE); read with `backend.runtime.profile()`. */
   profile?: boolean;
 }
@@ -48,9 +50,12 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   /** The matmul variant every linear op uses ('auto' picks per shape); tests set each in turn. */
   matmulVariant: MatmulVariant;
+  /** The attention variant ('tiled' GEMMs or per-'rows' kernels); tests set each in turn. */
+  attentionVariant: AttentionVariant;
 
   constructor(readonly runtime: GpuRuntime, options: WebGpuBackendOptions = {}) {
     this.matmulVariant = options.matmul ?? matmulVariantFromEnv();
+    this.attentionVariant = options.attention ?? attentionVariantFromEnv();
   }
 
   /** The adapter this backend runs on. */
@@ -221,12 +226,12 @@ export class WebGpuBackend implements Backend {
 
   attentionForward(out: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor): void {
     check(out.size === q.size && k.size === v.size, 'attentionForward', () => `out ${shapeOf(out)}, q ${shapeOf(q)}, k ${shapeOf(k)}, v ${shapeOf(v)}`);
-    attentionForward(this.runtime, gpu(out), gpu(probs), gpu(q), gpu(k), gpu(v));
+    attentionForward(this.runtime, gpu(out), gpu(probs), gpu(q), gpu(k), gpu(v), this.attentionVariant);
   }
 
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor): void {
     check(dq.size === q.size && dout.size === q.size && dk.size === k.size && dv.size === v.size, 'attentionBackward', () => `dq ${shapeOf(dq)}, dk ${shapeOf(dk)}, dv ${shapeOf(dv)}, q ${shapeOf(q)}, k ${shapeOf(k)}`);
-    attentionBackward(this.runtime, gpu(dq), gpu(dk), gpu(dv), gpu(dout), gpu(probs), gpu(q), gpu(k), gpu(v));
+    attentionBackward(this.runtime, gpu(dq), gpu(dk), gpu(dv), gpu(dout), gpu(probs), gpu(q), gpu(k), gpu(v), this.attentionVariant);
   }
 
   // ─── MLP ─────────────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,12 @@
 /**
- * Causal grouped-query attention, forward and backward, one workgroup of 64 threads per row.
+ * Causal grouped-query attention, forward and backward, in two variants:
+ * - 'tiled' (default): the products as batched tile GEMMs (S = QKᵀ/√D, O = P·V, dP = dO·Vᵀ,
+ *   dQ = dS·K/√D, dK = dSᵀ·Q/√D, dV = Pᵀ·dO, one batch per head, tiles above the diagonal
+ *   skipped) with row kernels for the softmax and for dS = P ⊙ (dP − rowsum(P ⊙ dP)).
+ * - 'rows': one workgroup of 64 threads per row, as described below; simpler, slower.
+ * FLOCK_WEBGPU_ATTENTION=rows|tiled forces one (tests run both).
  *
- * Forward, per (b, h, i): scores q_i·k_j/√D for j ≤ i (the row of `probs` doubles as scratch),
+ * Rows variant. Forward, per (b, h, i): scores q_i·k_j/√D for j ≤ i (the row of `probs` doubles as scratch),
  * softmax with fixed-order tree reductions, zeros above the diagonal, then out_i = Σ_j p_ij v_j
  * (thread d owns out[d], j in order).
  * Backward: (1) per (b, h, i): dp_ij = dout_i·v_j, dS_ij = p_ij (dp_ij − Σ_j p_ij dp_ij) into a
@@ -14,8 +19,17 @@
 import { FlockError } from '../../../../util/errors.js';
 import type { GpuRuntime } from '../runtime.js';
 import type { GpuTensor } from '../tensor.js';
-import { launch, program, rowReducePrelude } from './launch.js';
+import { launch, program, rowReducePrelude, ROW_REDUCE_PRELUDE, WG } from './launch.js';
 import { rowGrid } from './rmsnorm.js';
+import { gemm } from './matmul.js';
+
+export type AttentionVariant = 'tiled' | 'rows';
+export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['tiled', 'rows'];
+
+/** The variant forced by FLOCK_WEBGPU_ATTENTION, or 'tiled'. */
+export function attentionVariantFromEnv(): AttentionVariant {
+  return process.env['FLOCK_WEBGPU_ATTENTION'] === 'rows' ? 'rows' : 'tiled';
+}
 
 const AW = 64;
 const MAX_D = 256;
@@ -137,15 +151,86 @@ function uniforms(x: Dims): number[] {
   return [x.t, x.nh, x.kv, x.d, 1 / Math.sqrt(x.d)];
 }
 
+// ─── tiled variant: row kernels between the GEMMs (one workgroup of WG threads per row) ─────
+
+const SOFTMAX_ROWS = program({
+  name: 'attention_softmax', bindings: [fw('probs')], uniforms: [{ name: 't', type: 'u32' }], prelude: ROW_REDUCE_PRELUDE,
+  body: `
+  let r = wid.x + wid.y * nwg.x;
+  let i = r % u.t;
+  let po = r * u.t;
+  var mx = bitcast<f32>(0xff7fffffu);
+  for (var j = lindex; j <= i; j += ${WG}u) { mx = max(mx, probs[po + j]); }
+  let rowMax = reduceMax(mx, lindex);
+  var se = 0.0;
+  for (var j = lindex; j <= i; j += ${WG}u) { let e = exp(probs[po + j] - rowMax); probs[po + j] = e; se += e; }
+  let sum = reduceSum(se, lindex);
+  for (var j = lindex; j < u.t; j += ${WG}u) { probs[po + j] = select(0.0, probs[po + j] / sum, j <= i); }`,
+});
+
+const DS_ROWS = program({
+  name: 'attention_ds', bindings: [fw('ds'), f('probs')], uniforms: [{ name: 't', type: 'u32' }], prelude: ROW_REDUCE_PRELUDE,
+  body: `
+  let r = wid.x + wid.y * nwg.x;
+  let i = r % u.t;
+  let po = r * u.t;
+  var acc = 0.0;
+  for (var j = lindex; j <= i; j += ${WG}u) { acc = fma(probs[po + j], ds[po + j], acc); }
+  let total = reduceSum(acc, lindex);
+  for (var j = lindex; j < u.t; j += ${WG}u) { ds[po + j] = select(0.0, probs[po + j] * (ds[po + j] - total), j <= i); }`,
+});
+
+/** Batch layouts of the attention GEMMs: per query head (b, h), or per key/value head (b, g). */
+function layouts(x: Dims) {
+  const { t, nh, kv, d } = x;
+  const group = nh / kv;
+  const perHead = (a: [number, number], b: [number, number], c: [number, number]) => ({ count: x.b * nh, heads: nh, group, a, b, c });
+  return {
+    group,
+    q: [t * nh * d, d] as [number, number], // q, out, dout, dq rows: [B,T,NH,D]
+    kv: [t * kv * d, d] as [number, number], // k, v, dk, dv rows: [B,T,KV,D]
+    p: [nh * t * t, t * t] as [number, number], // probs, ds: [B,NH,T,T]
+    perHead,
+  };
+}
+
+function forwardTiled(rt: GpuRuntime, out: GpuTensor, probs: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor, x: Dims): void {
+  const { t, nh, kv, d } = x;
+  const L = layouts(x);
+  gemm(rt, probs, q, k, { m: t, n: t, k: d, lda: nh * d, ldb: kv * d, ldc: t, batch: L.perHead(L.q, L.kv, L.p), causal: 3 }, { a: 'mk', b: 'nk' }, 1 / Math.sqrt(d), false);
+  launch(rt, SOFTMAX_ROWS, [probs], [t], rowGrid(x.b * nh * t));
+  gemm(rt, out, probs, v, { m: t, n: d, k: t, lda: t, ldb: kv * d, ldc: nh * d, batch: L.perHead(L.p, L.kv, L.q), causal: 1 }, { a: 'mk', b: 'kn' }, 1, false);
+}
+
+function backwardTiled(rt: GpuRuntime, dq: GpuTensor, dk: GpuTensor, dv: GpuTensor, dout: GpuTensor, probs: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor, x: Dims): void {
+  const { t, nh, kv, d } = x;
+  const L = layouts(x);
+  const scale = 1 / Math.sqrt(d);
+  const ds = { buffer: rt.allocate(probs.bytes, 'attention.ds'), bytes: probs.bytes };
+  gemm(rt, ds, dout, v, { m: t, n: t, k: d, lda: nh * d, ldb: kv * d, ldc: t, batch: L.perHead(L.q, L.kv, L.p), causal: 3 }, { a: 'mk', b: 'nk' }, 1, false);
+  launch(rt, DS_ROWS, [ds, probs], [t], rowGrid(x.b * nh * t));
+  gemm(rt, dq, ds, k, { m: t, n: d, k: t, lda: t, ldb: kv * d, ldc: nh * d, batch: L.perHead(L.p, L.kv, L.q), causal: 1 }, { a: 'mk', b: 'kn' }, scale, true);
+  // dk, dv per key/value head g: the query heads of its group one after another (a fixed order)
+  const perKv = { count: x.b * kv, heads: kv, group: 1, a: [nh * t * t, L.group * t * t] as [number, number], b: [t * nh * d, L.group * d] as [number, number], c: L.kv };
+  for (let hh = 0; hh < L.group; hh++) {
+    const shape = { m: t, n: d, k: t, lda: t, ldb: nh * d, ldc: kv * d, batch: perKv, base: { a: hh * t * t, b: hh * d, c: 0 }, causal: 2 as const };
+    gemm(rt, dk, ds, q, shape, { a: 'km', b: 'kn' }, scale, true);
+    gemm(rt, dv, probs, dout, shape, { a: 'km', b: 'kn' }, 1, true);
+  }
+  rt.release(ds.buffer);
+}
+
 /** out, probs = causal GQA attention of q, k, v. */
-export function attentionForward(rt: GpuRuntime, out: GpuTensor, probs: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor): void {
+export function attentionForward(rt: GpuRuntime, out: GpuTensor, probs: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor, variant: AttentionVariant = 'tiled'): void {
   const x = dims(probs, q, k);
+  if (variant === 'tiled') return forwardTiled(rt, out, probs, q, k, v, x);
   launch(rt, FWD, [out, probs, q, k, v], uniforms(x), rowGrid(x.b * x.nh * x.t));
 }
 
 /** dq, dk, dv += gradients of attention given dout and the saved probs. */
-export function attentionBackward(rt: GpuRuntime, dq: GpuTensor, dk: GpuTensor, dv: GpuTensor, dout: GpuTensor, probs: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor): void {
+export function attentionBackward(rt: GpuRuntime, dq: GpuTensor, dk: GpuTensor, dv: GpuTensor, dout: GpuTensor, probs: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor, variant: AttentionVariant = 'tiled'): void {
   const x = dims(probs, q, k);
+  if (variant === 'tiled') return backwardTiled(rt, dq, dk, dv, dout, probs, q, k, v, x);
   const ds = { buffer: rt.allocate(probs.bytes, 'attention.ds'), bytes: probs.bytes };
   launch(rt, BWD_Q, [dq, ds, dout, probs, k, v], uniforms(x), rowGrid(x.b * x.nh * x.t));
   launch(rt, BWD_KV, [dk, dv, ds, probs, q, dout], uniforms(x), rowGrid(x.b * x.kv * x.t));

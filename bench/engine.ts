@@ -6,7 +6,7 @@
  *   npx tsx bench/engine.ts [--steps N] [--threads N] [--no-torch]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,9 @@ const ours = await benchmarkEngine({ preset: 'small', seqLen, accumulation, step
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 console.log(`flock engine (cpu, ${ours.threads} threads): train ${ours.trainTokensPerSecond.toFixed(0)} tok/s, eval ${ours.evalTokensPerSecond.toFixed(0)} tok/s, peak RSS ${mib(ours.peakRssBytes)} (model+acts+optimizer ${mib(ours.modelBytes)})`);
 
-const hasTorch = !args.includes('--no-torch') && spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+/** Debian's python3 (where python3-torch lives) ahead of any other python3 on PATH; FLOCK_PYTHON overrides. */
+const PYTHON = process.env['FLOCK_PYTHON'] ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const hasTorch = !args.includes('--no-torch') && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 if (!hasTorch) console.log('PyTorch: not run (python3 with torch not found; apt-get install python3-torch)');
 else {
   const dir = mkdtempSync(join(tmpdir(), 'flock-bench-'));
@@ -40,7 +42,7 @@ else {
       accumulation, threads,
     }));
     const oracle = fileURLToPath(new URL('../test/engine/oracle/llama_torch.py', import.meta.url));
-    const r = spawnSync('python3', [oracle, 'bench', join(dir, 'model'), join(dir, 'request.json')], { encoding: 'utf8' });
+    const r = spawnSync(PYTHON, [oracle, 'bench', join(dir, 'model'), join(dir, 'request.json')], { encoding: 'utf8' });
     if (r.status !== 0) console.log(`PyTorch: failed: ${r.stderr}`);
     else {
       const t = JSON.parse(r.stdout) as { trainTokensPerSecond: number; evalTokensPerSecond: number; torch: string };

@@ -1,0 +1,184 @@
+/**
+ * Faults the validator must ride out, against a devnet (state on disk, restartable) and a local
+ * hub: weight transactions left pending by a crash (landed or not), the hub down, the chain down,
+ * and a recycled uid / a commitment older than its hotkey's registration.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { startDevnet } from '../../src/chain/devnet/index.js';
+import { SubtensorChain } from '../../src/chain/index.js';
+import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
+import { FingerprintIndex } from '../../src/dataset/index.js';
+import { formatCommitment } from '../../src/protocol/index.js';
+import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
+import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
+import { Validator } from '../../src/validator/validator.js';
+import { PENDING_GRACE_BLOCKS, weightWindow } from '../../src/validator/weights.js';
+import { NETUID, startSubnet, taskRows, toJsonl, type TestSubnet } from './subnet.js';
+
+const backend = new CpuBackend({ threads: 1 });
+afterAll(() => backend.dispose());
+
+function validatorFor(net: TestSubnet, store: ValidatorStore, index: FingerprintIndex, o: { chain?: SubtensorChain; log?: Logger } = {}): Validator {
+  return new Validator({
+    chain: o.chain ?? net.chain, hub: net.validatorHub(join(net.root, 'state', 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
+    log: o.log ?? silentLogger, blockSeconds: 12, retryBaseMs: 200, maxBackoffMs: 500, pollMs: 10,
+  });
+}
+
+async function nextWindow(net: TestSubnet): Promise<void> {
+  const info = await net.chain.subnetInfo(NETUID);
+  await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+}
+
+function capture(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { lines, log: createLogger({ level: 'info', stream: { write: (l: string) => lines.push(l) } }) };
+}
+
+describe('validator faults: pending weights, hub down, chain down', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+
+  beforeAll(async () => {
+    net = await startSubnet({ tempo: 30, weightsRateLimit: 2, persistentChain: true });
+    store = openStore(join(net.root, 'state', 'validator.sqlite'));
+    index = FingerprintIndex.open(join(net.root, 'state', 'fingerprints.sqlite'));
+    const a = await net.register('a');
+    await net.commit(a, formatCommitment({ repoId: 'miners/a', competitionId: '1', revision: await net.publish('a', toJsonl(taskRows(16, 7))) }));
+    const first = await validatorFor(net, store, index).runPass();
+    expect(first.weights?.status).toBe('set');
+  });
+  afterAll(async () => {
+    index?.close();
+    store?.close();
+    await net?.close();
+  });
+
+  it('a weight transaction left pending by a crash that did land is resolved from the chain, not sent again', async () => {
+    await nextWindow(net);
+    const info = await net.chain.subnetInfo(NETUID);
+    const window = weightWindow(info);
+    // the crash: window claimed, transaction sent, process gone before recording the outcome
+    const claim = store.claimWeightWindow({ netuid: NETUID, window, uids: [1], weights: [65535] });
+    expect(claim.claimed).toBe(true);
+    store.setWeightTransactionClaimBlock(claim.transaction.id, info.block.number);
+    const landed = await net.chain.setWeights({ netuid: NETUID, uids: [1], weights: [1], versionKey: 0, signer: net.owner });
+
+    const pass = await validatorFor(net, store, index).runPass();
+    expect(pass.weights?.status).toBe('already_set');
+    const txs = store.weightTransactions().filter((t) => t.window === window);
+    expect(txs).toHaveLength(1);
+    expect(txs[0]).toMatchObject({ status: 'included', block: landed.blockNumber });
+  });
+
+  it('a pending transaction that never landed is declared lost after a grace period and weights are set again in that window', async () => {
+    await nextWindow(net);
+    const info = await net.chain.subnetInfo(NETUID);
+    const window = weightWindow(info);
+    const claim = store.claimWeightWindow({ netuid: NETUID, window, uids: [1], weights: [65535] });
+    store.setWeightTransactionClaimBlock(claim.transaction.id, info.block.number);
+    await net.dev.produceBlocks(PENDING_GRACE_BLOCKS + 1);
+
+    const pass = await validatorFor(net, store, index).runPass();
+    expect(pass.weights?.status).toBe('set');
+    const txs = store.weightTransactions().filter((t) => t.window === window).map((t) => t.status).sort();
+    expect(txs).toEqual(['failed', 'included']);
+  });
+
+  it('hub down: new datasets wait (no zero), finished work stays; when the hub is back they are evaluated', async () => {
+    const b = await net.register('b');
+    await net.commit(b, formatCommitment({ repoId: 'miners/b', competitionId: '1', revision: await net.publish('b', toJsonl(taskRows(16, 99))) }));
+    const key = store.latestRound()!.competitionId;
+    const doneBefore = store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt]);
+    await net.hub.close();
+    await nextWindow(net);
+
+    // a restarted validator (nothing in memory): the competition and model come from the cache
+    const { log, lines } = capture();
+    const down = await validatorFor(net, store, index, { log }).runPass();
+    expect(down.evaluated).toBe(0);
+    expect(down.weights?.status).toBe('set');
+    expect(lines.join('')).toMatch(/uid 2: hub unavailable, dataset will be fetched later/);
+    const bRow = store.latestRound()!.perUid.find((u) => u.uid === b.uid)!;
+    expect(bRow).toMatchObject({ stage: 'not_evaluated', weight: 0 });
+    expect(store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt])).toEqual(doneBefore);
+
+    await net.restartHub();
+    await nextWindow(net);
+    const up = await validatorFor(net, store, index).runPass();
+    expect(up.evaluated).toBe(1);
+    expect(store.listEvaluations(key, 'done')).toHaveLength(doneBefore.length + 1);
+    expect(store.listEvaluations(key).every((e) => e.attempts === 1)).toBe(true);
+  });
+
+  it('chain down: the loop backs off and retries until the node is back, keeping finished work', async () => {
+    const key = store.latestRound()!.competitionId;
+    const doneBefore = store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt]);
+    await nextWindow(net);
+    const chain = await SubtensorChain.connect({ endpoint: net.dev.url, connectTimeoutMs: 800, timeoutMs: 2000, txTimeoutMs: 20_000 });
+    try {
+      const port = net.dev.port;
+      await net.dev.close();
+      const { log, lines } = capture();
+      const running = validatorFor(net, store, index, { chain, log }).run({ once: true, maxRetries: 40 });
+      await new Promise((r) => setTimeout(r, 2500));
+      net.dev = await startDevnet({ port, dir: join(net.root, 'chain'), blockTimeMs: 0 });
+      const passes = await running;
+      expect(passes).toHaveLength(1);
+      expect(passes[0]!.weights?.status).toBe('set');
+      expect(lines.join('')).toMatch(/retrying in/);
+      expect(store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt])).toEqual(doneBefore);
+    } finally {
+      await chain.close();
+    }
+  });
+});
+
+describe('validator faults: recycled uid, commitment older than the registration', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+
+  beforeAll(async () => {
+    // three slots (owner + two miners), no immunity: a new registration takes the oldest slot
+    net = await startSubnet({ tempo: 200, weightsRateLimit: 2, maxAllowedUids: 3, immunityPeriod: 0 });
+    store = openStore(join(net.root, 'state', 'validator.sqlite'));
+    index = FingerprintIndex.open(join(net.root, 'state', 'fingerprints.sqlite'));
+  });
+  afterAll(async () => {
+    index?.close();
+    store?.close();
+    await net?.close();
+  });
+
+  it('a new hotkey in a recycled uid starts from zero; a hotkey back with an old commitment scores zero with a reason', async () => {
+    const a = await net.register('a');
+    const b = await net.register('b');
+    await net.commit(a, formatCommitment({ repoId: 'miners/a', competitionId: '1', revision: await net.publish('a', toJsonl(taskRows(16, 7))) }));
+    await net.commit(b, formatCommitment({ repoId: 'miners/b', competitionId: '1', revision: await net.publish('b', toJsonl(taskRows(16, 99))) }));
+    const first = await validatorFor(net, store, index).runPass();
+    expect(first.weights?.status).toBe('set');
+    const w1 = new Map(store.latestRound()!.perUid.map((u) => [u.uid, u]));
+    expect(w1.get(a.uid)!.weight + w1.get(b.uid)!.weight).toBeCloseTo(1, 9);
+
+    // c takes a's slot (uid 1); a registers again and takes b's slot (uid 2), its old commitment still on chain
+    const c = await net.register('c');
+    expect(c.uid).toBe(a.uid);
+    const again = await net.register('a');
+    expect(again.uid).toBe(b.uid);
+    await nextWindow(net);
+
+    const second = await validatorFor(net, store, index).runPass();
+    expect(second.weights?.status).toBe('set');
+    const round = store.latestRound()!;
+    const by = new Map(round.perUid.map((u) => [u.uid, u]));
+    expect(by.get(c.uid)).toMatchObject({ hotkey: c.hotkey.address, weight: 0, stage: 'no_commitment' });
+    expect(by.get(again.uid)).toMatchObject({ hotkey: a.hotkey.address, weight: 0, stage: 'commitment' });
+    expect(by.get(again.uid)!.reason).toMatch(/^the commitment \(block \d+\) is not newer than this hotkey's registration \(block \d+\); commit again$/);
+    expect(round.burned).toBe(true);
+    // nothing was retrained: a's data was evaluated once, in the first round
+    expect(store.listEvaluations(round.competitionId).filter((e) => e.datasetIdentity !== BASE_EVALUATION).every((e) => e.attempts === 1)).toBe(true);
+  });
+});

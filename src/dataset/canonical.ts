@@ -6,7 +6,7 @@
  * string per row however the file spelled it. The row hash (exact-duplicate identity) is the
  * SHA-256 of that text in UTF-8.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export type Role = 'user' | 'assistant';
 
@@ -54,8 +54,11 @@ export function canonicalJson(row: CanonicalRow): string {
 
 /** SHA-256 of the canonical JSON, as 32 bytes. */
 export function rowHashBytes(row: CanonicalRow): Buffer {
-  return createHash('sha256').update(canonicalJson(row), 'utf8').digest();
+  return oneShotSha256 ? oneShotSha256('sha256', canonicalJson(row), 'buffer') : createHash('sha256').update(canonicalJson(row), 'utf8').digest();
 }
+
+// crypto.hash (Node ≥ 20.12) skips the Hash object: about twice as fast for short inputs.
+const oneShotSha256 = typeof hash === 'function' ? (hash as (alg: string, data: string, enc: 'buffer') => Buffer) : null;
 
 /**
  * Exact-duplicate identity of a row: SHA-256 (hex) of its canonical JSON.

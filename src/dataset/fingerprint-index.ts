@@ -7,11 +7,12 @@
  * Datasets are keyed by an id (e.g. `uid:hotkey:revision` or a repo) plus the dataset identity.
  * Beside each sketch (≈ 1.7 MB for a 20 000-row dataset) a 2 KB *dataset signature* is stored: a
  * one-permutation MinHash (512 bins) over all of the dataset's keys. A query first compares
- * signatures — two datasets whose key sets share a fraction f of their union agree on some bin
- * with probability 1 − (1 − f)⁵¹² (f = 1% → 99.4%) and unrelated ones essentially never — and
+ * signatures — two datasets whose key sets share a fraction f of their union agree on a bin
+ * about 512·f times, and are compared further when they agree on two or more (f = 1% → 96%,
+ * f = 2% → 99.96%); unrelated ones essentially never — and
  * merges its rows' keys only with the sketches of the candidates, so the cost grows with the
  * number of overlapping datasets, not with the size of the index. (A 50% copy whose rows were
- * each 10% edited shares f ≈ 2.5%; overlaps that share under ~0.5% of keys may go unreported.)
+ * each 10% edited shares f ≈ 2.5%; overlaps that share under ~1% of keys may go unreported.)
  * SQLite in WAL mode, so a dashboard can read while the validator writes.
  */
 import Database from 'better-sqlite3';
@@ -70,12 +71,17 @@ export function datasetSignature(sketch: Sketch): Uint32Array {
   return sig;
 }
 
-/** True when two dataset signatures agree on a non-empty bin (their key sets very likely overlap). */
+/**
+ * True when two dataset signatures agree on at least two non-empty bins (their key sets very
+ * likely overlap). One agreement is not enough: with 32-bit keys, two unrelated 20 000-row datasets
+ * share a couple of keys by chance, and one of those is now and then the minimum of its bin in both.
+ */
 function signaturesMeet(mine: Uint32Array, stored: Buffer): boolean {
   if (stored.length !== SIGNATURE_BINS * 4) return true; // unknown shape: do the full comparison
+  let agree = 0;
   for (let i = 0; i < SIGNATURE_BINS; i++) {
     const v = mine[i]!;
-    if (v !== EMPTY && v === stored.readUInt32LE(i * 4)) return true;
+    if (v !== EMPTY && v === stored.readUInt32LE(i * 4) && ++agree >= 2) return true;
   }
   return false;
 }

@@ -137,22 +137,28 @@ const POLY_POW = (() => { let p = 1; for (let i = 0; i < SHINGLE; i++) p = Math.
 
 function start(): void {
   bins.fill(EMPTY);
+  ring.fill(0);
+  slot = 0;
   rolling = 0;
   count = 0;
   whole = 0x9e3779b9 ^ 0x5eed;
 }
 
+let slot = 0; // where the next code goes in the ring
+
 function push(c: number): void {
   whole = Math.imul(whole ^ c, POLY);
-  rolling = (Math.imul(rolling, POLY) + c) | 0;
-  const slot = count % SHINGLE;
-  const leaving = ring[slot]!;
+  rolling = (Math.imul(rolling, POLY) + c - Math.imul(ring[slot]!, POLY_POW)) | 0; // ring holds 0 until full
   ring[slot] = c;
-  count++;
-  if (count > SHINGLE) rolling = (rolling - Math.imul(leaving, POLY_POW)) | 0;
-  if (count >= SHINGLE) {
-    const m = fmix32(rolling);
-    const bin = Math.floor((m * BINS) / 4294967296); // the hash's top part picks the bin…
+  if (++slot === SHINGLE) slot = 0;
+  if (++count >= SHINGLE) {
+    // murmur3 fmix32, inlined
+    let m = rolling ^ (rolling >>> 16);
+    m = Math.imul(m, 0x85ebca6b);
+    m ^= m >>> 13;
+    m = Math.imul(m, 0xc2b2ae35);
+    m = (m ^ (m >>> 16)) >>> 0;
+    const bin = ((m >>> 16) * BINS) >>> 16; // the hash's top bits pick the bin…
     if (m < bins[bin]!) bins[bin] = m; // …and the bin keeps its smallest hash
   }
 }

@@ -142,7 +142,7 @@ function parseLine(raw: Buffer, line: number, lim: DatasetLimits): JsonlItem | n
   if (isBlank(body)) return null;
   if (!isUtf8(body)) return { kind: 'error', line, message: `invalid UTF-8 at byte ${firstInvalidUtf8(body)} of the line` };
   const text = body.toString('utf8');
-  if (nestingExceeds(text, lim.maxDepth)) return { kind: 'error', line, message: `JSON nested deeper than ${lim.maxDepth} levels` };
+  if (bracketsExceed(body, lim.maxDepth) && nestingExceeds(text, lim.maxDepth)) return { kind: 'error', line, message: `JSON nested deeper than ${lim.maxDepth} levels` };
   try {
     return { kind: 'row', line, value: JSON.parse(text) };
   } catch (err) {
@@ -168,6 +168,19 @@ function firstInvalidUtf8(b: Buffer): number {
     i += len;
   }
   return b.length;
+}
+
+/** Cheap pre-check (native byte search): more than `max` opening brackets in the line at all? */
+function bracketsExceed(b: Buffer, max: number): boolean {
+  let n = 0;
+  for (const ch of [0x5b, 0x7b]) {
+    let i = b.indexOf(ch);
+    while (i >= 0) {
+      if (++n > max) return true;
+      i = b.indexOf(ch, i + 1);
+    }
+  }
+  return false;
 }
 
 /**

@@ -55,8 +55,12 @@ export class StatsCollector {
     this.charsPerRow.push(chars);
   }
 
+  private sortedChars: Uint32Array | null = null;
+
+  /** The statistics (call after the last `add`). */
   result(): DatasetStats {
-    const chars = this.charsPerRow.toArray().sort();
+    this.sortedChars ??= this.charsPerRow.toArray().sort();
+    const chars = this.sortedChars;
     const turnsPerRow: Record<string, number> = {};
     for (const k of [...this.turnsHist.keys()].sort((a, b) => a - b)) turnsPerRow[String(k)] = this.turnsHist.get(k)!;
     return {

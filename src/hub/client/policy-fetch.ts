@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { redactSecrets } from '../../util/redact.js';
 import type { Logger } from '../../util/log.js';
+import { STREAM_BODY_BYTES, sendBlob } from './send-blob.js';
 
 export interface FetchPolicy {
   hubUrl: string;
@@ -66,7 +67,9 @@ export function createPolicyFetch(policy: FetchPolicy): typeof fetch {
       const cleanup = () => { clearTimeout(timer); init.signal?.removeEventListener('abort', onAbort); };
       let res: Response;
       try {
-        res = await fetch(url, { ...init, method, headers, signal: controller.signal, redirect: 'follow' });
+        res = init.body instanceof Blob && init.body.size >= STREAM_BODY_BYTES
+          ? await sendBlob(url, method, headers, init.body, controller.signal)
+          : await fetch(url, { ...init, method, headers, signal: controller.signal, redirect: 'follow' });
       } catch (err) {
         cleanup();
         if (init.signal?.aborted) throw err;

@@ -22,7 +22,7 @@ let hub: HubServer;
 let alice: HubClient;
 
 function client(extra: Partial<ConstructorParameters<typeof HubClient>[0]> = {}): HubClient {
-  return new HubClient({ hubUrl: hub.url, token: ALICE, cacheDir: join(root, 'cache'), retryBaseMs: 20, timeoutMs: 10_000, ...extra });
+  return new HubClient({ hubUrl: hub.url, token: ALICE, cacheDir: join(root, 'cache'), retryBaseMs: 20, timeoutMs: 120_000, ...extra });
 }
 
 async function listen(server: Server | TcpServer): Promise<string> {
@@ -67,15 +67,15 @@ describe('upload and download', () => {
     expect(readdirSync(join(repoDir, 'blobs')).every((n) => !n.includes('incomplete'))).toBe(true);
   });
 
-  it('uploads large files through LFS from disk and verifies their sha256 on download', async () => {
+  it('uploads large files through LFS from disk (streamed) and verifies their sha256 on download', async () => {
     const big = join(root, 'big.bin');
-    const bytes = Buffer.alloc(200_000);
+    const bytes = Buffer.alloc(9 * 1024 * 1024); // above the client's streaming-upload threshold (8 MiB)
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
     writeFileSync(big, bytes);
     const sha = await alice.uploadFiles({ repo: 'alice/ds', files: [{ path: 'data.jsonl', file: big }] });
     const files = await alice.listFiles({ repo: 'alice/ds', revision: sha });
     const entry = files.find((f) => f.path === 'data.jsonl')!;
-    expect(entry.size).toBe(200_000);
+    expect(entry.size).toBe(bytes.length);
     expect(entry.lfs?.oid).toMatch(/^[0-9a-f]{64}$/);
     const local = await alice.downloadFile({ repo: 'alice/ds', revision: sha, path: 'data.jsonl' });
     expect(readFileSync(local).equals(bytes)).toBe(true);

@@ -15,7 +15,8 @@ import { addJsonOption, addWalletOptions, parsePositiveInt } from './options.js'
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
 
-function walletFrom(opts: Record<string, unknown>): Wallet {
+/** The wallet the `--wallet.*` flags name (for any command that signs). */
+export function walletFromFlags(opts: Record<string, unknown>): Wallet {
   return new Wallet({ name: opts['wallet.name'] as string, hotkey: opts['wallet.hotkey'] as string, path: opts['wallet.path'] as string });
 }
 
@@ -30,7 +31,7 @@ function print(ctx: CommandContext, json: unknown, text: string[]): void {
 }
 
 async function create(ctx: CommandContext): Promise<number> {
-  const wallet = walletFrom(ctx.opts);
+  const wallet = walletFromFlags(ctx.opts);
   const words = wordCount(ctx.opts['nWords'] as number);
   const overwrite = Boolean(ctx.opts['overwrite']);
   const made: { key: string; path: string; address: string; mnemonic: string }[] = [];
@@ -72,7 +73,7 @@ async function list(ctx: CommandContext): Promise<number> {
 }
 
 async function show(ctx: CommandContext): Promise<number> {
-  const wallet = walletFrom(ctx.opts);
+  const wallet = walletFromFlags(ctx.opts);
   const cold = await wallet.getColdkeyPub().then((k) => k.address, () => undefined);
   const hot = await wallet.getHotkeyPub().then((k) => k.address, () => undefined);
   if (!cold && !hot) {
@@ -106,7 +107,7 @@ async function keyFromFlags(opts: Record<string, unknown>, allowAddress: boolean
 }
 
 async function regen(ctx: CommandContext, which: string): Promise<number> {
-  const wallet = walletFrom(ctx.opts);
+  const wallet = walletFromFlags(ctx.opts);
   const overwrite = Boolean(ctx.opts['overwrite']);
   let path: string;
   let key: WalletKeypair;

@@ -15,7 +15,7 @@ import { FlockError } from '../../util/errors.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import type { Signer } from '../chain.js';
 import { ChainConnectionError, ChainTimeoutError } from './errors.js';
-import { redactEndpoint } from './network.js';
+import { GENESIS_HASHES, redactEndpoint } from './network.js';
 
 export interface SubtensorClient {
   api: ApiPromise;
@@ -93,7 +93,10 @@ export async function createSubtensorClient(p: CreateSubtensorClientParameters):
   const client: SubtensorClient = { api, provider, endpoint, timeoutMs, connectTimeoutMs, txTimeoutMs: p.txTimeoutMs ?? 120_000, log, closed: false };
   provider.on('disconnected', () => { if (!client.closed) log.warning(`lost the connection to ${endpoint}; reconnecting`); });
   provider.on('connected', () => log.debug(`connected to ${endpoint}`));
-  log.debug(`connected to ${endpoint}`, { chain: api.runtimeChain.toString(), spec: api.runtimeVersion.specVersion.toNumber() });
+  log.debug(`connected to ${endpoint}`, {
+    chain: api.runtimeChain.toString(), spec: api.runtimeVersion.specVersion.toNumber(),
+    network: GENESIS_HASHES[api.genesisHash.toHex()] ?? 'other',
+  });
   return client;
 }
 

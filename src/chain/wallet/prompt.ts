@@ -6,6 +6,10 @@ import { FlockError } from '../../util/errors.js';
 import { passwordEnvName, passwordFromEnv } from './encryption.js';
 import type { PasswordSource } from './keyfile.js';
 
+// Keystrokes typed ahead of a prompt (e.g. a password and its confirmation arriving in one read)
+// belong to the next prompt, not to the bin.
+let typedAhead = '';
+
 /** Read one line from the terminal without echoing it. */
 export function promptHidden(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -15,10 +19,9 @@ export function promptHidden(question: string, input: NodeJS.ReadStream = proces
     }
     output.write(question);
     let value = '';
-    input.setRawMode(true);
-    input.resume();
-    input.setEncoding('utf8');
+    let finished = false;
     const done = (err?: Error) => {
+      finished = true;
       input.setRawMode(false);
       input.pause();
       input.removeListener('data', onData);
@@ -26,14 +29,29 @@ export function promptHidden(question: string, input: NodeJS.ReadStream = proces
       if (err) reject(err);
       else resolve(value);
     };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+    const feed = (chunk: string) => {
+      const chars = [...chunk];
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i]!;
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          // a CRLF pair ends one line, not two
+          const next = ch === '\r' && chars[i + 1] === '\n' ? i + 2 : i + 1;
+          typedAhead = chars.slice(next).join('');
+          return done();
+        }
         if (ch === '\u0003') return done(new FlockError('cancelled'));
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else value += ch;
       }
     };
+    const onData = (chunk: string) => feed(chunk);
+    input.setRawMode(true);
+    const ahead = typedAhead;
+    typedAhead = '';
+    feed(ahead);
+    if (finished) return;
+    input.resume();
+    input.setEncoding('utf8');
     input.on('data', onData);
   });
 }

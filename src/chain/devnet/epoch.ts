@@ -37,8 +37,7 @@ export function blockStep(ctx: RuntimeContext, netuids: number[]): void {
 }
 
 function sparseRow(ctx: RuntimeContext, item: string, netuid: number, uid: number): SparseRow {
-  const v = ctx.state.get(SM, item, [netuid, uid]);
-  return v ? (v.toJSON() as SparseRow) : [];
+  return ctx.state.pairs(SM, item, [netuid, uid]);
 }
 
 /** One epoch of a subnet with `total` alpha (rao) to distribute. */

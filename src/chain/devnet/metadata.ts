@@ -169,3 +169,90 @@ export function encodeEventRecord(phase: EventPhase, event: Uint8Array): Uint8Ar
 export function encodeEventVec(records: Uint8Array[]): Uint8Array {
   return u8aConcat(compactToU8a(records.length), ...records);
 }
+
+/** A hand-written SCALE codec for a hot storage value type (JS numbers/bigints/booleans/arrays). */
+export interface FastCodec {
+  decode(bytes: Uint8Array): unknown;
+  encode(value: unknown): Uint8Array;
+}
+
+function readCompact(b: Uint8Array, o: number): [number, number] {
+  const mode = b[o]! & 3;
+  if (mode === 0) return [b[o]! >> 2, 1];
+  if (mode === 1) return [(b[o]! | (b[o + 1]! << 8)) >> 2, 2];
+  if (mode === 2) return [(b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) / 4 + b[o + 3]! * (1 << 22), 4];
+  throw new Error('compact length too large');
+}
+
+function vecCodec(width: 1 | 2 | 8 | 4, kind: 'bool' | 'u16' | 'u64' | 'pair'): FastCodec {
+  return {
+    decode(b) {
+      const [n, off] = readCompact(b, 0);
+      const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const out: unknown[] = new Array(n);
+      for (let i = 0, o = off; i < n; i++, o += width) {
+        if (kind === 'bool') out[i] = b[o] === 1;
+        else if (kind === 'u16') out[i] = v.getUint16(o, true);
+        else if (kind === 'u64') out[i] = v.getBigUint64(o, true);
+        else out[i] = [v.getUint16(o, true), v.getUint16(o + 2, true)];
+      }
+      return out;
+    },
+    encode(value) {
+      const arr = value as unknown[];
+      const head = compactToU8a(arr.length);
+      const out = new Uint8Array(head.length + arr.length * width);
+      out.set(head);
+      const v = new DataView(out.buffer);
+      arr.forEach((x, i) => {
+        const o = head.length + i * width;
+        if (kind === 'bool') out[o] = x ? 1 : 0;
+        else if (kind === 'u16') v.setUint16(o, Number(x), true);
+        else if (kind === 'u64') v.setBigUint64(o, BigInt(x as number | bigint), true);
+        else { const [a, c] = x as [number, number]; v.setUint16(o, a, true); v.setUint16(o + 2, c, true); }
+      });
+      return out;
+    },
+  };
+}
+
+function intCodec(bytes: 2 | 4 | 8): FastCodec {
+  return {
+    decode(b) {
+      const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      return bytes === 2 ? v.getUint16(0, true) : bytes === 4 ? v.getUint32(0, true) : v.getBigUint64(0, true);
+    },
+    encode(value) {
+      const out = new Uint8Array(bytes);
+      const v = new DataView(out.buffer);
+      if (bytes === 2) v.setUint16(0, Number(value), true);
+      else if (bytes === 4) v.setUint32(0, Number(value), true);
+      else v.setBigUint64(0, BigInt(value as number | bigint), true);
+      return out;
+    },
+  };
+}
+
+const FAST_CODECS: Record<string, FastCodec> = {
+  'u16': intCodec(2), 'u32': intCodec(4), 'u64': intCodec(8),
+  'Vec<bool>': vecCodec(1, 'bool'), 'Vec<u16>': vecCodec(2, 'u16'), 'Vec<u64>': vecCodec(8, 'u64'),
+  'Vec<(u16,u16)>': vecCodec(4, 'pair'),
+};
+const fastCache = new Map<string, FastCodec | null>();
+
+/**
+ * The hand-written codec for a storage item whose value type is one of the hot simple types
+ * (u16/u32/u64, Vec<bool|u16|u64|(u16,u16)>), or null. The epoch reads and writes thousands of
+ * these; the generic registry codecs (BN-based) dominate its time otherwise.
+ */
+export function fastCodecOf(meta: RuntimeMeta, pallet: string, item: string): FastCodec | null {
+  const key = `${pallet}.${item}`;
+  let c = fastCache.get(key);
+  if (c === undefined) {
+    const t = entryOf(meta, pallet, item).meta.type;
+    const def = meta.registry.lookup.getTypeDef(t.isPlain ? t.asPlain : t.asMap.value).type.replace(/\s/g, '');
+    c = FAST_CODECS[def] ?? null;
+    fastCache.set(key, c);
+  }
+  return c;
+}

@@ -7,7 +7,7 @@
 import type { Codec } from '@polkadot/types/types';
 import { u8aEq } from '@polkadot/util';
 import type { Overlay } from './store.js';
-import { decodeValue, encodeValue, fallbackOf, storageKey, type RuntimeMeta } from './metadata.js';
+import { decodeValue, encodeValue, fallbackOf, fastCodecOf, storageKey, type RuntimeMeta } from './metadata.js';
 
 export class State {
   constructor(readonly meta: RuntimeMeta, public overlay: Overlay) {}
@@ -27,14 +27,26 @@ export class State {
     return bytes === null ? undefined : decodeValue(this.meta, pallet, item, bytes);
   }
 
+  /** The value as plain JS through a fast codec, when the item has one (else undefined). */
+  private fast(pallet: string, item: string, keys: unknown[]): { value: unknown } | undefined {
+    const codec = fastCodecOf(this.meta, pallet, item);
+    if (!codec) return undefined;
+    const bytes = this.raw(pallet, item, keys) ?? fallbackOf(this.meta, pallet, item);
+    return { value: bytes === null ? undefined : codec.decode(bytes) };
+  }
+
   /** A numeric item as a JS number (u8…u64 that fit in 2^53). */
   num(pallet: string, item: string, keys: unknown[] = []): number {
+    const f = this.fast(pallet, item, keys);
+    if (f) return f.value === undefined ? 0 : Number(f.value);
     const v = this.get(pallet, item, keys);
     return v === undefined ? 0 : Number(v.toString());
   }
 
   /** A numeric item as a bigint (balances). */
   big(pallet: string, item: string, keys: unknown[] = []): bigint {
+    const f = this.fast(pallet, item, keys);
+    if (f) return f.value === undefined ? 0n : BigInt(f.value as number | bigint);
     const v = this.get(pallet, item, keys);
     return v === undefined ? 0n : BigInt(v.toString());
   }
@@ -45,15 +57,24 @@ export class State {
 
   /** `Vec<uN>` or `Vec<bool>` as numbers (bools as 0/1). */
   numVec(pallet: string, item: string, keys: unknown[] = []): number[] {
-    const v = this.get(pallet, item, keys);
-    if (!v) return [];
-    return (v.toJSON() as (number | boolean | string)[]).map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : Number(x)));
+    const f = this.fast(pallet, item, keys);
+    const list = f ? (f.value as unknown[] | undefined) : (this.get(pallet, item, keys)?.toJSON() as unknown[] | undefined);
+    if (!list) return [];
+    return list.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : Number(x)));
+  }
+
+  /** `Vec<(u16, u16)>` (weights, bonds) as pairs. */
+  pairs(pallet: string, item: string, keys: unknown[] = []): Array<[number, number]> {
+    const f = this.fast(pallet, item, keys);
+    const list = f ? f.value : this.get(pallet, item, keys)?.toJSON();
+    return (list as Array<[number, number]> | undefined) ?? [];
   }
 
   /** Write a JS value (encoded with the item's type); unchanged values are not rewritten. */
   set(pallet: string, item: string, keys: unknown[], value: unknown): void {
     const key = storageKey(this.meta, pallet, item, keys);
-    const bytes = encodeValue(this.meta, pallet, item, value);
+    const codec = fastCodecOf(this.meta, pallet, item);
+    const bytes = codec ? codec.encode(value) : encodeValue(this.meta, pallet, item, value);
     const old = this.overlay.get(key);
     if (old && u8aEq(old, bytes)) return;
     this.overlay.put(key, bytes);

@@ -93,13 +93,13 @@ function fixedBits(s: State, item: string, keys: unknown[]): bigint {
 }
 
 function pushVec(s: State, item: string, netuid: number, value: unknown): void {
-  const cur = (s.get(SM, item, [netuid])?.toJSON() as unknown[]) ?? [];
+  const cur: unknown[] = s.numVec(SM, item, [netuid]);
   cur.push(value);
   s.set(SM, item, [netuid], cur);
 }
 
 function setVecAt(s: State, item: string, netuid: number, uid: number, value: unknown): void {
-  const cur = (s.get(SM, item, [netuid])?.toJSON() as unknown[]) ?? [];
+  const cur: unknown[] = s.numVec(SM, item, [netuid]);
   cur[uid] = value;
   s.set(SM, item, [netuid], cur);
 }
@@ -126,7 +126,7 @@ function replaceNeuron(ctx: RuntimeContext, netuid: number, uid: number, hotkey:
   const n = subnetSize(s, netuid);
   for (let i = 0; i < n; i++) {
     for (const item of ['weights', 'bonds']) {
-      const row = (s.get(SM, item, [netuid, i])?.toJSON() as Array<[number, number]>) ?? [];
+      const row = s.pairs(SM, item, [netuid, i]);
       if (row.some(([j]) => j === uid)) s.set(SM, item, [netuid, i], row.filter(([j]) => j !== uid));
     }
   }

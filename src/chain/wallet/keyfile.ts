@@ -70,6 +70,18 @@ export async function keypairFromKeyfileJson(json: KeyfileJson, path = 'keyfile'
   throw new FlockError(`${path}: holds no key (none of secretPhrase, secretSeed, privateKey, ss58Address)`);
 }
 
+/**
+ * Pre-JSON keyfiles held the secret bare: a 0x-hex mini secret (64 digits) or a BIP39 phrase.
+ * (btwallet also reads a bare 128-digit private key, which has no public key beside it to check.)
+ */
+function rawKeyfileJson(text: string): KeyfileJson | undefined {
+  const hex = text.startsWith('0x') ? text : `0x${text}`;
+  if (/^0x[0-9a-fA-F]{64}$/.test(hex)) return { secretSeed: hex };
+  const words = text.split(/\s+/);
+  if ([12, 15, 18, 21, 24].includes(words.length) && words.every((w) => /^[a-z]+$/.test(w))) return { secretPhrase: words.join(' ') };
+  return undefined;
+}
+
 /** Whether the file at `path` is encrypted, and how. */
 export function keyfileEncryptionAt(path: string): KeyfileEncryption {
   return keyfileEncryption(readFileSync(path));
@@ -106,7 +118,9 @@ export async function readKeyfile(path: string, options: { password?: PasswordSo
     if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
     json = parsed as KeyfileJson;
   } catch {
-    throw new FlockError(`${path} is not a keyfile (expected JSON)`, { hint: 'regenerate the key from its mnemonic with `flock wallet regen`' });
+    const raw = rawKeyfileJson(text);
+    if (!raw) throw new FlockError(`${path} is not a keyfile (expected JSON, a hex seed or a mnemonic)`, { hint: 'regenerate the key from its mnemonic with `flock wallet regen`' });
+    json = raw;
   }
   return keypairFromKeyfileJson(json, path);
 }

@@ -60,6 +60,18 @@ describe('keyfiles', () => {
 
 });
 
+describe('pre-JSON keyfiles', () => {
+  it('reads a bare mnemonic or hex seed, and names anything else', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'm'), `${MNEMONIC}\n`);
+    expect((await readKeyfile(join(dir, 'm'))).address).toBe(ADDRESS);
+    writeFileSync(join(dir, 's'), u8aToHex(mnemonicToMiniSecret(MNEMONIC)));
+    expect((await readKeyfile(join(dir, 's'))).address).toBe(ADDRESS);
+    writeFileSync(join(dir, 'x'), 'hello world');
+    await expect(readKeyfile(join(dir, 'x'))).rejects.toThrow(/is not a keyfile \(expected JSON, a hex seed or a mnemonic\)/);
+  });
+});
+
 describe('encrypted keyfiles', () => {
   it('refuses Fernet keyfiles with advice', async () => {
     const dir = tmp();

@@ -6,8 +6,8 @@
 import { Command, Option } from 'commander';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { HubClient, parseTokenSpec, startHubServer, validateFilePath, type HubToken, type RepoType } from '../hub/index.js';
-import { UsageError } from '../util/errors.js';
+import { FULL_SHA, HubClient, parseTokenSpec, startHubServer, validateFilePath, type HubToken, type RepoType } from '../hub/index.js';
+import { FlockError, UsageError } from '../util/errors.js';
 import { registerSecret } from '../util/redact.js';
 import { addHubOptions, addJsonOption, expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
 import { markLongRunning, type CommandContext } from './context.js';
@@ -55,7 +55,11 @@ function tokensFrom(ctx: CommandContext): HubToken[] {
 async function serve(ctx: CommandContext): Promise<number> {
   const tokens = tokensFrom(ctx);
   const dir = resolve(expandHome(ctx.opts['dir'] as string));
-  const hub = await startHubServer({ dir, port: ctx.opts['port'] as number, host: ctx.opts['host'] as string, tokens, log: ctx.log });
+  const port = ctx.opts['port'] as number;
+  const hub = await startHubServer({ dir, port, host: ctx.opts['host'] as string, tokens, log: ctx.log }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') throw new FlockError(`Port ${port} is already in use.`, { hint: 'Pick another --port (0 takes any free port), or stop the other hub.' });
+    throw err;
+  });
   ctx.log.info('local hub listening', { url: hub.url, dir, writers: [...new Set(tokens.map((t) => t.name))].join(',') || 'none' });
   process.stdout.write(`${hub.url}\n`);
   await new Promise<void>((done) => {
@@ -75,8 +79,9 @@ async function download(ctx: CommandContext, repo: string): Promise<number> {
   const client = clientFor(ctx);
   const type = repoType(ctx);
   const revision = (ctx.opts['revision'] as string | undefined) ?? 'main';
-  const sha = await client.resolveRevision({ repo, type, revision });
   const wanted = ctx.opts['path'] as string[] | undefined;
+  // A full SHA with named files needs no network when they are cached already.
+  const sha = FULL_SHA.test(revision) && wanted?.length ? revision : await client.resolveRevision({ repo, type, revision });
   const maxBytes = ctx.opts['maxBytes'] as number | undefined;
   const paths = wanted?.length ? wanted.map((p) => validateFilePath(p)) : (await client.listFiles({ repo, type, revision: sha })).map((f) => f.path);
   const out = ctx.opts['out'] ? resolve(expandHome(ctx.opts['out'] as string)) : undefined;

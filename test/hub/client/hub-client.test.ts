@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   DownloadCapExceededError, EntryNotFoundError, HubClient, HubTimeoutError, HubUnavailableError, IntegrityError,
@@ -224,6 +225,34 @@ describe('a hub that is down, slow, failing or lying', () => {
     await expect(c.resolveRevision({ repo: 'alice/ds' })).rejects.toThrow(UnauthorizedError);
     expect(hits).toBe(1);
     await new Promise((ok) => failing.close(ok));
+  });
+
+  it('retries a download whose connection drops mid-file, keeping no partial file', async () => {
+    const content = Buffer.alloc(300_000, 5);
+    const etag = createHash('sha256').update(content).digest('hex');
+    let fullGets = 0;
+    const flaky = createHttpServer((req, res) => {
+      if (req.headers.range) {
+        res.writeHead(206, { 'Content-Range': `bytes 0-0/${content.length}`, ETag: `"${etag}"`, 'Content-Length': '1' });
+        res.end(content.subarray(0, 1));
+        return;
+      }
+      fullGets++;
+      res.writeHead(200, { 'Content-Length': String(content.length) });
+      if (fullGets === 1) {
+        res.write(content.subarray(0, 100_000));
+        setTimeout(() => res.destroy(), 20); // connection drops mid-file
+      } else {
+        res.end(content);
+      }
+    });
+    const url = await listen(flaky);
+    const c = new HubClient({ hubUrl: url, cacheDir: join(root, 'flaky-cache'), retries: 2, retryBaseMs: 10 });
+    const local = await c.downloadFile({ repo: 'alice/ds', revision: 'a'.repeat(40), path: 'data.jsonl' });
+    expect(readFileSync(local).equals(content)).toBe(true);
+    expect(fullGets).toBe(2);
+    expect(readdirSync(join(root, 'flaky-cache', 'datasets--alice--ds', 'blobs'))).toEqual([etag]);
+    await new Promise((ok) => flaky.close(ok));
   });
 
   it('refuses bytes beyond the announced size or the cap from a lying hub, keeping nothing', async () => {

@@ -36,7 +36,7 @@ export async function* readJsonlRows(path: string, limits: Partial<DatasetLimits
   const lim = resolveLimits(limits);
   const fh = await openForReading(path);
   try {
-    const st = await fh.stat();
+    const st = await fh.stat().catch((err: Error) => { throw new FlockError(`cannot read ${path}: ${err.message}`, { cause: err }); });
     if (!st.isFile()) throw new FlockError(`${path} is not a file`, { hint: 'pass the path of a .jsonl file' });
     if (st.size > lim.maxFileBytes) {
       yield { kind: 'error', line: 1, message: `the file is ${formatBytes(st.size)} (${st.size} bytes), over the limit of ${formatBytes(lim.maxFileBytes)}; refused without reading it` };
@@ -45,7 +45,7 @@ export async function* readJsonlRows(path: string, limits: Partial<DatasetLimits
     }
     yield* splitLines(fh, lim, path);
   } finally {
-    await fh.close();
+    await fh.close().catch(() => undefined); // nothing was written: a failed close loses nothing
   }
 }
 

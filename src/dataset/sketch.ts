@@ -14,6 +14,13 @@
 import { FlockError } from '../util/errors.js';
 import { BAND_COUNT } from './fingerprint.js';
 import { sortKeyRows, sortedDistinct } from './pairs.js';
+import type { CanonicalRow } from './canonical.js';
+import { fingerprintRows } from './fingerprint-rows.js';
+
+/** Fingerprints as given, or computed from canonical rows. */
+function asFingerprints(d: DatasetFingerprints | readonly CanonicalRow[]): DatasetFingerprints {
+  return Array.isArray(d) ? fingerprintRows(d as readonly CanonicalRow[]) : (d as DatasetFingerprints);
+}
 
 /** Per-row fingerprints of one dataset. */
 export interface DatasetFingerprints {
@@ -154,12 +161,14 @@ export interface OverlapResult {
 
 /**
  * O(A,B): the fraction of A's rows that exactly or nearly match a row of B (scoring step 4).
+ * Takes fingerprints (`scanDataset(…).fingerprints`, `fingerprintRows(rows)`) or canonical rows.
  *
  * @example
  * overlap(fingerprintsOfLater, fingerprintsOfEarlier).overlap >= 0.5 // a copy
  */
-export function overlap(a: DatasetFingerprints, b: DatasetFingerprints): OverlapResult {
-  const { exact, matched } = new RowMatcher(a).match(Sketch.fromFingerprints(b));
+export function overlap(aIn: DatasetFingerprints | readonly CanonicalRow[], bIn: DatasetFingerprints | readonly CanonicalRow[]): OverlapResult {
+  const a = asFingerprints(aIn);
+  const { exact, matched } = new RowMatcher(a).match(Sketch.fromFingerprints(asFingerprints(bIn)));
   return { rows: a.rows, exact, matched, overlap: a.rows === 0 ? 0 : matched / a.rows };
 }
 
@@ -170,14 +179,16 @@ export interface ContaminationResult extends OverlapResult {
 
 /**
  * Rows of `data` that exactly or nearly duplicate an evaluation example (scoring step 3).
+ * Takes fingerprints or canonical rows.
  *
  * @example
  * const c = contamination(dataFp, evalFp);
  * if (c.overlap > 0.01) reject('trained on the test'); else drop(c.contaminatedRows);
  */
-export function contamination(data: DatasetFingerprints, evalSet: DatasetFingerprints): ContaminationResult {
+export function contamination(dataIn: DatasetFingerprints | readonly CanonicalRow[], evalRows: DatasetFingerprints | readonly CanonicalRow[]): ContaminationResult {
+  const data = asFingerprints(dataIn);
   const flags = new Uint8Array(data.rows);
-  const { exact, matched } = new RowMatcher(data).match(Sketch.fromFingerprints(evalSet), flags);
+  const { exact, matched } = new RowMatcher(data).match(Sketch.fromFingerprints(asFingerprints(evalRows)), flags);
   const contaminatedRows: number[] = [];
   flags.forEach((f, i) => { if (f) contaminatedRows.push(i); });
   return { rows: data.rows, exact, matched, overlap: data.rows === 0 ? 0 : matched / data.rows, contaminatedRows };

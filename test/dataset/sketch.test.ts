@@ -72,3 +72,11 @@ describe('Sketch', () => {
     expect(() => Sketch.deserialize(Buffer.from('not a sketch at all'))).toThrow(/corrupt fingerprint sketch/);
   });
 });
+
+describe('overlap and contamination on canonical rows', () => {
+  it('accept rows as well as fingerprints', () => {
+    const rows = makeRows(31, 30, 300);
+    expect(overlap(recased(rows), rows).overlap).toBe(1);
+    expect(contamination([...makeRows(32, 9, 300), rows[0]!], rows).contaminatedRows).toEqual([9]);
+  });
+});

@@ -1,21 +1,13 @@
 /**
  * The `flock` command: one sub-command group per role. Each group lives in its own file and
- * exports `register(program)`.
+ * exports `register(program)`; `groups.ts` lists them and loads only the one being run.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { reportError } from './run.js';
-import { register as registerDataset } from './dataset.js';
-import { register as registerWallet } from './wallet.js';
-import { register as registerChain } from './chain.js';
-import { register as registerHub } from './hub.js';
-import { register as registerModel } from './model.js';
-import { register as registerDevnet } from './devnet.js';
-import { register as registerEval } from './eval.js';
-import { register as registerBench } from './bench.js';
-import { register as registerValidator } from './validator.js';
+import { GROUPS, invokedGroup } from './groups.js';
 
 function packageVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -23,7 +15,7 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-export function buildProgram(): Command {
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('flock')
     .description('FLockDataset: dataset competitions on Bittensor — miner, owner and validator tools, the training engine, a local subnet.')
     .version(packageVersion(), '-V, --version')
@@ -37,15 +29,12 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions(false);
 
-  registerDataset(program);
-  registerWallet(program);
-  registerChain(program);
-  registerHub(program);
-  registerModel(program);
-  registerDevnet(program);
-  registerEval(program);
-  registerBench(program);
-  registerValidator(program);
+  const wanted = invokedGroup(argv.slice(2));
+  for (const group of GROUPS) {
+    if (group.name === wanted) (await group.load()).register(program);
+    else program.command(group.name).description(group.summary); // listed in --help, loaded when run
+  }
+
 
   // Usage errors exit 2 (commander's default is 1).
   const exit2 = (cmd: Command) => {
@@ -61,7 +50,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
   } catch (err) {
     reportError(err);
   }

@@ -1,7 +1,8 @@
 /**
  * The hub API the rest of FLockDataset uses (validator, miner, localnet):
  * - `HubClient` — create repos, upload files in one commit (→ 40-hex SHA), resolve revisions,
- *   list files, download files at a revision into the Hugging Face cache with a byte cap.
+ *   list files, download files (or a whole snapshot) at a revision into the Hugging Face cache
+ *   with a byte cap.
  * - `startHubServer` — the local hub (same API as huggingface.co for those calls).
  * - one error class per failure mode.
  */

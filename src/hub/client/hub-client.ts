@@ -13,6 +13,7 @@ import { commit, createRepo, datasetInfo, deleteRepo, fileDownloadInfo, listFile
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, openAsBlob } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -232,6 +233,25 @@ export class HubClient {
     const etag = blobName(info.etag);
     if (!(await this.cache.blobExists(repo, etag))) await this.fetchBlob(repo, info.url, path, sha, etag, info.size, maxBytes);
     return this.cache.linkSnapshot(repo, sha, path, etag);
+  }
+
+  /**
+   * Download every file of a repo at a revision (or those `include` accepts) into the cache and
+   * return the snapshot folder — e.g. a model folder with config.json, *.safetensors and
+   * tokenizer.json. Each file is capped by `maxBytes`, all together by `maxTotalBytes` (checked
+   * against the hub's listing before anything is fetched).
+   * @example const { dir } = await hub.downloadSnapshot({ repo: 'meta-llama/Llama-3.2-1B', type: 'model', revision: sha })
+   */
+  async downloadSnapshot(params: RepoParams & { revision?: string; include?: (path: string) => boolean; maxBytes?: number; maxTotalBytes?: number }): Promise<{ sha: string; dir: string; files: string[] }> {
+    const repo = this.repoRef(params);
+    const sha = await this.commitFor(repo, validateRevision(params.revision ?? 'main'), '');
+    const listing = (await this.listFiles({ repo: repo.name, type: repo.type, revision: sha })).filter((f) => params.include?.(f.path) ?? true);
+    const total = listing.reduce((sum, f) => sum + f.size, 0);
+    if (params.maxTotalBytes !== undefined && total > params.maxTotalBytes) {
+      throw new DownloadCapExceededError(`${repo.type} ${repo.name}@${sha} holds ${total} bytes in ${listing.length} files, over the ${params.maxTotalBytes}-byte limit; nothing was downloaded.`);
+    }
+    for (const f of listing) await this.downloadFile({ repo: repo.name, type: repo.type, revision: sha, path: f.path, maxBytes: params.maxBytes });
+    return { sha, dir: join(this.cache.repoDir(repo), 'snapshots', sha), files: listing.map((f) => f.path) };
   }
 
   /** The account the token belongs to (`GET /api/whoami-v2`). */

@@ -18,6 +18,8 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { resolve as resolvePath } from 'node:path';
 import { InvalidHubInputError } from '../errors.js';
+import { FlockError } from '../../util/errors.js';
+import { runGit } from './git.js';
 import { validateFilePath, validateRepoName, validateRevision, repoUrlPath, type RepoRef, type RepoType } from '../validate.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { HttpError, ndjsonLines, parseRange, readJson, sendError, sendJson } from './http.js';
@@ -56,6 +58,9 @@ const UPLOAD_TICKET_SECONDS = 3600;
 /** Start the local hub; resolves once it listens. */
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
   const dir = resolvePath(options.dir);
+  await runGit(null, dir, ['--version']).catch((err: NodeJS.ErrnoException) => {
+    throw new FlockError(`The local hub needs the git command: ${err.code === 'ENOENT' ? 'git is not installed' : err.message}.`, { hint: 'Install git (apt-get install git).' });
+  });
   const repos = new RepoStore(dir);
   const lfs = new LfsStore(dir);
   await repos.init();

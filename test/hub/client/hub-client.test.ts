@@ -92,6 +92,19 @@ describe('upload and download', () => {
     expect(JSON.parse(readFileSync(local, 'utf8'))).toEqual({ hidden_size: 8 });
   });
 
+  it('downloads a whole snapshot (a model folder), within a total cap', async () => {
+    await alice.createRepo({ repo: 'alice/model', type: 'model' });
+    const sha = await alice.uploadFiles({ repo: 'alice/model', type: 'model', files: [
+      { path: 'config.json', content: '{}' }, { path: 'tokenizer.json', content: '{"model":{}}' }, { path: 'README.md', content: 'hi' },
+    ] });
+    await expect(alice.downloadSnapshot({ repo: 'alice/model', type: 'model', revision: sha, maxTotalBytes: 10 })).rejects.toThrow(DownloadCapExceededError);
+    const snap = await alice.downloadSnapshot({ repo: 'alice/model', type: 'model', revision: 'main', include: (p) => p.endsWith('.json') });
+    expect(snap.sha).toBe(sha);
+    expect(snap.files.sort()).toEqual(['config.json', 'tokenizer.json']);
+    expect(readdirSync(snap.dir).sort()).toEqual(['config.json', 'tokenizer.json']);
+    expect(readFileSync(join(snap.dir, 'tokenizer.json'), 'utf8')).toBe('{"model":{}}');
+  });
+
   it('deletes files in a commit and lists files at each revision', async () => {
     const a = await alice.uploadFiles({ repo: 'alice/ds', files: [{ path: 'a.txt', content: 'a' }, { path: 'b.txt', content: 'b' }] });
     const b = await alice.uploadFiles({ repo: 'alice/ds', files: [{ path: 'c.txt', content: 'c' }], deletePaths: ['a.txt'] });

@@ -24,7 +24,7 @@ const seqLen = 256, accumulation = 8, evalSequences = 8;
 
 const ours = await benchmarkEngine({ preset: 'small', seqLen, accumulation, steps, evalSequences, threads });
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-console.log(`flock engine (cpu, ${ours.threads} threads): train ${ours.trainTokensPerSecond.toFixed(0)} tok/s, eval ${ours.evalTokensPerSecond.toFixed(0)} tok/s, peak RSS ${mib(ours.peakRssBytes)} (model+acts+optimizer ${mib(ours.modelBytes)})`);
+console.log(`flock engine (cpu, ${ours.threads} threads): train ${ours.trainTokensPerSecond.toFixed(0)} tok/s, eval ${ours.evalTokensPerSecond.toFixed(0)} tok/s, peak RSS ${mib(ours.peakRssBytes)}, ${mib(ours.peakRssBytes - ours.baselineRssBytes)} above the ${mib(ours.baselineRssBytes)} before loading (weights+activations+optimizer ${mib(ours.modelBytes)})`);
 
 /** Debian's python3 (where python3-torch lives) ahead of any other python3 on PATH; FLOCK_PYTHON overrides. */
 const PYTHON = process.env['FLOCK_PYTHON'] ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');

@@ -1,6 +1,7 @@
 /** `flock bench engine`: training and evaluation throughput of the engine on a preset model. */
 import { Command, Option } from 'commander';
 import { benchmarkEngine } from '../engine/benchmark.js';
+import { BACKEND_KINDS, type BackendKind } from '../engine/backend/select.js';
 import { addJsonOption, parsePositiveInt } from './options.js';
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
@@ -14,6 +15,8 @@ async function engine(ctx: CommandContext): Promise<number> {
     steps: o['steps'] as number,
     evalSequences: o['evalSequences'] as number,
     threads: o['threads'] as number | undefined,
+    backend: o['backend'] as BackendKind,
+    log: ctx.log,
   });
   if (o['json']) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {
@@ -22,7 +25,8 @@ async function engine(ctx: CommandContext): Promise<number> {
       `engine ${r.backend} (${r.threads} threads), preset ${r.preset}, LoRA recipe v1, seq ${r.seqLen}, batch 1, accumulation ${r.accumulation}`,
       `  train ${r.trainTokensPerSecond.toFixed(0)} tok/s (${r.trainTokens} tokens in ${r.trainSeconds.toFixed(1)} s)`,
       `  eval  ${r.evalTokensPerSecond.toFixed(0)} tok/s (${r.evalTokens} tokens in ${r.evalSeconds.toFixed(1)} s)`,
-      `  peak RSS ${mib(r.peakRssBytes)} (weights + activations + optimizer state: ${mib(r.modelBytes)})`,
+      `  peak RSS ${mib(r.peakRssBytes)}, ${mib(r.peakRssBytes - r.baselineRssBytes)} above the ${mib(r.baselineRssBytes)} before loading (weights + activations + optimizer state: ${mib(r.modelBytes)})`,
+      ...(r.peakGpuBytes !== undefined ? [`  peak GPU memory ${mib(r.peakGpuBytes)} (WebGPU buffer pool)`] : []),
     ].join('\n') + '\n');
   }
   return 0;
@@ -39,7 +43,8 @@ export function register(program: Command): void {
     .addOption(new Option('--accumulation <n>', 'sequences per optimizer step').argParser(parsePositiveInt('--accumulation')).default(8))
     .addOption(new Option('--steps <n>', 'optimizer steps to time').argParser(parsePositiveInt('--steps')).default(2))
     .addOption(new Option('--eval-sequences <n>', 'sequences to evaluate').argParser(parsePositiveInt('--eval-sequences')).default(8))
-    .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')));
+    .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')))
+    .addOption(new Option('--backend <kind>', 'compute backend: cpu, webgpu, auto (a hardware GPU if there is one, else cpu)').choices([...BACKEND_KINDS]).default('cpu'));
   addJsonOption(cmd);
   cmd.action(action(engine));
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../engine/checkpoint.js';
 import { loadAdapter, saveAdapter } from '../engine/adapter.js';
-import { CpuBackend } from '../engine/backend/cpu/cpu-backend.js';
+import { BACKEND_KINDS, createBackend, type BackendKind } from '../engine/backend/select.js';
 import { runEvaluation } from '../engine/run.js';
 import { validateDataset, rowHash } from '../dataset/index.js';
 import { recipeSchema, type Recipe } from '../protocol/recipe.js';
@@ -86,11 +86,11 @@ async function evalCommand(ctx: CommandContext): Promise<number> {
   const trainSet = trainPath ? await readRows(trainPath, 'training set') : undefined;
   const adapterDir = o['adapter'] ? expandHome(o['adapter'] as string) : undefined;
   const adapter = adapterDir ? loadAdapter(adapterDir, checkpoint.config) : undefined;
-  const backend = new CpuBackend({ threads: o['threads'] as number | undefined });
+  const backend = await createBackend(o['backend'] as BackendKind, ctx.log, { threads: o['threads'] as number | undefined });
   const bar = progressBar(ctx.interactive && !o['json']);
   let trainStarted = 0;
   let evalStarted = 0;
-  ctx.log.info('evaluating', { model: modelDir, evalRows: evalSet.rows.length, trainRows: trainSet?.rows.length ?? 0, threads: backend.threads });
+  ctx.log.info('evaluating', { model: modelDir, evalRows: evalSet.rows.length, trainRows: trainSet?.rows.length ?? 0, backend: backend.name });
   const result = await runEvaluation({
     checkpoint,
     recipe,
@@ -158,7 +158,8 @@ export function register(program: Command): void {
     .option('--adapter <dir>', 'start from this PEFT adapter (evaluated as is with --no-train)')
     .option('--save-adapter <dir>', 'write the trained adapter here in PEFT format')
     .addOption(new Option('--seed <n>', 'seed for shuffling, dropout and LoRA init').argParser(parseNonNegativeInt('--seed')).default(0))
-    .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')));
+    .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')))
+    .addOption(new Option('--backend <kind>', 'compute backend: cpu, webgpu (a GPU through WebGPU), auto (a hardware GPU if there is one, else cpu)').choices([...BACKEND_KINDS]).default('cpu'));
   addJsonOption(cmd);
   cmd.action(action(evalCommand));
 }

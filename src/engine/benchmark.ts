@@ -6,6 +6,9 @@
 import type { Recipe } from '../protocol/recipe.js';
 import { recipeSchema } from '../protocol/recipe.js';
 import { CpuBackend } from './backend/cpu/cpu-backend.js';
+import { createBackend, type BackendKind } from './backend/select.js';
+import { WebGpuBackend } from './backend/webgpu/backend.js';
+import { silentLogger, type Logger } from '../util/log.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaModel } from './llama.js';
 import { Lora } from './lora.js';
@@ -23,6 +26,10 @@ export interface EngineBenchOptions {
   /** Sequences to evaluate. */
   evalSequences: number;
   threads?: number;
+  /** Backend kind (default cpu). */
+  backend?: BackendKind;
+  /** Where the backend choice is logged. */
+  log?: Logger;
 }
 
 export interface EngineBenchResult {
@@ -38,9 +45,13 @@ export interface EngineBenchResult {
   evalSeconds: number;
   evalTokensPerSecond: number;
   peakRssBytes: number;
+  /** RSS before the model was built (Node, V8 heaps of the threads, code): peak − baseline is the engine's own. */
+  baselineRssBytes: number;
   /** Base weights + activations of one sequence + LoRA parameters, gradients and AdamW moments (f32). */
   modelBytes: number;
   trainLoss: number;
+  /** WebGPU only: peak bytes held by the device buffer pool. */
+  peakGpuBytes?: number;
 }
 
 /** Deterministic benchmark sequences: random byte tokens, targets on the second half. */
@@ -71,8 +82,9 @@ export function estimateBytes(c: LlamaConfig, T: number, loraParams: number): nu
  */
 export async function benchmarkEngine(options: EngineBenchOptions): Promise<EngineBenchResult> {
   const config = PRESETS[options.preset];
-  const backend = new CpuBackend({ threads: options.threads });
-  await backend.ready();
+  const backend = await createBackend(options.backend ?? 'cpu', options.log ?? silentLogger, { threads: options.threads });
+  if (backend instanceof CpuBackend) await backend.ready();
+  const baselineRssBytes = process.memoryUsage().rss;
   try {
     const weights = initPresetWeights(config, 0);
     const model = LlamaModel.load(backend, config, { get: (n) => weights.get(n)! });
@@ -95,7 +107,7 @@ export async function benchmarkEngine(options: EngineBenchOptions): Promise<Engi
     const result: EngineBenchResult = {
       preset: options.preset,
       backend: backend.name,
-      threads: backend.threads,
+      threads: backend instanceof CpuBackend ? backend.threads : 0,
       seqLen: options.seqLen,
       accumulation: options.accumulation,
       trainTokens: tr.tokens,
@@ -105,8 +117,10 @@ export async function benchmarkEngine(options: EngineBenchOptions): Promise<Engi
       evalSeconds,
       evalTokensPerSecond: ev.tokens / evalSeconds,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      baselineRssBytes,
       modelBytes: estimateBytes(config, options.seqLen, lora.size),
       trainLoss: tr.losses[tr.losses.length - 1] ?? NaN,
+      ...(backend instanceof WebGpuBackend ? { peakGpuBytes: backend.memory().peakAllocated } : {}),
     };
     lora.free();
     model.free();

@@ -45,6 +45,15 @@ export class CpuBackend implements Backend {
   private readonly pool: CpuPool;
   private nextId = 1;
   private readonly owners = new Map<number, number>(); // buffer id → live handles (reshapes)
+  /**
+   * Freed buffers kept for reuse, by byte length: a training step allocates and frees the same
+   * activation shapes every time, and a reused buffer costs no allocation, no registration with the
+   * workers and no garbage. Spare bytes are capped at the peak of live bytes.
+   */
+  private readonly spare = new Map<number, { id: number; buffer: SharedArrayBuffer }[]>();
+  private spareBytes = 0;
+  private liveBytes = 0;
+  private peakLiveBytes = 0;
 
   constructor(options: CpuBackendOptions = {}) {
     this.pool = new CpuPool(Math.max(1, options.threads ?? availableParallelism()));
@@ -65,8 +74,18 @@ export class CpuBackend implements Backend {
   zeros(shape: readonly number[], dtype: DType = 'f32'): CpuTensor {
     const size = shapeSize(shape);
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`bad tensor shape [${shape.join(', ')}]`);
+    const bytes = sizeClass(size * 4);
+    this.liveBytes += bytes;
+    this.peakLiveBytes = Math.max(this.peakLiveBytes, this.liveBytes);
+    const reused = this.spare.get(bytes)?.pop();
+    if (reused) {
+      this.spareBytes -= bytes;
+      new Int32Array(reused.buffer).fill(0);
+      this.owners.set(reused.id, 1);
+      return new CpuTensor([...shape], dtype, reused.id, reused.buffer);
+    }
     const id = this.nextId++;
-    const buffer = new SharedArrayBuffer(Math.max(4, size * 4));
+    const buffer = new SharedArrayBuffer(bytes);
     this.pool.register(id, buffer);
     this.owners.set(id, 1);
     return new CpuTensor([...shape], dtype, id, buffer);
@@ -120,7 +139,14 @@ export class CpuBackend implements Backend {
     if (left > 0) this.owners.set(c.id, left);
     else {
       this.owners.delete(c.id);
-      this.pool.unregister(c.id);
+      const bytes = c.buffer.byteLength;
+      this.liveBytes -= bytes;
+      if (this.spareBytes + bytes <= this.peakLiveBytes) {
+        const list = this.spare.get(bytes) ?? [];
+        list.push({ id: c.id, buffer: c.buffer });
+        this.spare.set(bytes, list);
+        this.spareBytes += bytes;
+      } else this.pool.unregister(c.id);
     }
   }
 
@@ -279,6 +305,13 @@ export class CpuBackend implements Backend {
     sameSize('adamwUpdate', param, grad, m, v);
     K.adamw(f32(param), f32(grad), f32(m), f32(v), param.size, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weightDecay, hp.step);
   }
+}
+
+/** Buffer sizes are rounded up (at most 12.5 %) so buffers of nearby sizes can be reused. */
+function sizeClass(bytes: number): number {
+  if (bytes <= 4096) return Math.max(16, Math.ceil(bytes / 16) * 16);
+  const step = 2 ** (Math.floor(Math.log2(bytes)) - 3);
+  return Math.ceil(bytes / step) * step;
 }
 
 // ─── checks ────────────────────────────────────────────────────────────────────────────────────

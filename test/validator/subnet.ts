@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevnet, type Devnet } from '../../src/chain/devnet/index.js';
-import { SubtensorChain, Wallet, keypairFromUri, type WalletKeypair } from '../../src/chain/index.js';
+import { SubtensorChain, Wallet, keypairFromSeed, keypairFromUri, type WalletKeypair } from '../../src/chain/index.js';
 import { HubClient, startHubServer, type HubServer } from '../../src/hub/index.js';
 import { writePresetCheckpoint } from '../../src/engine/presets.js';
 import { formatCompetitionPointer, type CompetitionInput } from '../../src/protocol/index.js';
@@ -85,6 +85,12 @@ export interface TestSubnet {
   /** Create `miners/<name>` with data.jsonl = `content`; returns the commit SHA. */
   publish(name: string, content: string): Promise<string>;
   commit(miner: Miner, data: string): Promise<number>;
+  /**
+   * A validator other than the owner, as on a real subnet: a fresh hotkey (its seed in the wallet
+   * file `validator`/`default`, replacing Alice's), registered, staked, and given a validator
+   * permit by the next epoch.
+   */
+  addValidator(): Promise<WalletKeypair>;
   /** A validator HubClient with its own cache. */
   validatorHub(cacheDir?: string): HubClient;
   restartHub(): Promise<void>;
@@ -159,6 +165,15 @@ export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
     async commit(miner, data) {
       await dev.produceBlocks(1); // a commitment strictly after the registration block
       return (await chain.setCommitment({ netuid: NETUID, data, signer: miner.hotkey })).blockNumber;
+    },
+    async addValidator() {
+      const key = await keypairFromSeed(new Uint8Array(32).fill(7));
+      await chain.burnedRegister({ netuid: NETUID, hotkey: key.address, signer: coldkey });
+      await chain.addStake({ netuid: NETUID, hotkey: key.address, amount: 1000, signer: coldkey });
+      const info = await chain.subnetInfo(NETUID);
+      await dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+      await new Wallet({ name: 'validator', hotkey: 'default', path: walletsDir }).setHotkey(key, { overwrite: true });
+      return key;
     },
     validatorHub(cacheDir = join(root, 'validator-cache')) {
       return new HubClient({ hubUrl: subnet.hub.url, cacheDir, retries: 0, timeoutMs: 5000 });

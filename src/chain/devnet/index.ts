@@ -15,6 +15,8 @@ import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
 import { DevnetChain, DEV_ACCOUNTS, devAddress, type GenesisConfig } from './chain.js';
 import { startRpcServer } from './rpc.js';
+import { isEpochBlock } from './epoch.js';
+import { FlockError } from '../../util/errors.js';
 
 export { DevnetChain, DEV_ACCOUNTS, devAddress, DEFAULT_GENESIS, DEV_ENDOWMENT } from './chain.js';
 export { FINNEY_USER_EXTENSIONS, loadRuntimeMeta, defaultMetadataPath } from './metadata.js';
@@ -82,8 +84,12 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   if (opts.activityCutoff !== undefined) genesis.activityCutoff = opts.activityCutoff;
   const chain = new DevnetChain(opts.dir, genesis, log);
   const host = opts.host ?? '127.0.0.1';
-  const server = await startRpcServer(chain, { host, port: opts.port ?? 9944, version: packageVersion(), log }).catch((err: unknown) => {
+  const port = opts.port ?? 9944;
+  const server = await startRpcServer(chain, { host, port, version: packageVersion(), log }).catch((err: unknown) => {
     chain.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new FlockError(`port ${port} on ${host} is already in use`, { hint: 'stop the other node or pick another port (--port 0 = any free port)', cause: err });
+    }
     throw err;
   });
   const blockTimeMs = opts.blockTimeMs ?? 12_000;
@@ -93,6 +99,8 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     if (closed) return;
     const b = chain.produceBlock();
     log.debug('block', { number: b.number, hash: b.hash, extrinsics: b.included.size });
+    const { netuid, tempo } = chain.config;
+    if (isEpochBlock(b.number, netuid, tempo)) log.info('epoch', { netuid, block: b.number, next: b.number + tempo + 1 });
   };
   if (blockTimeMs > 0) timer = setInterval(produce, blockTimeMs);
   let sealPending = false;

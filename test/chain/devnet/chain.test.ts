@@ -71,3 +71,15 @@ describe('DevnetChain', () => {
     }
   });
 });
+
+describe('startDevnet', () => {
+  it('explains a port that is already taken', async () => {
+    const { startDevnet } = await import('../../../src/chain/devnet/index.js');
+    const first = await startDevnet({ port: 0, blockTimeMs: 0 });
+    try {
+      await expect(startDevnet({ port: first.port, blockTimeMs: 0 })).rejects.toThrow(`port ${first.port} on 127.0.0.1 is already in use`);
+    } finally {
+      await first.close();
+    }
+  });
+});

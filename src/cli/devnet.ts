@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
+import { startDevnet } from '../chain/devnet/index.js';
 import { expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
 import { action } from './run.js';
 import { markLongRunning } from './context.js';
@@ -21,8 +22,6 @@ export function register(program: Command): void {
     .addOption(new Option('--weights-rate-limit <blocks>', 'WeightsSetRateLimit (new chains only)').argParser(parseNonNegativeInt('--weights-rate-limit')).default(100))
     .action(action(async (ctx) => {
       const o = ctx.opts;
-      // Loaded here so other commands do not pay for @polkadot/* at start-up.
-      const { startDevnet } = await import('../chain/devnet/index.js');
       const devnet = await startDevnet({
         port: o['port'] as number,
         host: o['host'] as string,

@@ -277,7 +277,17 @@ function blake2(hex: string): Uint8Array {
   return blake2AsU8a(hexToU8a(hex), 256);
 }
 
-/** The runtime API calls the devnet answers through `state_call`. */
+/** SCALE bytes (hex) of `value` as the output type the metadata gives runtime API `Api_method`. */
+function runtimeApiOutput(chain: DevnetChain, method: string, value: unknown): string {
+  const [apiName, ...rest] = method.split('_');
+  const methodName = rest.join('_');
+  const api = chain.meta.metadata.asLatest.apis.find((a) => a.name.toString() === apiName);
+  const m = api?.methods.find((x) => x.name.toString() === methodName);
+  if (!m) throw new RpcError(-32000, `runtime API ${method} is not in the metadata`);
+  return chain.meta.registry.createType(chain.meta.registry.createLookupType(m.output), value).toHex();
+}
+
+/** The runtime API calls the devnet answers through `state_call` (fees are always zero). */
 function stateCall(chain: DevnetChain, method: string, data: string): string {
   const r = chain.meta.registry;
   switch (method) {
@@ -291,12 +301,12 @@ function stateCall(chain: DevnetChain, method: string, data: string): string {
       const bytes = hexToU8a(chain.meta.metadataHex);
       return u8aToHex(u8aConcat(compactToU8a(bytes.length), bytes));
     }
-    case 'TransactionPaymentApi_query_info': {
-      void data;
-      return r.createType('(u64, u64, u8, u64)', [0, 0, 0, 0]).toHex();
-    }
+    case 'TransactionPaymentApi_query_info':
+    case 'TransactionPaymentCallApi_query_call_info':
+      return runtimeApiOutput(chain, method, { weight: { refTime: 0, proofSize: 0 }, class: 'Normal', partialFee: 0 });
     case 'TransactionPaymentApi_query_fee_details':
-      return '0x00';
+    case 'TransactionPaymentCallApi_query_call_fee_details':
+      return runtimeApiOutput(chain, method, { inclusionFee: null, tip: 0 });
     case 'AccountNonceApi_account_nonce': {
       const who = r.createType('AccountId32', hexToU8a(data)).toString();
       return r.createType('u32', chain.accountNextIndex(who)).toHex();

@@ -74,6 +74,12 @@ describe('devnet JSON-RPC with @polkadot/api', () => {
     await expect(h.api.rpc.author.submitExtrinsic(stale)).rejects.toThrow(/Transaction is outdated/);
   });
 
+  it('quotes a zero fee (TransactionPaymentApi through state_call)', async () => {
+    const info = await h.api.tx.system!.remark!('0x01').paymentInfo(bob);
+    expect(info.partialFee.toString()).toBe('0');
+    expect(info.class.toString()).toBe('Normal');
+  });
+
   it('reads storage at an older block hash', async () => {
     const genesis = (await h.api.rpc.chain.getBlockHash(0)).toHex();
     const atGenesis = await (await h.api.at(genesis)).query.system!.account!(bob.address);

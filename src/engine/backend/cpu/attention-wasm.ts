@@ -43,6 +43,7 @@ export function attentionForwardWasm(wm: WasmMatmul, out: Float32Array, probs: F
   const scale = 1 / Math.sqrt(D);
   const qh = scratch.get('qh', T * D), kg = scratch.get('kg', T * D), vgT = scratch.get('vgT', D * T);
   const s = scratch.get('s', T * T), p = scratch.get('p', T * T), o = scratch.get('o', T * D);
+  const row = new Float64Array(T);
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / KV), g = u % KV;
     gather(kg, k, b, g, T, KV, D);
@@ -54,12 +55,17 @@ export function attentionForwardWasm(wm: WasmMatmul, out: Float32Array, probs: F
       for (let t = 0; t < T; t++) {
         const r = t * T;
         let max = -Infinity;
-        for (let t2 = 0; t2 <= t; t2++) if (s[r + t2]! * scale > max) max = s[r + t2]! * scale;
+        for (let t2 = 0; t2 <= t; t2++) {
+          const z = s[r + t2]! * scale;
+          row[t2] = z;
+          if (z > max) max = z;
+        }
         let sum = 0;
-        for (let t2 = 0; t2 <= t; t2++) sum += Math.exp(s[r + t2]! * scale - max);
+        for (let t2 = 0; t2 <= t; t2++) sum += row[t2] = Math.exp(row[t2]! - max);
         const pr = ((b * NH + h) * T + t) * T;
-        for (let t2 = 0; t2 <= t; t2++) p[r + t2] = probs[pr + t2] = Math.exp(s[r + t2]! * scale - max) / sum;
-        for (let t2 = t + 1; t2 < T; t2++) p[r + t2] = probs[pr + t2] = 0;
+        for (let t2 = 0; t2 <= t; t2++) p[r + t2] = probs[pr + t2] = row[t2]! / sum;
+        p.fill(0, r + t + 1, r + T);
+        probs.fill(0, pr + t + 1, pr + T);
       }
       wm.gemm(o, p, vgT, T, D, T);
       for (let t = 0; t < T; t++) out.set(o.subarray(t * D, (t + 1) * D), ((b * T + t) * NH + h) * D);

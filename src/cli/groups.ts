@@ -23,6 +23,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'chain', summary: "read the chain: a subnet's metagraph and commitments", load: () => import('./chain.js') },
   { name: 'devnet', summary: 'run a local subtensor-compatible node (offline)', load: () => import('./devnet.js') },
   { name: 'validator', summary: 'run a validator: judge committed datasets by training on them, set weights', load: () => import('./validator.js') },
+  { name: 'localnet', summary: 'run the whole subnet locally and offline, and print the leaderboard', load: () => import('./localnet.js') },
 ];
 
 /** Root options that take a value (so their value is not mistaken for a command name). */

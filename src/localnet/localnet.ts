@@ -1,0 +1,322 @@
+/**
+ * The local subnet (`flock localnet`): the whole system on one machine, offline. A devnet node and
+ * a local hub on free loopback ports; wallets; validators registered and staked; a tiny base model
+ * and a competition whose evaluation set comes from the built-in task (tasks.ts), published with
+ * the same code as `flock owner publish`; miners with datasets of known quality submitted with the
+ * same code as `flock miner submit`; validators running the validator loop's passes through real
+ * epochs; and the leaderboard read back from the validators and the chain.
+ *
+ * Blocks are produced on demand: a transaction seals its block at once, and between rounds the
+ * local subnet produces the blocks up to the next epoch, so a round costs only its compute.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Metagraph } from '../chain/chain.js';
+import { startDevnet, type Devnet } from '../chain/devnet/index.js';
+import { SubtensorChain, Wallet, keypairFromUri, type WalletKeypair } from '../chain/index.js';
+import { FingerprintIndex } from '../dataset/index.js';
+import type { Backend } from '../engine/backend/backend.js';
+import { createBackend } from '../engine/backend/select.js';
+import { writePresetCheckpoint, type PresetName } from '../engine/presets.js';
+import { HubClient, startHubServer, type HubServer } from '../hub/index.js';
+import { publishCompetition } from '../owner/publish.js';
+import { submitDataset } from '../miner/submit.js';
+import type { CompetitionInput } from '../protocol/index.js';
+import { FlockError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { openStore, competitionKey, BASE_EVALUATION, type ValidatorStore } from '../validator/store.js';
+import { Validator } from '../validator/validator.js';
+import { DATASET_KINDS, buildTaskData, toJsonl, type DatasetKind } from './tasks.js';
+
+export const LOCALNET_NETUID = 1;
+const OWNER_TOKEN = 'hf_localnet_owner';
+const MINER_TOKEN = 'hf_localnet_miners';
+
+export interface LocalnetOptions {
+  /** Working folder (chain state, hub, wallets, datasets, validator state); a temporary one when absent. */
+  dir?: string;
+  /** Miners (default: one per dataset kind, 7). */
+  miners?: number;
+  /** Validators (default 3; 2 with quick). */
+  validators?: number;
+  /** Rounds of weights (default 3; 2 with quick). */
+  rounds?: number;
+  /** Smaller evaluation set, datasets and recipe: a run in a couple of minutes. */
+  quick?: boolean;
+  /** CPU threads for training (default: all cores). */
+  threads?: number;
+  log: Logger;
+  /** Ctrl-C: everything stops after the current step and is closed. */
+  signal?: AbortSignal;
+  /** Progress of the run, one line per stage (the CLI prints these). */
+  onProgress?: (message: string) => void;
+}
+
+/** The sizes and recipe of a run. */
+export interface LocalnetProfile {
+  preset: PresetName;
+  evalRows: number;
+  datasetRows: number;
+  tempo: number;
+  competition: Omit<CompetitionInput, 'baseModel'> & { baseModel: { repo: string } };
+}
+
+/**
+ * The competition of a local run. The recipe is tuned so the tiny model learns the task in a few
+ * dozen optimizer steps (higher learning rate, short warm-up, short sequences); the softmax
+ * temperature is raised so datasets ranked below the best keep a visible share of the weight.
+ */
+export function localnetProfile(quick: boolean): LocalnetProfile {
+  return {
+    preset: 'tiny',
+    evalRows: quick ? 24 : 48,
+    datasetRows: quick ? 48 : 96,
+    tempo: 20,
+    competition: {
+      protocol: 1, id: '1', title: 'localnet: shout the words',
+      baseModel: { repo: 'flock/localnet-tiny-llama' },
+      recipe: {
+        epochs: quick ? 1 : 2, gradientAccumulation: 2, warmupSteps: 2, maxSeqLen: 96,
+        optimizer: { lr: 1e-2 }, lora: { rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj', 'o_proj', 'down_proj'] },
+      },
+      scoring: { tau: 0.5 },
+      limits: { maxRows: 400, maxBytes: 256 * 1024, maxTokensPerRow: 512 },
+    },
+  };
+}
+
+export interface MinerReport {
+  uid: number;
+  kind: DatasetKind | string;
+  hotkey: string;
+  repo: string;
+  commitment: string;
+  block: number;
+  /** Mean eval loss as the first validator measured it (absent when not evaluated). */
+  evalLoss: number | null;
+  winRate: number;
+  /** Each validator's last weight for this uid (in validator order). */
+  weights: number[];
+  incentive: number;
+  emission: number;
+  /** Why the weight is zero (stage: reason), from the first validator's last round. */
+  zeroReason: string | null;
+}
+
+export interface ValidatorReport {
+  uid: number;
+  hotkey: string;
+  stake: number;
+  validatorTrust: number;
+  dividends: number;
+  emission: number;
+  /** Datasets it trained and evaluated (the base model included). */
+  evaluations: number;
+}
+
+export interface LocalnetReport {
+  dir: string;
+  chain: string;
+  hub: string;
+  netuid: number;
+  competition: { id: string; repo: string; revision: string; pointer: string };
+  quick: boolean;
+  rounds: number;
+  block: number;
+  baseLoss: number | null;
+  miners: MinerReport[];
+  validators: ValidatorReport[];
+  /** Seconds per stage, and in total. */
+  seconds: Record<string, number>;
+}
+
+/** The kind of the i-th miner: one of each kind, then fresh good datasets (committed later). */
+function kindOf(i: number): { kind: DatasetKind | string; base: DatasetKind } {
+  if (i < DATASET_KINDS.length) return { kind: DATASET_KINDS[i]!, base: DATASET_KINDS[i]! };
+  return { kind: `good-${i - DATASET_KINDS.length + 2}`, base: 'good' };
+}
+
+/** Thrown when the run was stopped (Ctrl-C). */
+export class LocalnetStopped extends FlockError {
+  override name = 'LocalnetStopped';
+  constructor() {
+    super('the local subnet was stopped', { exitCode: 130 });
+  }
+}
+
+/**
+ * Run the local subnet end to end and return its leaderboard. Everything it started (node, hub,
+ * chain clients, training threads, state DBs) is closed before it returns or throws.
+ *
+ * @example
+ * const report = await runLocalnet({ quick: true, log });
+ * console.log(formatLocalnetReport(report));
+ */
+export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
+  const quick = Boolean(o.quick);
+  const profile = localnetProfile(quick);
+  const nMiners = o.miners ?? DATASET_KINDS.length;
+  const nValidators = o.validators ?? (quick ? 2 : 3);
+  const rounds = o.rounds ?? (quick ? 2 : 3);
+  const log = o.log;
+  const progress = o.onProgress ?? ((m: string) => log.info(m));
+  const started = performance.now();
+  const seconds: Record<string, number> = {};
+  let stageStart = performance.now();
+  const stage = (name: string) => {
+    seconds[name] = Number(((performance.now() - stageStart) / 1000).toFixed(2));
+    stageStart = performance.now();
+  };
+  const checkStop = () => {
+    if (o.signal?.aborted) throw new LocalnetStopped();
+  };
+
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'flock-localnet-'));
+  mkdirSync(dir, { recursive: true });
+  const closers: Array<() => Promise<void> | void> = [];
+  const validators: Validator[] = [];
+  const onAbort = () => validators.forEach((v) => v.stop());
+  o.signal?.addEventListener('abort', onAbort);
+  try {
+    // ── chain and hub ──
+    const dev: Devnet = await startDevnet({
+      port: 0, blockTimeMs: 0, tempo: profile.tempo, netuid: LOCALNET_NETUID, weightsRateLimit: 1, immunityPeriod: 5000, maxAllowedUids: 64, log: log.child({ part: 'devnet' }),
+    });
+    closers.push(() => dev.close());
+    const hub: HubServer = await startHubServer({ dir: join(dir, 'hub'), port: 0, tokens: [{ name: 'flock', token: OWNER_TOKEN }, { name: 'miners', token: MINER_TOKEN }] });
+    closers.push(() => hub.close());
+    const chain = await SubtensorChain.connect({ endpoint: dev.url, txTimeoutMs: 30_000 });
+    closers.push(() => chain.close());
+    progress(`devnet on ${dev.url}, hub on ${hub.url}, working folder ${dir}`);
+    checkStop();
+
+    // ── wallets, registration, stake ──
+    const walletsDir = join(dir, 'wallets');
+    const owner = await keypairFromUri('//Alice'); // the devnet's subnet owner
+    const funder = await keypairFromUri('//Bob');
+    await new Wallet({ name: 'owner', hotkey: 'default', path: walletsDir }).setHotkey(owner, { overwrite: true });
+    const validatorKeys: WalletKeypair[] = [];
+    for (let i = 0; i < nValidators; i++) {
+      const key = await keypairFromUri(`//Localnet//validator-${i + 1}`);
+      await new Wallet({ name: `validator-${i + 1}`, hotkey: 'default', path: walletsDir }).setHotkey(key, { overwrite: true });
+      await chain.burnedRegister({ netuid: LOCALNET_NETUID, hotkey: key.address, signer: funder });
+      await chain.addStake({ netuid: LOCALNET_NETUID, hotkey: key.address, amount: 1000, signer: funder });
+      validatorKeys.push(key);
+    }
+    const miners: Array<{ kind: DatasetKind | string; base: DatasetKind; key: WalletKeypair; uid: number; repo: string }> = [];
+    for (let i = 0; i < nMiners; i++) {
+      const { kind, base } = kindOf(i);
+      const key = await keypairFromUri(`//Localnet//miner-${kind}`);
+      await new Wallet({ name: `miner-${kind}`, hotkey: 'default', path: walletsDir }).setHotkey(key, { overwrite: true });
+      const r = await chain.burnedRegister({ netuid: LOCALNET_NETUID, hotkey: key.address, signer: funder });
+      miners.push({ kind, base, key, uid: r.uid, repo: `miners/${kind}` });
+    }
+    stage('wallets');
+    progress(`registered ${nValidators} validator(s) (staked) and ${nMiners} miner(s)`);
+    checkStop();
+
+    // ── base model and competition (the owner's tool) ──
+    const modelDir = join(dir, 'model');
+    writePresetCheckpoint(modelDir, profile.preset, { seed: 11 });
+    const data = buildTaskData({ evalRows: profile.evalRows, datasetRows: profile.datasetRows });
+    const dataDir = join(dir, 'datasets');
+    mkdirSync(dataDir, { recursive: true });
+    const evalPath = join(dataDir, 'eval.jsonl');
+    writeFileSync(evalPath, toJsonl(data.evalRows));
+    writeFileSync(join(dir, 'competition.json'), `${JSON.stringify(profile.competition, null, 2)}\n`);
+    const ownerHub = new HubClient({ hubUrl: hub.url, token: OWNER_TOKEN, cacheDir: join(dir, 'cache', 'owner'), retries: 0 });
+    const published = await publishCompetition({
+      chain, hub: ownerHub, netuid: LOCALNET_NETUID, owner, competitionJson: profile.competition, evalPath, repo: 'flock/localnet-competition',
+      model: { dir: modelDir }, log: log.child({ part: 'owner' }),
+    });
+    progress(`owner published competition ${published.competition.id}: ${published.pointer}`);
+    // validators need a permit: it comes with the next epoch after staking
+    await advanceToNextEpoch(dev, chain);
+    stage('publish');
+    checkStop();
+
+    // ── miners (the miner's tool); copies commit later ──
+    const minerHub = new HubClient({ hubUrl: hub.url, token: MINER_TOKEN, cacheDir: join(dir, 'cache', 'miners'), retries: 0 });
+    const submitted = new Map<number, { commitment: string; block: number }>();
+    for (const m of miners) {
+      checkStop();
+      if (m.base === 'copy') await dev.produceBlocks(2); // visibly later than the original
+      const rows = m.kind === m.base ? data.datasets[m.base] : buildTaskData({ evalRows: profile.evalRows, datasetRows: profile.datasetRows }, 1000 + m.uid).datasets.good;
+      const path = join(dataDir, `${m.kind}.jsonl`);
+      writeFileSync(path, toJsonl(rows));
+      const r = await submitDataset({ chain, hub: minerHub, netuid: LOCALNET_NETUID, hotkey: m.key, datasetPath: path, repo: m.repo, log: log.child({ part: `miner ${m.kind}` }), pollMs: 50 });
+      submitted.set(m.uid, { commitment: r.commitment, block: r.block });
+      progress(`miner uid ${m.uid} (${m.kind}) committed ${r.commitment.slice(0, 40)}… at block ${r.block}`);
+    }
+    stage('submit');
+
+    // ── validators: the validator loop's passes, one round per epoch ──
+    const backend: Backend = await createBackend('cpu', log, { threads: o.threads });
+    closers.push(() => backend.dispose());
+    const stores: ValidatorStore[] = [];
+    for (let i = 0; i < nValidators; i++) {
+      const vdir = join(dir, 'validators', `validator-${i + 1}`);
+      const store = openStore(join(vdir, 'validator.sqlite'));
+      const index = FingerprintIndex.open(join(vdir, 'fingerprints.sqlite'));
+      closers.push(() => { index.close(); store.close(); });
+      stores.push(store);
+      validators.push(new Validator({
+        chain, hub: new HubClient({ hubUrl: hub.url, cacheDir: join(vdir, 'cache'), retries: 0 }), store, index, netuid: LOCALNET_NETUID,
+        signer: validatorKeys[i]!, backend, log: log.child({ validator: i + 1 }), blockSeconds: 12, pollMs: 10, retryBaseMs: 50,
+      }));
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (let i = 0; i < validators.length; i++) {
+        checkStop();
+        const pass = await validators[i]!.runPass();
+        checkStop();
+        progress(`round ${round}/${rounds}: validator ${i + 1} evaluated ${pass.evaluated} dataset(s), weights ${pass.weights?.status ?? 'none'}`);
+      }
+      await advanceToNextEpoch(dev, chain);
+      seconds[`round${round}`] = Number(((performance.now() - stageStart) / 1000).toFixed(2));
+      stageStart = performance.now();
+    }
+
+    // ── the leaderboard: validators' rounds + the chain's incentive and emission ──
+    const mg = await chain.metagraph(LOCALNET_NETUID);
+    const first = stores[0]!.latestRound();
+    const comp = stores[0]!.latestCompetition();
+    const base = comp ? stores[0]!.getEvaluation(competitionKey(comp.id, comp.revision), BASE_EVALUATION) : undefined;
+    const minerReports: MinerReport[] = miners.map((m) => {
+      const s = first?.perUid.find((u) => u.uid === m.uid);
+      const weights = stores.map((st) => st.latestRound()?.perUid.find((u) => u.uid === m.uid)?.weight ?? 0);
+      return {
+        uid: m.uid, kind: m.kind, hotkey: m.key.address, repo: m.repo,
+        commitment: submitted.get(m.uid)?.commitment ?? '', block: submitted.get(m.uid)?.block ?? 0,
+        evalLoss: s?.evalLoss ?? null, winRate: s?.winRate ?? 0, weights,
+        incentive: mg.incentive[m.uid] ?? 0, emission: mg.emission[m.uid] ?? 0,
+        zeroReason: (s?.weight ?? 0) > 0 ? null : s?.stage ? `${s.stage}: ${s.reason ?? ''}`.trim() : 'not scored',
+      };
+    });
+    const validatorReports: ValidatorReport[] = validatorKeys.map((k, i) => {
+      const uid = mg.hotkeys.indexOf(k.address);
+      return {
+        uid, hotkey: k.address, stake: mg.stake[uid] ?? 0, validatorTrust: mg.validatorTrust[uid] ?? 0, dividends: mg.dividends[uid] ?? 0,
+        emission: mg.emission[uid] ?? 0, evaluations: validators[i]!.metrics.evaluationsDone,
+      };
+    });
+    seconds['total'] = Number(((performance.now() - started) / 1000).toFixed(2));
+    return {
+      dir, chain: dev.url, hub: hub.url, netuid: LOCALNET_NETUID,
+      competition: { id: published.competition.id, repo: 'flock/localnet-competition', revision: published.revision, pointer: published.pointer },
+      quick, rounds, block: mg.block.number, baseLoss: base?.evalLoss ?? null, miners: minerReports, validators: validatorReports, seconds,
+    };
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    for (const close of closers.reverse()) await Promise.resolve().then(close).catch((err: unknown) => log.debug('close failed', { err: String(err) }));
+  }
+}
+
+/** Produce blocks until the chain has run the subnet's next epoch. */
+export async function advanceToNextEpoch(dev: Devnet, chain: SubtensorChain): Promise<Metagraph> {
+  const info = await chain.subnetInfo(LOCALNET_NETUID);
+  const n = Math.max(1, info.nextEpochBlock - dev.bestNumber() + 1);
+  await dev.produceBlocks(n);
+  return chain.metagraph(LOCALNET_NETUID);
+}

@@ -1,0 +1,172 @@
+/**
+ * `flock miner submit`: dataset → hub → chain. Check the dataset exactly as validators will
+ * (structure and the competition's byte limit), check the hotkey is registered, read the active
+ * competition from the owner's pointer, upload data.jsonl (no new commit when the same content is
+ * already at the head), commit `repo:competition:sha`, and wait for inclusion. When the chain's
+ * commitment space for the epoch is used up (`SpaceLimitExceeded`), wait for the next epoch with
+ * a visible countdown and retry.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import type { Chain, Signer } from '../chain/chain.js';
+import { formatErrors, validateDataset } from '../dataset/index.js';
+import { EntryNotFoundError, RepoNotFoundError, RevisionNotFoundError, type HubClient } from '../hub/index.js';
+import {
+  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, formatCommitment, parseCompetition, parseCompetitionPointer, utf8Length, COMMITMENT_MAX_BYTES,
+  type Competition, type CompetitionPointer,
+} from '../protocol/index.js';
+import { FlockError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+
+/** The file validators read at the root of a miner's dataset repo. */
+export const DATASET_FILE = 'data.jsonl';
+
+export interface SubmitOptions {
+  chain: Chain;
+  /** A hub client with a write token for `repo`. */
+  hub: HubClient;
+  netuid: number;
+  /** The miner's registered hotkey (signs the commitment). */
+  hotkey: Signer & { address: string };
+  datasetPath: string;
+  /** The dataset repo, `owner/name`. */
+  repo: string;
+  log: Logger;
+  /** Seconds per block, for the countdown (finney 12). */
+  blockSeconds?: number;
+  /** How often to poll the chain while waiting for the next epoch (default: one block). */
+  pollMs?: number;
+  /** Give up after this many refused attempts (default 5). */
+  maxAttempts?: number;
+  /** Called on each countdown tick (blocks left); the CLI draws it, tests observe it. */
+  onCountdown?: (blocksLeft: number, nextEpochBlock: number) => void;
+  /** Stop waiting when this returns true (Ctrl-C). */
+  stopped?: () => boolean;
+}
+
+export interface SubmitResult {
+  uid: number;
+  competitionId: string;
+  revision: string;
+  /** False when the content was already at the head of the repo (no new commit). */
+  uploaded: boolean;
+  commitment: string;
+  block: number;
+  /** Attempts refused by the commitment space limit before this one landed. */
+  retries: number;
+}
+
+/** The dataset is not valid: the validators would reject it. */
+export class InvalidDatasetError extends FlockError {
+  override name = 'InvalidDatasetError';
+}
+
+/** The owner's competition pointer, and the competition it names. */
+export async function activeCompetition(chain: Chain, hub: HubClient, netuid: number): Promise<{ pointer: CompetitionPointer; competition: Competition }> {
+  const info = await chain.subnetInfo(netuid);
+  const raw = await chain.getCommitment(netuid, info.ownerHotkey);
+  if (!raw) throw new FlockError(`the owner of subnet ${netuid} (${info.ownerHotkey}) has not published a competition`, { hint: 'wait for the owner to run `flock owner publish`' });
+  const pointer = parseCompetitionPointer(raw.fields[0] ?? raw.data);
+  if (!pointer.ok) throw new FlockError(`the owner's competition pointer is unusable: ${pointer.reason}`);
+  const file = await hub.downloadFile({ repo: pointer.value.repoId, type: 'dataset', revision: pointer.value.revision, path: COMPETITION_FILE, maxBytes: COMPETITION_FILE_MAX_BYTES });
+  const parsed = parseCompetition(await readFile(file, 'utf8'));
+  if (!parsed.ok) throw new FlockError(`the active competition is unusable: ${parsed.reason}`);
+  return { pointer: pointer.value, competition: parsed.value };
+}
+
+/** Refuse a dataset the validators would reject (structure, byte limit); returns its row count. */
+export async function checkDatasetForCompetition(path: string, competition: Competition): Promise<{ rows: number; identity: string }> {
+  const size = (await stat(path)).size;
+  if (size > competition.limits.maxBytes) {
+    throw new InvalidDatasetError(`${path} is ${size} bytes; competition ${competition.id} accepts at most ${competition.limits.maxBytes}`, { hint: 'remove rows until it fits' });
+  }
+  // the same limits the validator's intake applies
+  const v = await validateDataset(path, { maxFileBytes: competition.limits.maxBytes, maxRows: competition.limits.maxRows });
+  if (v.errorCount > 0) {
+    throw new InvalidDatasetError(`${path} has ${v.errorCount} problem(s); validators would score it 0`, { details: formatErrors(v), hint: 'fix them (see `flock dataset check`) and submit again' });
+  }
+  if (v.rows.length === 0) throw new InvalidDatasetError(`${path} has no rows`);
+  return { rows: v.rows.length, identity: v.identity };
+}
+
+/** git's blob id of some content (what the hub lists as a file's `oid`). */
+function gitBlobOid(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+/** The head SHA when data.jsonl there already has this content; undefined otherwise. */
+async function headWithSameContent(hub: HubClient, repo: string, content: Buffer): Promise<string | undefined> {
+  try {
+    const head = await hub.resolveRevision({ repo, type: 'dataset', revision: 'main' });
+    const file = (await hub.listFiles({ repo, type: 'dataset', revision: head })).find((f) => f.path === DATASET_FILE);
+    if (!file) return undefined;
+    const same = file.lfs ? file.lfs.oid === createHash('sha256').update(content).digest('hex') : file.oid === gitBlobOid(content);
+    return same ? head : undefined;
+  } catch (err) {
+    if (err instanceof RepoNotFoundError || err instanceof RevisionNotFoundError || err instanceof EntryNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Upload data.jsonl unless the head already holds it; returns the revision and whether a commit was made. */
+export async function uploadDataset(hub: HubClient, repo: string, path: string): Promise<{ revision: string; uploaded: boolean }> {
+  const content = await readFile(path);
+  const existing = await headWithSameContent(hub, repo, content);
+  if (existing) return { revision: existing, uploaded: false };
+  await hub.createRepo({ repo, type: 'dataset', existOk: true });
+  const revision = await hub.uploadFiles({ repo, type: 'dataset', files: [{ path: DATASET_FILE, content }], message: 'flock miner submit: data.jsonl' });
+  return { revision, uploaded: true };
+}
+
+/** True for the chain's per-epoch commitment space refusal. */
+export function isSpaceLimitExceeded(err: unknown): boolean {
+  return (err as { error?: unknown })?.error === 'SpaceLimitExceeded' || /SpaceLimitExceeded/.test(String((err as Error)?.message));
+}
+
+/** Wait until the chain passes the next epoch boundary, reporting the blocks left. */
+async function waitForNextEpoch(o: SubmitOptions): Promise<void> {
+  const info = await o.chain.subnetInfo(o.netuid);
+  const target = info.nextEpochBlock + 1;
+  const poll = o.pollMs ?? (o.blockSeconds ?? 12) * 1000;
+  for (;;) {
+    const now = (await o.chain.currentBlock()).number;
+    if (now >= target) return;
+    if (o.stopped?.()) throw new FlockError('stopped while waiting for the next epoch');
+    o.onCountdown?.(target - now, target);
+    await new Promise((r) => setTimeout(r, poll));
+  }
+}
+
+/**
+ * Submit a dataset: check, upload, commit (retrying after the epoch when the space limit refuses).
+ *
+ * @example
+ * const r = await submitDataset({ chain, hub, netuid: 1, hotkey, datasetPath: 'data.jsonl', repo: 'alice/ds', log });
+ * console.log(r.commitment, r.block);
+ */
+export async function submitDataset(o: SubmitOptions): Promise<SubmitResult> {
+  const { chain, hub, netuid, log } = o;
+  const { pointer, competition } = await activeCompetition(chain, hub, netuid);
+  const checked = await checkDatasetForCompetition(o.datasetPath, competition);
+  log.info(`dataset is valid`, { rows: checked.rows, identity: checked.identity.slice(0, 12), competition: competition.id });
+  const uid = await chain.uidOf(netuid, o.hotkey.address);
+  if (uid === undefined) throw new FlockError(`hotkey ${o.hotkey.address} is not registered on subnet ${netuid}`, { hint: `register it first: btcli subnets register --netuid ${netuid}` });
+
+  const { revision, uploaded } = await uploadDataset(hub, o.repo, o.datasetPath);
+  log.info(uploaded ? `uploaded ${DATASET_FILE}` : `${DATASET_FILE} is already at the head: no new commit`, { repo: o.repo, revision });
+  const commitment = formatCommitment({ repoId: o.repo, competitionId: competition.id, revision });
+  if (utf8Length(commitment) > COMMITMENT_MAX_BYTES) throw new FlockError(`the commitment "${commitment}" is longer than ${COMMITMENT_MAX_BYTES} bytes`, { hint: 'use a shorter repo name' });
+  void pointer;
+
+  const maxAttempts = o.maxAttempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const tx = await chain.setCommitment({ netuid, data: commitment, signer: o.hotkey });
+      return { uid, competitionId: competition.id, revision, uploaded, commitment, block: tx.blockNumber, retries: attempt - 1 };
+    } catch (err) {
+      if (!isSpaceLimitExceeded(err) || attempt >= maxAttempts) throw err;
+      log.warning('the chain refused the commitment: this hotkey used its commitment space for the epoch; waiting for the next epoch', { attempt });
+      await waitForNextEpoch(o);
+    }
+  }
+}

@@ -41,6 +41,9 @@ export class CpuPool {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(entry.entry, { eval: entry.evalCode, workerData: { control, args, port: port2 }, transferList: [port2] });
       worker.unref();
+      // A worker that fails to start is simply never used (its "up" word stays 0); errors inside a
+      // job are caught in the worker and reported through its control words.
+      worker.on('error', (err) => process.stderr.write(`cpu worker thread failed: ${String(err)}\n`));
       this.workers.push({ worker, ctl: new Int32Array(control), args: new Float64Array(args), port: port1, seq: 0 });
     }
   }

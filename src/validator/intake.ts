@@ -119,3 +119,21 @@ export async function datasetFile(ctx: IntakeContext, identity: string, sub: Sub
   ctx.files.fingerprints.set(identity, fp);
   return { path, fingerprints: fp };
 }
+
+/**
+ * Download many submissions' files into the cache, `concurrency` at a time (the network is the
+ * slow part of intake; validation stays sequential). Errors are left for `intakeSubmission`, which
+ * meets them again and records them.
+ */
+export async function prefetchDatasets(ctx: IntakeContext, subs: readonly SubmissionRecord[], concurrency: number): Promise<void> {
+  const maxBytes = ctx.competition.competition.limits.maxBytes;
+  let next = 0;
+  const worker = async () => {
+    while (next < subs.length) {
+      const s = subs[next++]!;
+      if (!s.repoId || !s.revision) continue;
+      await ctx.hub.downloadFile({ repo: s.repoId, type: 'dataset', revision: s.revision, path: DATASET_FILE, maxBytes }).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, subs.length) }, worker));
+}

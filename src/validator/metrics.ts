@@ -18,6 +18,8 @@ export class ValidatorMetrics {
   roundsScored = 0;
   weightSetFailures = 0;
   currentBlock: number | null = null;
+  /** Wall time of the last dataset intake (download, validate, fingerprint). */
+  lastIntakeSeconds = 0;
 
   observeEvaluation(seconds: number): void {
     this.evaluationSecondsSum += seconds;
@@ -40,6 +42,7 @@ export class ValidatorMetrics {
     metric('flock_validator_last_weight_block', 'gauge', 'Block of the last weight transaction included on chain (-1: none yet).', [['', this.lastWeightBlock ?? -1]]);
     metric('flock_validator_rounds_total', 'counter', 'Scoring rounds recorded.', [['', this.roundsScored]]);
     metric('flock_validator_weight_set_failures_total', 'counter', 'Weight transactions that failed.', [['', this.weightSetFailures]]);
+    metric('flock_validator_intake_seconds', 'gauge', 'Wall time of the last dataset intake (download, validate, fingerprint, copy index).', [['', this.lastIntakeSeconds]]);
     metric('flock_validator_current_block', 'gauge', 'Chain block seen last (-1: none yet).', [['', this.currentBlock ?? -1]]);
     return `${lines.join('\n')}\n`;
   }

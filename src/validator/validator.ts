@@ -16,14 +16,14 @@
 import type { Chain, Commitment, Metagraph, Signer, SubnetInfo } from '../chain/chain.js';
 import { NotRegisteredError } from '../chain/index.js';
 import type { Backend } from '../engine/backend/backend.js';
-import type { FingerprintIndex } from '../dataset/index.js';
+import { contamination, type FingerprintIndex } from '../dataset/index.js';
 import type { HubClient } from '../hub/index.js';
 import { commitmentForCompetition, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
-import { DatasetFiles, datasetFile, intakeSubmission, isTransientHubError, type IntakeContext } from './intake.js';
+import { DatasetFiles, datasetFile, intakeSubmission, isTransientHubError, prefetchDatasets, type IntakeContext } from './intake.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, type UidCommitment } from './round.js';
 import { BASE_EVALUATION, type EvaluationRecord, type ValidatorStore } from './store.js';
@@ -162,6 +162,7 @@ export class Validator {
     const ordered = [...state.commitments.values()].sort((a, b) => a.commitment.block - b.commitment.block || a.uid - b.uid);
     let checked = 0;
     const started = performance.now();
+    await prefetchDatasets(ctx, ordered.filter((c) => !c.commitmentError && !c.submission.reason && !c.submission.datasetIdentity).map((c) => c.submission), 8);
     for (const c of ordered) {
       const s = c.submission;
       if (c.commitmentError || s.reason) continue;
@@ -183,11 +184,25 @@ export class Validator {
           continue;
         }
       }
-      const check = store.datasetChecks(state.competition.key).get(s.datasetIdentity!);
+      let check = store.datasetChecks(state.competition.key).get(s.datasetIdentity!);
+      if (!check) {
+        // taken in under an earlier competition revision: check it against this evaluation set
+        try {
+          const { fingerprints } = await datasetFile(ctx, s.datasetIdentity!, s);
+          check = { rows: fingerprints.rows, contaminatedRows: contamination(fingerprints, state.competition.evalFingerprints).contaminatedRows.length };
+          store.recordDatasetCheck({ competitionId: state.competition.key, datasetIdentity: s.datasetIdentity!, ...check });
+          if (!this.o.index.has(s.datasetIdentity!, s.datasetIdentity!)) this.o.index.add(s.datasetIdentity!, fingerprints);
+        } catch (err) {
+          if (!isTransientHubError(err)) throw err;
+          log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
+          continue;
+        }
+      }
       const contaminated = check && check.rows > 0 && check.contaminatedRows / check.rows > state.competition.competition.scoring.contaminationMax;
       if (!contaminated) store.enqueueEvaluation(state.competition.key, s.datasetIdentity!, c.commitment.block);
     }
-    if (checked > 0) log.info(`checked ${checked} new dataset(s)`, { seconds: Number(((performance.now() - started) / 1000).toFixed(2)) });
+    this.metrics.lastIntakeSeconds = (performance.now() - started) / 1000;
+    if (checked > 0) log.info(`checked ${checked} new dataset(s)`, { seconds: Number(this.metrics.lastIntakeSeconds.toFixed(2)) });
     this.metrics.queueLength = store.queueLength(state.competition.key);
   }
 
@@ -328,6 +343,8 @@ export class Validator {
       if (ran.status === 'done') evaluated++;
       else failed++;
       block = (await chain.currentBlock()).number;
+      // a long pass may cross the epoch: follow the new window
+      if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo(this.o.netuid);
     }
     if (!this.stopping) {
       const r = await this.scoreAndSetWeights(state);

@@ -113,6 +113,23 @@ describe('validator faults: pending weights, hub down, chain down', () => {
     expect(store.listEvaluations(key).every((e) => e.attempts === 1)).toBe(true);
   });
 
+  it('near the end of the window it sets weights before training more', async () => {
+    await nextWindow(net);
+    const c = await net.register('c');
+    await net.commit(c, formatCommitment({ repoId: 'miners/c', competitionId: '1', revision: await net.publish('c', toJsonl(taskRows(16, 5))) }));
+    const info = await net.chain.subnetInfo(NETUID);
+    await net.dev.produceBlocks(info.nextEpochBlock - info.block.number - 2); // two blocks left
+    const pass = await validatorFor(net, store, index).runPass();
+    expect(pass.evaluated).toBe(1);
+    const key = store.latestRound()!.competitionId;
+    const tx = store.weightTransactions()[0]!;
+    expect(tx).toMatchObject({ status: 'included', window: weightWindow(info) });
+    const cEval = store.listEvaluations(key, 'done').sort((x, y) => y.finishedAt! - x.finishedAt!)[0]!;
+    expect(tx.updatedAt).toBeLessThanOrEqual(cEval.finishedAt!);
+    // the round it set had c still queued
+    expect(store.latestRound()!.perUid.find((u) => u.uid === c.uid)).toMatchObject({ stage: 'not_evaluated', weight: 0 });
+  });
+
   it('chain down: the loop backs off and retries until the node is back, keeping finished work', async () => {
     const key = store.latestRound()!.competitionId;
     const doneBefore = store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt]);

@@ -88,6 +88,27 @@ describe('devnet JSON-RPC with @polkadot/api', () => {
     expect((now.toJSON() as { nonce: number }).nonce).toBeGreaterThan(0);
   });
 
+  it('pushes new heads and storage changes to subscribers', async () => {
+    const before = h.devnet.bestNumber();
+    const heads: number[] = [];
+    const nonces: number[] = [];
+    let done: () => void = () => {};
+    const seen = new Promise<void>((resolve) => { done = resolve; });
+    const check = () => { if (heads.includes(before + 3) && nonces.length >= 2) done(); };
+    const unsubHeads = await h.api.rpc.chain.subscribeNewHeads((header) => { heads.push(header.number.toNumber()); check(); });
+    const unsubNonce = (await h.api.query.system!.account!(bob.address, (acc: { toJSON(): unknown }) => {
+      nonces.push((acc.toJSON() as { nonce: number }).nonce);
+      check();
+    })) as unknown as () => void;
+    await send(h.api, h.api.tx.system!.remark!('0x04'), bob);
+    await h.devnet.produceBlocks(2);
+    await seen;
+    unsubHeads();
+    unsubNonce();
+    expect(heads).toEqual(expect.arrayContaining([before + 1, before + 2, before + 3]));
+    expect(nonces[nonces.length - 1]).toBe(nonces[0]! + 1);
+  });
+
   it('answers unknown methods with JSON-RPC "Method not found"', async () => {
     const res = await rawRequest(h.devnet.url, 'foo_bar');
     expect(res.error?.code).toBe(-32601);

@@ -33,8 +33,8 @@ describe('flock chain', { timeout: 120_000 }, () => {
     await chain.burnedRegister({ netuid: 1, hotkey: hot.address, signer: bob });
     commitBlock = (await chain.setCommitment({ netuid: 1, data: 'bob/dataset:1:4f2c9a', signer: hot })).blockNumber;
     await chain.close();
-  });
-  afterAll(async () => { await dev?.close(); });
+  }, 60_000);
+  afterAll(async () => { await dev?.close(); }, 60_000);
 
   it('prints the metagraph as a table and as JSON', async () => {
     const [table, json] = await Promise.all([

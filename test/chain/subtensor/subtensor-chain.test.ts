@@ -21,7 +21,7 @@ async function produceUntil(dev: Devnet, block: number): Promise<void> {
   if (dev.bestNumber() < block) await dev.produceBlocks(block - dev.bestNumber());
 }
 
-describe('SubtensorChain on a devnet', () => {
+describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
   let dev: Devnet;
   let chain: SubtensorChain;
   let alice: WalletKeypair; // subnet owner, uid 0
@@ -36,11 +36,11 @@ describe('SubtensorChain on a devnet', () => {
     bob = await keypairFromUri('//Bob');
     bobHot = await keypairFromUri('//Bob//hot');
     charlieHot = await keypairFromUri('//Charlie//hot');
-  });
+  }, 60_000);
   afterAll(async () => {
     await chain?.close();
     await dev?.close();
-  });
+  }, 60_000);
 
   it('reads the subnet: tempo, owner, schedule, weight rules', async () => {
     const info = await chain.subnetInfo(NETUID);
@@ -146,7 +146,7 @@ describe('SubtensorChain on a devnet', () => {
   });
 });
 
-describe('commit-reveal on a devnet', () => {
+describe('commit-reveal on a devnet', { timeout: 60_000 }, () => {
   it('commits the v2 hash and reveals it in the next epoch', async () => {
     const dev = await startDevnet({ port: 0, blockTimeMs: 0, tempo: TEMPO, weightsRateLimit: RATE_LIMIT, commitReveal: true });
     const chain = await SubtensorChain.connect({ endpoint: dev.url, txTimeoutMs: 20_000 });
@@ -194,7 +194,7 @@ describe('a node that goes away', () => {
       await expect(down).rejects.toThrow(`cannot reach the chain at ws://127.0.0.1:${port}`);
 
       dev = await startDevnet({ port, dir, blockTimeMs: 0, tempo: TEMPO });
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 45_000;
       let block: { number: number } | undefined;
       while (!block && Date.now() < deadline) {
         block = await chain.currentBlock().catch(() => undefined);
@@ -207,7 +207,7 @@ describe('a node that goes away', () => {
       await chain.close();
       await dev.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('names the endpoint when there is no node at all', async () => {
     await expect(SubtensorChain.connect({ endpoint: 'ws://127.0.0.1:1', connectTimeoutMs: 1000 }))

@@ -48,5 +48,5 @@ describe('wallet layout', () => {
       { name: 'w1', coldkey: ADDRESS, hotkeys: [{ name: 'h1', address: hot.address }] },
       { name: 'w2', hotkeys: [{ name: 'miner', address: ADDRESS }] },
     ]);
-  }, 120_000);
+  }, 300_000);
 });

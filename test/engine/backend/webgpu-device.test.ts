@@ -80,6 +80,29 @@ describe('kernel profile', () => {
   });
 });
 
+describe('kernel variant flags', () => {
+  it('FLOCK_WEBGPU_MATMUL and FLOCK_WEBGPU_ATTENTION force a variant; the defaults are auto and tiled', async () => {
+    const saved = { m: process.env['FLOCK_WEBGPU_MATMUL'], a: process.env['FLOCK_WEBGPU_ATTENTION'] };
+    try {
+      process.env['FLOCK_WEBGPU_MATMUL'] = 'splitk';
+      process.env['FLOCK_WEBGPU_ATTENTION'] = 'rows';
+      const forced = await createWebGpuBackend();
+      expect([forced.matmulVariant, forced.attentionVariant]).toEqual(['splitk', 'rows']);
+      forced.dispose();
+      delete process.env['FLOCK_WEBGPU_MATMUL'];
+      delete process.env['FLOCK_WEBGPU_ATTENTION'];
+      const plain = await createWebGpuBackend();
+      expect([plain.matmulVariant, plain.attentionVariant]).toEqual(['auto', 'tiled']);
+      plain.dispose();
+    } finally {
+      for (const [k, v] of [['FLOCK_WEBGPU_MATMUL', saved.m], ['FLOCK_WEBGPU_ATTENTION', saved.a]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
 describe('makeShader', () => {
   const p: Program = {
     name: 'demo', key: 'demo', workgroupSize: [64, 1, 1],

@@ -3,13 +3,14 @@
  * clusters of rows linked by near matches. (Exact duplicates come from `RowHashList`.)
  */
 import { BAND_COUNT } from './fingerprint.js';
-import { sortKeyRows } from './pairs.js';
+import { SortScratch, sortKeyRows } from './pairs.js';
 
 /** For each row: 1 when it nearly matches (shares a band key with) an earlier row, else 0. */
 export function nearDuplicatesOfEarlier(bands: Uint32Array, rows: number): Uint8Array {
   const dup = new Uint8Array(rows);
+  const scratch = new SortScratch(rows);
   for (let b = 0; b < BAND_COUNT; b++) {
-    const s = sortKeyRows(bands, rows, BAND_COUNT, b);
+    const s = sortKeyRows(bands, rows, BAND_COUNT, b, scratch);
     // within a run of equal keys rows are in file order: all but the first have an earlier match
     for (let i = 1; i < rows; i++) if (s.keys[i] === s.keys[i - 1]) dup[s.rows[i]!] = 1;
   }
@@ -24,8 +25,9 @@ export function nearClusters(bands: Uint32Array, rows: number): number[][] {
     while (parent[x] !== x) { parent[x] = parent[parent[x]!]!; x = parent[x]!; }
     return x;
   };
+  const scratch = new SortScratch(rows);
   for (let b = 0; b < BAND_COUNT; b++) {
-    const s = sortKeyRows(bands, rows, BAND_COUNT, b);
+    const s = sortKeyRows(bands, rows, BAND_COUNT, b, scratch);
     for (let i = 1; i < rows; i++) {
       if (s.keys[i] !== s.keys[i - 1]) continue;
       const x = find(s.rows[i]!);

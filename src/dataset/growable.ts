@@ -1,64 +1,74 @@
 /**
- * Append-only storage for per-row data of unknown row count, kept in fixed-size chunks so growing
- * never copies (a 1 GB file's fingerprints grow without a doubling spike), and assembled into one
- * array only at the end, releasing each chunk as it is copied.
+ * Append-only storage for per-row data of unknown row count, in a *resizable* ArrayBuffer: the
+ * address space is reserved up front and pages are committed only as they are written, so growing
+ * never copies and handing the data out never copies either (a 1 GB file's fingerprints grow
+ * without a doubling spike). One buffer holds at most 4 GiB.
  */
-const CHUNK_SHIFT = 18;
-const CHUNK = 1 << CHUNK_SHIFT; // elements per chunk
-const MASK = CHUNK - 1;
+import { FlockError } from '../util/errors.js';
+
+const MAX_BYTES = 2 ** 32;
+
+type Resizable = ArrayBuffer & { resize(bytes: number): void; readonly maxByteLength: number };
+
+function reserve(): Resizable {
+  return new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(0, { maxByteLength: MAX_BYTES });
+}
+
+function grow(buf: Resizable, needBytes: number): void {
+  if (needBytes > MAX_BYTES) {
+    throw new FlockError('too many rows to hold their fingerprints in one pass (over 4 GiB)', { hint: 'limit the rows read with --max-rows' });
+  }
+  buf.resize(Math.min(MAX_BYTES, Math.max(needBytes, buf.byteLength * 2, 1 << 16)));
+}
 
 export class GrowableU32 {
-  private chunks: Uint32Array[] = [];
+  private readonly buf = reserve();
+  private view = new Uint32Array(this.buf); // tracks the buffer's length
   length = 0;
 
   push(v: number): void {
-    const c = this.length >>> CHUNK_SHIFT;
-    if (c === this.chunks.length) this.chunks.push(new Uint32Array(CHUNK));
-    this.chunks[c]![this.length & MASK] = v;
-    this.length++;
+    if (this.length === this.view.length) this.growTo(this.length + 1);
+    this.view[this.length++] = v;
   }
 
   /** Append every element of `vs`. */
   pushAll(vs: ArrayLike<number>): void {
-    for (let i = 0; i < vs.length; i++) this.push(vs[i]!);
+    if (this.length + vs.length > this.view.length) this.growTo(this.length + vs.length);
+    this.view.set(vs, this.length);
+    this.length += vs.length;
   }
 
-  /** All elements in one array; the chunks are released, so call it once, at the end. */
+  /** The elements pushed so far (a view, not a copy: stop pushing once you take it). */
   toArray(): Uint32Array {
-    const out = new Uint32Array(this.length);
-    for (let c = 0; c < this.chunks.length; c++) {
-      const n = Math.min(CHUNK, this.length - c * CHUNK);
-      out.set(this.chunks[c]!.subarray(0, n), c * CHUNK);
-      this.chunks[c] = EMPTY_CHUNK;
-    }
-    this.chunks = [];
-    this.length = 0;
-    return out;
+    return new Uint32Array(this.buf, 0, this.length);
+  }
+
+  private growTo(n: number): void {
+    grow(this.buf, n * 4);
+    this.view = new Uint32Array(this.buf);
   }
 }
 
-const EMPTY_CHUNK = new Uint32Array(0);
-
-/** Fixed-width binary records (e.g. 32-byte hashes), chunked the same way. */
+/** Fixed-width binary records (e.g. 32-byte hashes), stored the same way. */
 export class GrowableRecords {
-  private readonly chunks: Buffer[] = [];
-  private readonly perChunk: number;
+  private readonly buf = reserve();
+  private bytes = new Uint8Array(this.buf);
   length = 0;
 
-  constructor(readonly width: number) {
-    this.perChunk = Math.max(1, Math.floor((1 << 20) / width));
-  }
+  constructor(readonly width: number) {}
 
   push(record: Uint8Array): void {
-    const c = Math.floor(this.length / this.perChunk);
-    if (c === this.chunks.length) this.chunks.push(Buffer.alloc(this.perChunk * this.width));
-    this.chunks[c]!.set(record.subarray(0, this.width), (this.length % this.perChunk) * this.width);
+    const end = (this.length + 1) * this.width;
+    if (end > this.bytes.length) {
+      grow(this.buf, end);
+      this.bytes = new Uint8Array(this.buf);
+    }
+    this.bytes.set(record.subarray(0, this.width), this.length * this.width);
     this.length++;
   }
 
-  /** Record i (a view into the chunk). */
+  /** Record i (a view). */
   at(i: number): Buffer {
-    const o = (i % this.perChunk) * this.width;
-    return this.chunks[Math.floor(i / this.perChunk)]!.subarray(o, o + this.width);
+    return Buffer.from(this.buf, i * this.width, this.width);
   }
 }

@@ -1,15 +1,29 @@
 /** Sorting keys together with the rows they belong to. */
 
+/** Reusable buffers for repeated `sortKeyRows` calls over the same row count. */
+export class SortScratch {
+  readonly keys: Uint32Array;
+  readonly rows: Uint32Array;
+  readonly packed: Float64Array | null;
+  constructor(readonly size: number) {
+    this.keys = new Uint32Array(size);
+    this.rows = new Uint32Array(size);
+    this.packed = size < 2 ** 21 ? new Float64Array(size) : null;
+  }
+}
+
 /**
  * Sort `keys[start + i*stride]` for i in [0, rows) and return the sorted keys with their row
- * indices (ties in row order).
+ * indices (ties in row order). With `scratch`, its buffers are filled and returned (no
+ * allocation — callers sorting many columns keep memory flat).
  */
-export function sortKeyRows(keys: Uint32Array, rows: number, stride = 1, start = 0): { keys: Uint32Array; rows: Uint32Array } {
-  const outKeys = new Uint32Array(rows);
-  const outRows = new Uint32Array(rows);
+export function sortKeyRows(keys: Uint32Array, rows: number, stride = 1, start = 0, scratch?: SortScratch): { keys: Uint32Array; rows: Uint32Array } {
+  const s = scratch && scratch.size === rows ? scratch : null;
+  const outKeys = s ? s.keys : new Uint32Array(rows);
+  const outRows = s ? s.rows : new Uint32Array(rows);
   if (rows < 2 ** 21) {
     // key·2²¹ + row < 2⁵³ is exact in a double: one native numeric sort, no comparator
-    const packed = new Float64Array(rows);
+    const packed = s?.packed ?? new Float64Array(rows);
     for (let i = 0; i < rows; i++) packed[i] = keys[start + i * stride]! * 2097152 + i;
     packed.sort();
     for (let i = 0; i < rows; i++) {

@@ -6,7 +6,8 @@
  *   kernel sums in slice order (deterministic, no atomics). Pays for LoRA's thin shapes
  *   (x·Aᵀ is [T,R], dB is [O,R], …: few output tiles, a long K).
  * `auto` picks split-K when the output has fewer tiles than the GPU has room for and K is long;
- * FLOCK_WEBGPU_MATMUL=tiled|splitk forces a variant (tests run every one).
+ * FLOCK_WEBGPU_MATMUL=tiled|splitk forces a variant (tests run every one). The tile kernel is a
+ * general strided, batched GEMM (`gemm`): attention runs its products through it too.
  */
 import type { GpuRuntime } from '../runtime.js';
 import type { GpuTensor } from '../tensor.js';

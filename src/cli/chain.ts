@@ -1,5 +1,5 @@
 /**
- * `flock chain metagraph|commitments`: what a subnet looks like right now — a readable table, or
+ * `flock chain metagraph|subnet|commitments`: what a subnet looks like right now — a readable table, or
  * `--json` for scripts.
  */
 import { Command } from 'commander';
@@ -75,6 +75,30 @@ async function metagraph(ctx: CommandContext, cmd: Command): Promise<number> {
   }
 }
 
+async function subnet(ctx: CommandContext, cmd: Command): Promise<number> {
+  const netuid = netuidOf(ctx);
+  const chain = await connectFromFlags(ctx, cmd);
+  try {
+    const info = await chain.subnetInfo(netuid);
+    if (ctx.opts['json']) {
+      process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+    } else {
+      const rows: [string, string][] = [
+        ['block', `${info.block.number}`], ['neurons', `${info.n} / ${info.maxAllowedUids}`], ['tempo', `${info.tempo}`],
+        ['last epoch', `${info.lastEpochBlock}`], ['next epoch', `${info.nextEpochBlock} (in ${info.nextEpochBlock - info.block.number} blocks)`],
+        ['weights rate limit', `${info.weightsRateLimit} blocks`], ['weights version key', `${info.weightsVersionKey}`],
+        ['min allowed weights', `${info.minAllowedWeights}`], ['max weight', info.maxWeightLimit.toFixed(4)],
+        ['commit-reveal', info.commitRevealEnabled ? `on (reveal after ${info.revealPeriodEpochs} epoch(s))` : 'off'],
+        ['owner hotkey', info.ownerHotkey], ['owner coldkey', info.ownerColdkey], ['registration burn', `${info.burn} TAO`],
+      ];
+      process.stdout.write(`subnet ${netuid}\n${rows.map(([k, v]) => `  ${k.padEnd(20)} ${v}`).join('\n')}\n`);
+    }
+    return 0;
+  } finally {
+    await chain.close();
+  }
+}
+
 async function commitments(ctx: CommandContext, cmd: Command): Promise<number> {
   const netuid = netuidOf(ctx);
   const chain = await connectFromFlags(ctx, cmd);
@@ -95,11 +119,14 @@ async function commitments(ctx: CommandContext, cmd: Command): Promise<number> {
 
 /** Register `flock chain`. */
 export function register(program: Command): void {
-  const group = program.command('chain').description('read the chain: a subnet\'s metagraph and commitments');
+  const group = program.command('chain').description('read the chain: a subnet\'s metagraph, parameters and commitments');
 
   const mg = group.command('metagraph').description('the metagraph of a subnet: uids, keys, stake, permits, incentive, consensus, dividends, emission')
     .option('--full', 'show whole addresses', false);
   addJsonOption(addNetuidOption(addSubtensorOptions(mg))).action(action((ctx) => metagraph(ctx, mg)));
+
+  const sn = group.command('subnet').description("a subnet's parameters: tempo and epochs, weight rules, commit-reveal, owner");
+  addJsonOption(addNetuidOption(addSubtensorOptions(sn))).action(action((ctx) => subnet(ctx, sn)));
 
   const cm = group.command('commitments').description('every commitment on a subnet, with the block it was stored at');
   addJsonOption(addNetuidOption(addSubtensorOptions(cm))).action(action((ctx) => commitments(ctx, cm)));

@@ -71,6 +71,17 @@ describe('flock chain', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('shows the subnet parameters', async () => {
+    const [text, json] = await Promise.all([
+      flock(['chain', 'subnet', '--netuid', '1', '--subtensor.chain_endpoint', dev.url]),
+      flock(['chain', 'subnet', '--netuid', '1', '--json', '--subtensor.chain_endpoint', dev.url]),
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^subnet 1\n  block +\d+\n  neurons +2 \/ 256\n  tempo +10\n/);
+    expect(text.stdout).toContain('commit-reveal        off');
+    expect(JSON.parse(json.stdout)).toMatchObject({ netuid: 1, tempo: 10, n: 2, weightsRateLimit: 100, ownerHotkey: (await keypairFromUri('//Alice')).address });
+  });
+
   it('explains a missing subnet, a missing --netuid and an unreachable node', async () => {
     const [none, usage, down] = await Promise.all([
       flock(['chain', 'metagraph', '--netuid', '9', '--subtensor.chain_endpoint', dev.url]),

@@ -12,6 +12,7 @@ import {
   InvalidHubInputError, RepoNotFoundError, RevisionNotFoundError, UnauthorizedError, type HubClient,
 } from '../hub/index.js';
 import { contamination, formatBytes, scanDataset, type DatasetFingerprints, type FingerprintIndex } from '../dataset/index.js';
+import { encodeChat } from '../engine/template.js';
 import type { Logger } from '../util/log.js';
 import type { LoadedCompetition } from './competition.js';
 import type { SubmissionRecord, ValidatorStore } from './store.js';
@@ -79,7 +80,20 @@ export async function intakeSubmission(ctx: IntakeContext, sub: SubmissionRecord
     store.setSubmissionReason(sub.id, reason);
     return { kind: 'rejected', reason };
   }
-  const scan = await scanDataset(path, { limits: { maxFileBytes: limits.maxBytes, maxRows: limits.maxRows } });
+  // rows longer than maxTokensPerRow (with the base model's tokenizer and chat template) are a structural error
+  const tokenizer = competition.checkpoint.tokenizer;
+  let tooLong: number | null = null;
+  const scan = await scanDataset(path, {
+    limits: { maxFileBytes: limits.maxBytes, maxRows: limits.maxRows },
+    onRow: (row, line) => {
+      if (tooLong === null && encodeChat(row, tokenizer, limits.maxTokensPerRow + 1).ids.length > limits.maxTokensPerRow) tooLong = line;
+    },
+  });
+  if (scan.valid && tooLong !== null) {
+    const reason = `${DATASET_FILE}:${tooLong}: the row is longer than ${limits.maxTokensPerRow} tokens (the competition's maxTokensPerRow)`;
+    store.setSubmissionReason(sub.id, reason);
+    return { kind: 'rejected', reason };
+  }
   if (!scan.valid) {
     const first = scan.errors[0]?.replace(path, DATASET_FILE) ?? '';
     const reason = `${DATASET_FILE} has ${scan.errorCount} problem(s) (run \`flock dataset check\`); first: ${first}`;

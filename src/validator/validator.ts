@@ -280,10 +280,11 @@ export class Validator {
   async scoreAndSetWeights(state: ChainState): Promise<{ outcome: SetWeightsOutcome | null; round: RoundResult | null }> {
     const { chain, store, netuid, log } = this.o;
     const info = await chain.subnetInfo(netuid);
+    const kind = info.commitRevealEnabled ? 'commit' : 'set';
+    // a reveal sets weights (and the hotkey's lastUpdate): read the metagraph after it
+    if (info.commitRevealEnabled) await revealDueWeights({ chain, store, netuid, signer: this.o.signer, log });
     const metagraph = await chain.metagraph(netuid);
     this.metrics.currentBlock = metagraph.block.number;
-    const kind = info.commitRevealEnabled ? 'commit' : 'set';
-    if (info.commitRevealEnabled) await revealDueWeights({ chain, store, netuid, signer: this.o.signer, log });
     if (store.weightsSetInWindow(netuid, weightWindow(info), kind)) return { outcome: { status: 'already_set', window: weightWindow(info) }, round: null };
     const key = state.competition.key;
     const base = store.getEvaluation(key, BASE_EVALUATION);

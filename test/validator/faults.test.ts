@@ -199,3 +199,38 @@ describe('validator faults: recycled uid, commitment older than the registration
     expect(store.listEvaluations(round.competitionId).filter((e) => e.datasetIdentity !== BASE_EVALUATION).every((e) => e.attempts === 1)).toBe(true);
   });
 });
+
+describe('validator on a commit-reveal subnet', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+
+  beforeAll(async () => {
+    net = await startSubnet({ tempo: 20, weightsRateLimit: 2, commitReveal: true });
+    store = openStore(join(net.root, 'state', 'validator.sqlite'));
+    index = FingerprintIndex.open(join(net.root, 'state', 'fingerprints.sqlite'));
+  });
+  afterAll(async () => {
+    index?.close();
+    store?.close();
+    await net?.close();
+  });
+
+  it('commits weights in one window and reveals them in the reveal epoch', async () => {
+    const a = await net.register('a');
+    await net.commit(a, formatCommitment({ repoId: 'miners/a', competitionId: '1', revision: await net.publish('a', toJsonl(taskRows(16, 7))) }));
+    const first = await validatorFor(net, store, index).runPass();
+    expect(first.weights?.status).toBe('set');
+    const commit = store.weightTransactions()[0]!;
+    expect(commit).toMatchObject({ kind: 'commit', status: 'included' });
+    expect(commit.salt).toHaveLength(8);
+
+    await nextWindow(net);
+    await validatorFor(net, store, index).runPass();
+    const reveal = store.weightTransactions().find((t) => t.kind === 'reveal')!;
+    expect(reveal).toMatchObject({ status: 'included', window: commit.window });
+    // the revealed weights are on chain
+    const mg = await net.chain.metagraph(NETUID);
+    expect(mg.lastUpdate[0]).toBe(reveal.block);
+  });
+});

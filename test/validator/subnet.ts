@@ -107,6 +107,7 @@ export interface SubnetOptions {
   /** Keep the devnet state on disk (for restarts). */
   persistentChain?: boolean;
   blockTimeMs?: number;
+  commitReveal?: boolean;
 }
 
 /** Start devnet + hub, publish model and competition, point the owner's commitment at it. */
@@ -114,7 +115,7 @@ export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
   const root = mkdtempSync(join(tmpdir(), 'flock-validator-'));
   const dev = await startDevnet({
     port: 0, blockTimeMs: o.blockTimeMs ?? 0, tempo: o.tempo ?? 50, weightsRateLimit: o.weightsRateLimit ?? 2,
-    immunityPeriod: o.immunityPeriod ?? 5000, maxAllowedUids: o.maxAllowedUids ?? 64,
+    immunityPeriod: o.immunityPeriod ?? 5000, maxAllowedUids: o.maxAllowedUids ?? 64, commitReveal: o.commitReveal ?? false,
     ...(o.persistentChain ? { dir: join(root, 'chain') } : {}),
   });
   const hubDir = join(root, 'hub');

@@ -63,6 +63,10 @@ describe('validator pass: bad inputs and faults', () => {
       }],
       ['othercomp', async () => commitmentOf('othercomp', await net.publish('othercomp', toJsonl(taskRows(20, 22))), '99')],
       ['garbage', async () => 'this is not a commitment'],
+      ['longrow', async () => {
+        const long = { conversations: [{ role: 'user' as const, content: 'say it' }, { role: 'assistant' as const, content: 'x '.repeat(600) }] };
+        return commitmentOf('longrow', await net.publish('longrow', toJsonl([...taskRows(10, 31), long])));
+      }],
     ];
     for (const [name] of plan) {
       miners[name] = await net.register(name);
@@ -95,6 +99,7 @@ describe('validator pass: bad inputs and faults', () => {
     expect(reason('deleted')).toMatch(/^dataset: the dataset repo miners\/deleted does not exist on the hub/);
     expect(reason('othercomp')).toMatch(/^commitment: the commitment is for competition "99"; the active competition is "1"/);
     expect(reason('garbage')).toMatch(/^commitment: commitment "this is not a commitment" has 1 ":"-separated parts/);
+    expect(reason('longrow')).toBe("dataset: data.jsonl:11: the row is longer than 512 tokens (the competition's maxTokensPerRow)");
     expect(reason('noise')).toMatch(/^competitive_filter: no better than an earlier submission/);
     for (const u of round.perUid) {
       if (u.weight === 0) expect(u.reason, `uid ${u.uid}`).toBeTruthy();

@@ -102,13 +102,18 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     const { netuid, tempo } = chain.config;
     if (isEpochBlock(b.number, netuid, tempo)) log.info('epoch', { netuid, block: b.number, next: b.number + tempo + 1 });
   };
-  if (blockTimeMs > 0) timer = setInterval(produce, blockTimeMs);
+  // Timer and seal-on-submit blocks: a failure is logged, never an uncaught exception (the block
+  // was not written: it is one SQLite transaction).
+  const produceLogged = () => {
+    try { produce(); } catch (err) { log.error('block production failed', { error: (err as Error).message }); }
+  };
+  if (blockTimeMs > 0) timer = setInterval(produceLogged, blockTimeMs);
   let sealPending = false;
   const unseal = blockTimeMs === 0 && (opts.sealOnSubmit ?? true)
     ? chain.onSubmit(() => {
       if (sealPending) return;
       sealPending = true;
-      setImmediate(() => { sealPending = false; produce(); });
+      setImmediate(() => { sealPending = false; produceLogged(); });
     })
     : () => {};
   log.info(`devnet listening on ${server.url}`, {

@@ -5,6 +5,7 @@
  */
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import type { Logger } from '../../util/log.js';
@@ -19,6 +20,9 @@ class RpcError extends Error {
 }
 
 type Params = unknown[];
+
+/** Largest request accepted (a JSON-RPC message or HTTP body). */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /** Longest wait after inclusion before a watched transaction is reported finalized. */
 const FINALITY_FALLBACK_MS = 2000;
@@ -62,9 +66,11 @@ class Connection {
     this.eventsReadHooks.delete(at.toLowerCase());
     this.afterReply.push(...hooks);
   }
-  constructor(readonly socket: WebSocket) {}
+  /** null for an HTTP request: it can make no subscription. */
+  constructor(readonly socket: WebSocket | null) {}
 
   newSubscription(method: string, onBlock?: (b: ProducedBlock) => void): string {
+    if (!this.socket) throw new RpcError(-32090, 'Subscriptions are not available over HTTP; connect over WebSocket');
     const id = `devnet-${this.nextId++}`;
     this.subs.set(id, { method, onBlock });
     return id;
@@ -72,7 +78,7 @@ class Connection {
 
   notify(id: string, result: unknown): void {
     const sub = this.subs.get(id);
-    if (!sub || this.socket.readyState !== WebSocket.OPEN) return;
+    if (!sub || !this.socket || this.socket.readyState !== WebSocket.OPEN) return;
     this.socket.send(JSON.stringify({ jsonrpc: '2.0', method: sub.method, params: { subscription: id, result } }));
   }
 }
@@ -93,11 +99,36 @@ export async function startRpcServer(chain: DevnetChain, opts: { host: string; p
     for (const c of connections) for (const sub of c.subs.values()) sub.onBlock?.(b);
   });
 
-  const wss = new WebSocketServer({ host: opts.host, port: opts.port, maxPayload: 16 * 1024 * 1024 });
-  await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve);
-    wss.once('error', reject);
+  // One port for both: WebSocket upgrades (subscriptions) and plain HTTP POST requests (curl, scripts).
+  const http = createServer((req, res) => {
+    if (req.method !== 'POST') {
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('POST a JSON-RPC request, or connect over WebSocket\n');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_REQUEST_BYTES) chunks.push(c); });
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        if (size > MAX_REQUEST_BYTES) throw new Error('too large');
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }));
+        return;
+      }
+      const conn = new Connection(null); // no subscriptions over HTTP
+      const reply = Array.isArray(body) ? body.map((r) => handle(r as RpcRequest, conn)) : handle(body as RpcRequest, conn);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+    });
   });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port, opts.host, () => { http.off('error', reject); resolve(); });
+  });
+  // Attached once listening, so a busy port rejects above instead of erroring inside `ws`.
+  const wss = new WebSocketServer({ server: http, maxPayload: MAX_REQUEST_BYTES });
+  wss.on('error', (err) => log.error('websocket server error', { error: err.message }));
   wss.on('connection', (socket) => {
     const conn = new Connection(socket);
     connections.add(conn);
@@ -138,14 +169,16 @@ export async function startRpcServer(chain: DevnetChain, opts: { host: string; p
     }
   }
 
-  const port = (wss.address() as AddressInfo).port;
+  const port = (http.address() as AddressInfo).port;
   return {
     port,
     url: `ws://${opts.host}:${port}`,
     close: async () => {
       unlisten();
-      for (const c of connections) c.socket.terminate();
+      for (const c of connections) c.socket?.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
 }

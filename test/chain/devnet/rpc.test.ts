@@ -109,6 +109,15 @@ describe('devnet JSON-RPC with @polkadot/api', () => {
     expect(nonces[nonces.length - 1]).toBe(nonces[0]! + 1);
   });
 
+  it('answers plain HTTP POST requests on the same port (no subscriptions there)', async () => {
+    const httpUrl = h.devnet.url.replace(/^ws/, 'http');
+    const post = async (body: unknown) => (await fetch(httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
+    expect((await post({ jsonrpc: '2.0', id: 7, method: 'system_chain', params: [] })).result).toBe('FLock Devnet');
+    const batch = await post([{ jsonrpc: '2.0', id: 1, method: 'chain_getBlockHash', params: [0] }, { jsonrpc: '2.0', id: 2, method: 'chain_subscribeNewHeads', params: [] }]);
+    expect(batch[0].result).toBe(h.api.genesisHash.toHex());
+    expect(batch[1].error.message).toMatch(/not available over HTTP/);
+  });
+
   it('answers unknown methods with JSON-RPC "Method not found"', async () => {
     const res = await rawRequest(h.devnet.url, 'foo_bar');
     expect(res.error?.code).toBe(-32601);

@@ -77,7 +77,7 @@ export function localnetProfile(quick: boolean): LocalnetProfile {
       protocol: 1, id: '1', title: 'localnet: shout the words',
       baseModel: { repo: 'flock/localnet-tiny-llama' },
       recipe: {
-        epochs: quick ? 1 : 2, gradientAccumulation: 2, warmupSteps: 2, maxSeqLen: 96,
+        epochs: quick ? 1 : 2, gradientAccumulation: 2, warmupSteps: 2, maxSeqLen: 160,
         optimizer: { lr: 1e-2 }, lora: { rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj', 'o_proj', 'down_proj'] },
       },
       scoring: { tau: 0.5 },

@@ -18,7 +18,7 @@ export type DatasetKind = (typeof DATASET_KINDS)[number];
 /** What each kind is, for the leaderboard's legend. */
 export const KIND_DESCRIPTIONS: Record<DatasetKind, string> = {
   'off-task': 'a different task (arithmetic), right answers',
-  noisy: 'task prompts, answers are other random words',
+  noisy: 'task prompts, sloppy answers (other words, random case, no frame)',
   medium: 'half right answers, half wrong',
   good: 'task prompts, right answers',
   contaminated: 'good rows plus rows copied from the evaluation set',
@@ -42,17 +42,22 @@ export class Lcg {
 const LETTERS = 'abcdefghiklmnoprstu';
 
 function word(r: Lcg): string {
-  return Array.from({ length: 3 + r.int(3) }, () => LETTERS[r.int(LETTERS.length)]).join('');
+  return Array.from({ length: 4 + r.int(3) }, () => LETTERS[r.int(LETTERS.length)]).join('');
 }
 
 function words(r: Lcg): string[] {
-  return Array.from({ length: 3 + r.int(2) }, () => word(r));
+  return Array.from({ length: 5 + r.int(3) }, () => word(r));
 }
 
 const PROMPTS = ['shout:', 'Shout:'];
 
-function taskRow(prompt: string, ws: string[], answer: string[]): ChatRow {
-  return { conversations: [{ role: 'user', content: `${prompt} ${ws.join(' ')}` }, { role: 'assistant', content: `${answer.join(' ').toUpperCase()}!` }] };
+/** The task's answer: a fixed frame around the words upper-cased (the frame is what a tiny model learns first). */
+function rightAnswer(ws: string[]): string {
+  return `Here they are in capitals: ${ws.join(' ').toUpperCase()}. Done!`;
+}
+
+function taskRow(prompt: string, ws: string[], answer: string): ChatRow {
+  return { conversations: [{ role: 'user', content: `${prompt} ${ws.join(' ')}` }, { role: 'assistant', content: answer }] };
 }
 
 /** `n` rows of the task with the right answers. */
@@ -60,14 +65,18 @@ export function taskRows(n: number, seed: number): ChatRow[] {
   const r = new Lcg(seed);
   return Array.from({ length: n }, () => {
     const ws = words(r);
-    return taskRow(PROMPTS[0]!, ws, ws);
+    return taskRow(PROMPTS[0]!, ws, rightAnswer(ws));
   });
 }
 
-/** `n` task prompts whose answers are other random words (right format, wrong content). */
+/** `n` task prompts with sloppy answers: other random words, random case, no frame. */
 export function noisyRows(n: number, seed: number): ChatRow[] {
   const r = new Lcg(seed);
-  return Array.from({ length: n }, () => taskRow(PROMPTS[0]!, words(r), words(r)));
+  return Array.from({ length: n }, () => {
+    const ws = words(r);
+    const answer = words(r).map((w) => (r.int(2) ? w.toUpperCase() : w)).join(r.int(2) ? ' ' : ', ');
+    return taskRow(PROMPTS[0]!, ws, answer);
+  });
 }
 
 /** `n` rows of another task: adding two numbers. */

@@ -58,14 +58,7 @@ export function buildSubmissions(p: {
 }): SubmissionInput[] {
   const { metagraph: mg, store, competition } = p;
   const checks = store.datasetChecks(competition.key);
-  // every dataset committed in this competition, by identity → who committed it and when
-  const committers = new Map<string, Array<{ uid: number; block: number }>>();
-  for (const s of store.competitionSubmissions(competition.competition.id)) {
-    if (!s.datasetIdentity) continue;
-    const list = committers.get(s.datasetIdentity) ?? [];
-    list.push({ uid: s.uid, block: s.block });
-    committers.set(s.datasetIdentity, list);
-  }
+  const committers = committersOf(store, competition.competition.id);
   const out: SubmissionInput[] = [];
   for (const uid of mg.uids) {
     const hotkey = mg.hotkeys[uid]!;
@@ -93,7 +86,20 @@ export function buildSubmissions(p: {
   return out;
 }
 
-function overlapsOf(
+/** Every dataset committed in a competition, by identity → who committed it and when. */
+export function committersOf(store: ValidatorStore, competitionId: string): Map<string, Array<{ uid: number; block: number }>> {
+  const committers = new Map<string, Array<{ uid: number; block: number }>>();
+  for (const s of store.competitionSubmissions(competitionId)) {
+    if (!s.datasetIdentity) continue;
+    const list = committers.get(s.datasetIdentity) ?? [];
+    list.push({ uid: s.uid, block: s.block });
+    committers.set(s.datasetIdentity, list);
+  }
+  return committers;
+}
+
+/** O(this dataset, j) for every committed dataset j it overlaps (identical data: O = 1). */
+export function overlapsOf(
   identity: string,
   fp: DatasetFingerprints | undefined,
   cache: OverlapCache,

@@ -18,14 +18,14 @@ import { NotRegisteredError } from '../chain/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { contamination, type FingerprintIndex } from '../dataset/index.js';
 import type { HubClient } from '../hub/index.js';
-import { commitmentForCompetition, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
+import { commitmentForCompetition, copyVerdict, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
 import { DatasetFiles, datasetFile, intakeSubmission, isTransientHubError, prefetchDatasets, type IntakeContext } from './intake.js';
 import { ValidatorMetrics } from './metrics.js';
-import { OverlapCache, buildSubmissions, type UidCommitment } from './round.js';
+import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
 import { BASE_EVALUATION, type EvaluationRecord, type ValidatorStore } from './store.js';
 import { isConnectionError, resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
 
@@ -185,21 +185,28 @@ export class Validator {
         }
       }
       let check = store.datasetChecks(state.competition.key).get(s.datasetIdentity!);
-      if (!check) {
-        // taken in under an earlier competition revision: check it against this evaluation set
+      if (!check || !this.files.fingerprints.has(s.datasetIdentity!)) {
+        // taken in by an earlier process (the copy check needs its fingerprints in memory) or under
+        // an earlier competition revision (check it against this evaluation set): re-read from the cache
         try {
           const { fingerprints } = await datasetFile(ctx, s.datasetIdentity!, s);
-          check = { rows: fingerprints.rows, contaminatedRows: contamination(fingerprints, state.competition.evalFingerprints).contaminatedRows.length };
-          store.recordDatasetCheck({ competitionId: state.competition.key, datasetIdentity: s.datasetIdentity!, ...check });
+          if (!check) {
+            check = { rows: fingerprints.rows, contaminatedRows: contamination(fingerprints, state.competition.evalFingerprints).contaminatedRows.length };
+            store.recordDatasetCheck({ competitionId: state.competition.key, datasetIdentity: s.datasetIdentity!, ...check });
+          }
           if (!this.o.index.has(s.datasetIdentity!, s.datasetIdentity!)) this.o.index.add(s.datasetIdentity!, fingerprints);
         } catch (err) {
           if (!isTransientHubError(err)) throw err;
           log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
-          continue;
+          if (!check) continue;
         }
       }
-      const contaminated = check && check.rows > 0 && check.contaminatedRows / check.rows > state.competition.competition.scoring.contaminationMax;
-      if (!contaminated) store.enqueueEvaluation(state.competition.key, s.datasetIdentity!, c.commitment.block);
+      const scoring = state.competition.competition.scoring;
+      const contaminated = check && check.rows > 0 && check.contaminatedRows / check.rows > scoring.contaminationMax;
+      // a copy of an earlier submission scores 0 whatever its loss: do not spend training on it
+      const fp = this.files.fingerprints.get(s.datasetIdentity!);
+      const copy = copyVerdict(c.uid, c.commitment.block, overlapsOf(s.datasetIdentity!, fp, this.overlaps, committersOf(store, state.competition.competition.id)), scoring.copyThreshold);
+      if (!contaminated && !copy) store.enqueueEvaluation(state.competition.key, s.datasetIdentity!, c.commitment.block);
     }
     this.metrics.lastIntakeSeconds = (performance.now() - started) / 1000;
     if (checked > 0) log.info(`checked ${checked} new dataset(s)`, { seconds: Number(this.metrics.lastIntakeSeconds.toFixed(2)) });

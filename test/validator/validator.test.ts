@@ -48,6 +48,8 @@ describe('validator pass: bad inputs and faults', () => {
       ['good2', async () => commitmentOf('good2', await net.publish('good2', toJsonl(taskRows(24, 99))))],
       // the same rows shuffled: the same dataset identity, committed later
       ['copy', async () => commitmentOf('copy', await net.publish('copy', toJsonl(taskRows(24, 7).reverse())))],
+      // 20 of its 24 rows are good's: a near copy with its own identity
+      ['nearcopy', async () => commitmentOf('nearcopy', await net.publish('nearcopy', toJsonl([...taskRows(24, 7).slice(0, 20), ...taskRows(4, 55)])))],
       ['noise', async () => commitmentOf('noise', await net.publish('noise', toJsonl(noiseRows(24, 8))))],
       ['contaminated', async () => commitmentOf('contaminated', await net.publish('contaminated', toJsonl([...taskRows(30, 5), ...taskRows(12, 1)])))],
       ['invalid', async () => commitmentOf('invalid', await net.publish('invalid', `${good}{"conversations": [{"role": "assistant", "content": "x"}]}\nnot json\n`))],
@@ -92,6 +94,7 @@ describe('validator pass: bad inputs and faults', () => {
     // the two real datasets share all the weight (which one leads depends on the seed, i.e. the competition revision)
     expect(by.get(uid['good']!)!.weight + by.get(uid['good2']!)!.weight).toBeCloseTo(1, 9);
     expect(reason('copy')).toMatch(new RegExp(`^copy: copy: 100% of its rows match the dataset of uid ${uid['good']}`));
+    expect(reason('nearcopy')).toMatch(new RegExp(`^copy: copy: 83.33% of its rows match the dataset of uid ${uid['good']}`));
     expect(reason('contaminated')).toMatch(/^contamination: trained on the test: 12 of 42 rows/);
     expect(reason('invalid')).toMatch(/^dataset: data\.jsonl has 2 problem\(s\)/);
     expect(reason('huge')).toMatch(/^dataset: data\.jsonl at miners\/huge@[0-9a-f]{12} is too large/);
@@ -107,7 +110,7 @@ describe('validator pass: bad inputs and faults', () => {
     const total = round.perUid.reduce((a, u) => a + u.weight, 0);
     expect(total).toBeCloseTo(1, 9);
 
-    // trained: base + good + good2 + noise (the shuffled copy has good's identity; contaminated is never trained)
+    // trained: base + good + good2 + noise (the shuffled copy has good's identity; the near copy and the contaminated data are never trained)
     const evals = store.listEvaluations(round.competitionId);
     expect(evals.map((e) => e.status)).toEqual(['done', 'done', 'done', 'done']);
     expect(evals.every((e) => e.attempts === 1)).toBe(true);
@@ -146,6 +149,8 @@ describe('validator pass: bad inputs and faults', () => {
     expect(txs).toHaveLength(before + 1);
     expect(new Set(txs.map((t) => t.window)).size).toBe(txs.length);
     expect(store.rounds()).toHaveLength(2);
+    // a fresh validator (fingerprints re-read from the cache) still sees the near copy, and never trained it
+    expect(store.latestRound()!.perUid.find((u) => u.uid === uid['nearcopy'])).toMatchObject({ stage: 'copy', weight: 0 });
   });
 
   it('serves Prometheus metrics', async () => {

@@ -1,0 +1,103 @@
+/**
+ * `flock localnet --quick --json` end to end (issue 6's done-when): the built CLI starts a devnet
+ * and a local hub, publishes a competition, has miners of known quality submit, runs validators
+ * through real epochs, and reports the leaderboard with the chain's incentive. Also: Ctrl-C stops
+ * a run cleanly (the process exits by itself, its ports are closed).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { LocalnetReport } from '../../src/localnet/localnet.js';
+import { FLOCK_BIN, REPO_ROOT, runFlock } from '../helpers/cli.js';
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); ok(true); });
+    s.once('error', () => ok(false));
+  });
+}
+
+describe('flock localnet --quick --json', () => {
+  let report: LocalnetReport;
+  let stderr = '';
+
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'flock-localnet-test-'));
+    const r = runFlock(['localnet', '--quick', '--json', '--dir', dir]);
+    stderr = r.stderr;
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    report = JSON.parse(r.stdout) as LocalnetReport;
+  }, 600_000);
+
+  const miner = (kind: string) => {
+    const m = report.miners.find((x) => x.kind === kind);
+    if (!m) throw new Error(`no ${kind} miner in the report`);
+    return m;
+  };
+
+  it('ranks by incentive: good > medium > noisy and off-task', () => {
+    expect(miner('good').incentive).toBeGreaterThan(miner('medium').incentive);
+    expect(miner('medium').incentive).toBeGreaterThan(miner('noisy').incentive);
+    expect(miner('medium').incentive).toBeGreaterThan(miner('off-task').incentive);
+    expect(miner('good').evalLoss!).toBeLessThan(miner('medium').evalLoss!);
+    expect(miner('medium').evalLoss!).toBeLessThan(report.baseLoss!);
+    expect(miner('good').emission).toBeGreaterThan(0);
+  });
+
+  it('gives the copies and the contaminated dataset zero, with the right reasons', () => {
+    const good = miner('good');
+    for (const kind of ['copy', 'reworded-copy']) {
+      const m = miner(kind);
+      expect(m.incentive).toBe(0);
+      expect(m.weights.every((w) => w === 0)).toBe(true);
+      expect(m.zeroReason).toMatch(/^copy: /);
+      expect(m.zeroReason).toContain(`uid ${good.uid}`);
+      expect(m.block).toBeGreaterThan(good.block);
+    }
+    const c = miner('contaminated');
+    expect(c.incentive).toBe(0);
+    expect(c.zeroReason).toMatch(/^contamination: /);
+    for (const kind of ['good', 'medium']) expect(miner(kind).zeroReason).toBeNull();
+  });
+
+  it('validators agree: identical weights, validator trust >= 0.9 on chain', () => {
+    expect(report.validators).toHaveLength(2);
+    for (const v of report.validators) {
+      expect(v.validatorTrust).toBeGreaterThanOrEqual(0.9);
+      expect(v.evaluations).toBeGreaterThan(0);
+    }
+    for (const m of report.miners) expect(new Set(m.weights.map((w) => w.toFixed(6))).size).toBe(1);
+    expect(report.rounds).toBe(2);
+    expect(report.competition.pointer).toContain(report.competition.revision);
+    expect(stderr).toContain('owner published competition');
+  });
+});
+
+describe('flock localnet: Ctrl-C', () => {
+  it('stops everything on SIGINT: exit code 130, devnet and hub ports closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flock-localnet-sigint-'));
+    const child = spawn(process.execPath, [FLOCK_BIN, 'localnet', '--quick', '--dir', dir], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let err = '';
+    const ports: number[] = [];
+    const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+    await new Promise<void>((ok) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /devnet on ws:\/\/127\.0\.0\.1:(\d+), hub on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+        if (m && ports.length === 0) {
+          ports.push(Number(m[1]), Number(m[2]));
+          ok();
+        }
+      });
+    });
+    expect(await portOpen(ports[0]!)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(err).toContain('stopping the local subnet');
+    for (const p of ports) expect(await portOpen(p)).toBe(false);
+  }, 120_000);
+});

@@ -313,7 +313,33 @@ describe('webgpu backend is exact where the contract says so', () => {
       expect(Array.from(results[1]![2]!)).toEqual(Array.from(results[0]![2]!)); // a gather is exact
     }
     g.matmulVariant = 'auto';
-    expect(() => g.add(g.zeros([4]), g.fromBf16(new Uint16Array(4), [4]), g.zeros([4]))).toThrow(/bf16/);
+    // any other use widens the storage to f32 first, views included
+    const w = g.fromBf16(Uint16Array.from([0x3f80, 0x4000, 0xbf80, 0x0000]), [2, 2]); // 1, 2, −1, 0
+    const view = g.reshape(w, [4]);
+    g.add(view, view, g.fromArray(Float32Array.from([1, 1, 1, 1]), [4]));
+    expect(Array.from(await g.read(w))).toEqual([2, 3, 0, 1]);
+  });
+
+  it('keeps big bf16-exact arrays from fromArray as bf16 and widens them when an op writes them', async () => {
+    const d = new Data(12);
+    const exact = new Float32Array(d.f32(300 * 256).map((x) => new Float32Array(new Uint32Array([new Uint32Array(new Float32Array([x]).buffer)[0]! & 0xffff0000]).buffer)[0]!));
+    const before = g.memory().inUse;
+    const gw = g.fromArray(exact, [300, 256]);
+    expect(g.memory().inUse - before).toBe(Math.ceil((300 * 256 * 2) / 256) * 256); // half of f32
+    const inexact = g.fromArray(d.f32(300 * 256), [300, 256]);
+    expect(g.memory().inUse - before).toBe(Math.ceil((300 * 256 * 2) / 256) * 256 + 300 * 256 * 4);
+    const x = d.f32(5 * 256), grad = d.f32(300 * 256, 0.01);
+    const results = await Promise.all([cpu, g].map(async (be) => {
+      const w = be === g ? gw : be.fromArray(exact, [300, 256]);
+      const out = be.zeros([5, 300]);
+      be.linearForward(out, be.fromArray(x, [5, 256]), w);
+      const m = be.zeros([300, 256]), v = be.zeros([300, 256]);
+      be.adamwUpdate(w, be.fromArray(grad, [300, 256]), m, v, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 });
+      return Promise.all([out, w].map((t) => be.read(t)));
+    }));
+    expectClose(results[1]!, results[0]!, 'compact weight, then trained');
+    g.free(gw);
+    g.free(inexact);
   });
 
   it('refuses tensors of another backend and mismatched shapes with a message', () => {

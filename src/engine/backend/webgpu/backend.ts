@@ -34,8 +34,22 @@ export interface WebGpuBackendOptions {
   matmul?: MatmulVariant;
   /** Force an attention variant (default: FLOCK_WEBGPU_ATTENTION, else 'tiled'). */
   attention?: AttentionVariant;
+  /** Keep big bf16-exact 2-D arrays from `fromArray` as bf16 (default true). */
+  compactWeights?: boolean;
   /** Time every kernel (default: FLOCK_WEBGPU_PROFILE); read with `backend.runtime.profile()`. */
   profile?: boolean;
+}
+
+/** Arrays smaller than this stay f32 (LoRA matrices, norms): the saving would not pay for the scan. */
+const COMPACT_MIN_ELEMENTS = 1 << 16;
+
+/** The bf16 bits of `data` when every value is exactly a bf16 value, else null. */
+function bf16Bits(data: Float32Array): Uint16Array | null {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < words.length; i++) if ((words[i]! & 0xffff) !== 0) return null;
+  const bits = new Uint16Array(data.length);
+  for (let i = 0; i < words.length; i++) bits[i] = words[i]! >>> 16;
+  return bits;
 }
 
 function check(cond: boolean, op: string, what: () => string): void {
@@ -50,12 +64,14 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   /** The matmul variant every linear op uses ('auto' picks per shape); tests set each in turn. */
   matmulVariant: MatmulVariant;
+  private readonly compactWeights: boolean;
   /** The attention variant ('tiled' GEMMs or per-'rows' kernels); tests set each in turn. */
   attentionVariant: AttentionVariant;
 
   constructor(readonly runtime: GpuRuntime, options: WebGpuBackendOptions = {}) {
     this.matmulVariant = options.matmul ?? matmulVariantFromEnv();
     this.attentionVariant = options.attention ?? attentionVariantFromEnv();
+    this.compactWeights = options.compactWeights ?? true;
   }
 
   /** The adapter this backend runs on. */
@@ -76,8 +92,17 @@ export class WebGpuBackend implements Backend {
     return t;
   }
 
+  /**
+   * A big 2-D f32 array whose every value is a bf16 value (a weight loaded from a bf16
+   * checkpoint) is kept as bf16 — exactly the same values at half the memory — unless the
+   * backend was created with `compactWeights: false`; see `fromBf16`.
+   */
   fromArray(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
     check(data.length === shapeSize(shape), 'fromArray', () => `${data.length} values for shape [${shape.join(',')}]`);
+    if (this.compactWeights && data instanceof Float32Array && shape.length === 2 && data.length >= COMPACT_MIN_ELEMENTS) {
+      const bits = bf16Bits(data);
+      if (bits) return this.fromBf16(bits, shape);
+    }
     const t = this.alloc(shape, data instanceof Int32Array ? 'i32' : 'f32');
     this.runtime.upload(t.buffer, data);
     return t;
@@ -86,21 +111,20 @@ export class WebGpuBackend implements Backend {
   /**
    * A frozen weight kept as the checkpoint stores it, bf16 (raw bits), at half the memory of f32:
    * linear weights (`w` of linearForward / linearBackwardInput) and embedding tables read it
-   * exactly widened to f32; other ops refuse it. (WebGPU only; see README "Backends".)
+   * exactly widened to f32; any other use widens the storage to f32 in place first.
    */
   fromBf16(bits: Uint16Array, shape: readonly number[]): Tensor {
     check(bits.length === shapeSize(shape), 'fromBf16', () => `${bits.length} values for shape [${shape.join(',')}]`);
     const words = new Uint32Array(Math.ceil(bits.length / 2));
     new Uint16Array(words.buffer, 0, bits.length).set(bits); // little-endian: even element in the low half
     const buffer = this.runtime.allocate(words.byteLength, `bf16[${shape.join(',')}]`);
-    const t = new GpuTensor(shape, 'f32', { buffer, refs: 1, freed: false }, 'bf16');
+    const t = new GpuTensor(shape, 'f32', { buffer, refs: 1, freed: false, format: 'bf16' });
     this.runtime.upload(buffer, words);
     return t;
   }
 
   write(t: Tensor, data: Float32Array | Int32Array): void {
-    const g = gpu(t);
-    check(g.format === 'f32', 'write', () => 'a bf16 weight is read-only');
+    const g = this.plain(t);
     check(data.length === g.size && (data instanceof Int32Array) === (g.dtype === 'i32'), 'write', () => `${data.constructor.name}(${data.length}) into ${g.dtype} ${shapeOf(g)}`);
     this.runtime.upload(g.buffer, data);
   }
@@ -118,20 +142,19 @@ export class WebGpuBackend implements Backend {
   }
 
   fill(t: Tensor, value: number): void {
-    check(gpu(t).format === 'f32', 'fill', () => 'a bf16 weight is read-only');
-    ew.fill(this.runtime, gpu(t), value);
+    ew.fill(this.runtime, this.plain(t), value);
   }
 
   copy(dst: Tensor, src: Tensor): void {
-    check(dst.size === src.size && gpu(dst).format === gpu(src).format, 'copy', () => `${shapeOf(src)} into ${shapeOf(dst)}`);
-    if (gpu(dst).buffer !== gpu(src).buffer) this.runtime.copy(gpu(dst).buffer, gpu(src).buffer, gpu(src).bytes);
+    check(dst.size === src.size, 'copy', () => `${shapeOf(src)} into ${shapeOf(dst)}`);
+    if (this.plain(dst).buffer !== this.plain(src).buffer) this.runtime.copy(this.plain(dst).buffer, this.plain(src).buffer, this.plain(src).bytes);
   }
 
   reshape(t: Tensor, shape: readonly number[]): Tensor {
     const g = gpu(t);
     check(shapeSize(shape) === g.size, 'reshape', () => `${shapeOf(g)} to [${shape.join(',')}]`);
     g.storage.refs++;
-    return new GpuTensor(shape, g.dtype, g.storage, g.format);
+    return new GpuTensor(shape, g.dtype, g.storage);
   }
 
   /** Drops a handle; the buffer returns to the pool when its last handle (reshapes included) is freed. */
@@ -150,17 +173,17 @@ export class WebGpuBackend implements Backend {
 
   add(out: Tensor, a: Tensor, b: Tensor): void {
     check(out.size === a.size && a.size === b.size, 'add', () => `${shapeOf(out)} = ${shapeOf(a)} + ${shapeOf(b)}`);
-    ew.add(this.runtime, gpu(out), gpu(a), gpu(b));
+    ew.add(this.runtime, this.plain(out), this.plain(a), this.plain(b));
   }
 
   axpy(y: Tensor, alpha: number, x: Tensor): void {
     check(y.size === x.size, 'axpy', () => `${shapeOf(y)} += α·${shapeOf(x)}`);
-    ew.axpy(this.runtime, gpu(y), alpha, gpu(x));
+    ew.axpy(this.runtime, this.plain(y), alpha, this.plain(x));
   }
 
   scale(out: Tensor, a: Tensor, s: number): void {
     check(out.size === a.size, 'scale', () => `${shapeOf(out)} = s·${shapeOf(a)}`);
-    ew.scale(this.runtime, gpu(out), gpu(a), s);
+    ew.scale(this.runtime, this.plain(out), this.plain(a), s);
   }
 
   // ─── linear layers ───────────────────────────────────────────────────────────────────────
@@ -169,105 +192,105 @@ export class WebGpuBackend implements Backend {
     const [o, i] = this.weightShape('linearForward', w);
     const n = x.size / i;
     check(Number.isInteger(n) && out.size === n * o, 'linearForward', () => `out ${shapeOf(out)} = x ${shapeOf(x)} · w ${shapeOf(w)}ᵀ`);
-    matmul(this.runtime, gpu(out), gpu(x), gpu(w), n, o, i, { a: 'mk', b: 'nk' }, scale, accumulate, this.matmulVariant);
+    matmul(this.runtime, this.plain(out), this.plain(x), gpu(w), n, o, i, { a: 'mk', b: 'nk' }, scale, accumulate, this.matmulVariant);
   }
 
   linearBackwardInput(dx: Tensor, dout: Tensor, w: Tensor, scale = 1): void {
     const [o, i] = this.weightShape('linearBackwardInput', w);
     const n = dout.size / o;
     check(Number.isInteger(n) && dx.size === n * i, 'linearBackwardInput', () => `dx ${shapeOf(dx)} += dout ${shapeOf(dout)} · w ${shapeOf(w)}`);
-    matmul(this.runtime, gpu(dx), gpu(dout), gpu(w), n, i, o, { a: 'mk', b: 'kn' }, scale, true, this.matmulVariant);
+    matmul(this.runtime, this.plain(dx), this.plain(dout), gpu(w), n, i, o, { a: 'mk', b: 'kn' }, scale, true, this.matmulVariant);
   }
 
   linearBackwardWeight(dw: Tensor, dout: Tensor, x: Tensor, scale = 1): void {
     const [o, i] = this.weightShape('linearBackwardWeight', dw);
     const n = dout.size / o;
     check(Number.isInteger(n) && x.size === n * i, 'linearBackwardWeight', () => `dw ${shapeOf(dw)} += dout ${shapeOf(dout)}ᵀ · x ${shapeOf(x)}`);
-    matmul(this.runtime, gpu(dw), gpu(dout), gpu(x), o, i, n, { a: 'km', b: 'kn' }, scale, true, this.matmulVariant);
+    matmul(this.runtime, this.plain(dw), this.plain(dout), this.plain(x), o, i, n, { a: 'km', b: 'kn' }, scale, true, this.matmulVariant);
   }
 
   // ─── embedding ───────────────────────────────────────────────────────────────────────────
 
   embeddingForward(out: Tensor, ids: Tensor, table: Tensor): void {
     check(ids.dtype === 'i32' && table.shape.length === 2 && out.size === ids.size * table.shape[1]!, 'embeddingForward', () => `out ${shapeOf(out)}, ids ${shapeOf(ids)}, table ${shapeOf(table)}`);
-    embeddingForward(this.runtime, gpu(out), gpu(ids), gpu(table));
+    embeddingForward(this.runtime, this.plain(out), this.plain(ids), gpu(table));
   }
 
   embeddingBackward(dtable: Tensor, dout: Tensor, ids: Tensor): void {
     check(ids.dtype === 'i32' && dtable.shape.length === 2 && dout.size === ids.size * dtable.shape[1]!, 'embeddingBackward', () => `dtable ${shapeOf(dtable)}, dout ${shapeOf(dout)}, ids ${shapeOf(ids)}`);
-    embeddingBackward(this.runtime, gpu(dtable), gpu(dout), gpu(ids));
+    embeddingBackward(this.runtime, this.plain(dtable), this.plain(dout), this.plain(ids));
   }
 
   // ─── normalisation ───────────────────────────────────────────────────────────────────────
 
   rmsnormForward(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, eps: number): void {
     check(out.size === x.size && x.size === rstd.size * w.size, 'rmsnormForward', () => `out ${shapeOf(out)}, rstd ${shapeOf(rstd)}, x ${shapeOf(x)}, w ${shapeOf(w)}`);
-    rmsnormForward(this.runtime, gpu(out), gpu(rstd), gpu(x), gpu(w), eps);
+    rmsnormForward(this.runtime, this.plain(out), this.plain(rstd), this.plain(x), this.plain(w), eps);
   }
 
   rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor): void {
     check(dx.size === x.size && dout.size === x.size && x.size === rstd.size * w.size && (!dw || dw.size === w.size), 'rmsnormBackward', () => `dx ${shapeOf(dx)}, x ${shapeOf(x)}, w ${shapeOf(w)}, rstd ${shapeOf(rstd)}`);
-    rmsnormBackward(this.runtime, gpu(dx), dw ? gpu(dw) : null, gpu(dout), gpu(x), gpu(w), gpu(rstd));
+    rmsnormBackward(this.runtime, this.plain(dx), dw ? this.plain(dw) : null, this.plain(dout), this.plain(x), this.plain(w), this.plain(rstd));
   }
 
   // ─── rotary position embedding ───────────────────────────────────────────────────────────
 
   ropeForward(out: Tensor, x: Tensor, pos: Tensor, cos: Tensor, sin: Tensor): void {
     this.checkRope('ropeForward', out, x, pos, cos, sin);
-    ropeForward(this.runtime, gpu(out), gpu(x), gpu(pos), gpu(cos), gpu(sin));
+    ropeForward(this.runtime, this.plain(out), this.plain(x), this.plain(pos), this.plain(cos), this.plain(sin));
   }
 
   ropeBackward(dx: Tensor, dout: Tensor, pos: Tensor, cos: Tensor, sin: Tensor): void {
     this.checkRope('ropeBackward', dx, dout, pos, cos, sin);
-    ropeBackward(this.runtime, gpu(dx), gpu(dout), gpu(pos), gpu(cos), gpu(sin));
+    ropeBackward(this.runtime, this.plain(dx), this.plain(dout), this.plain(pos), this.plain(cos), this.plain(sin));
   }
 
   // ─── attention ───────────────────────────────────────────────────────────────────────────
 
   attentionForward(out: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor): void {
     check(out.size === q.size && k.size === v.size, 'attentionForward', () => `out ${shapeOf(out)}, q ${shapeOf(q)}, k ${shapeOf(k)}, v ${shapeOf(v)}`);
-    attentionForward(this.runtime, gpu(out), gpu(probs), gpu(q), gpu(k), gpu(v), this.attentionVariant);
+    attentionForward(this.runtime, this.plain(out), this.plain(probs), this.plain(q), this.plain(k), this.plain(v), this.attentionVariant);
   }
 
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor): void {
     check(dq.size === q.size && dout.size === q.size && dk.size === k.size && dv.size === v.size, 'attentionBackward', () => `dq ${shapeOf(dq)}, dk ${shapeOf(dk)}, dv ${shapeOf(dv)}, q ${shapeOf(q)}, k ${shapeOf(k)}`);
-    attentionBackward(this.runtime, gpu(dq), gpu(dk), gpu(dv), gpu(dout), gpu(probs), gpu(q), gpu(k), gpu(v), this.attentionVariant);
+    attentionBackward(this.runtime, this.plain(dq), this.plain(dk), this.plain(dv), this.plain(dout), this.plain(probs), this.plain(q), this.plain(k), this.plain(v), this.attentionVariant);
   }
 
   // ─── MLP ─────────────────────────────────────────────────────────────────────────────────
 
   swigluForward(out: Tensor, gate: Tensor, up: Tensor): void {
     check(out.size === gate.size && gate.size === up.size, 'swigluForward', () => `${shapeOf(out)}, ${shapeOf(gate)}, ${shapeOf(up)}`);
-    ew.swigluForward(this.runtime, gpu(out), gpu(gate), gpu(up));
+    ew.swigluForward(this.runtime, this.plain(out), this.plain(gate), this.plain(up));
   }
 
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
     check(dgate.size === gate.size && dup.size === up.size && dout.size === gate.size && gate.size === up.size, 'swigluBackward', () => `${shapeOf(dgate)}, ${shapeOf(dup)}, ${shapeOf(dout)}`);
-    ew.swigluBackward(this.runtime, gpu(dgate), gpu(dup), gpu(dout), gpu(gate), gpu(up));
+    ew.swigluBackward(this.runtime, this.plain(dgate), this.plain(dup), this.plain(dout), this.plain(gate), this.plain(up));
   }
 
   // ─── loss ────────────────────────────────────────────────────────────────────────────────
 
   crossEntropyForward(losses: Tensor, logits: Tensor, targets: Tensor): void {
     check(targets.dtype === 'i32' && losses.size === targets.size && logits.size % targets.size === 0, 'crossEntropyForward', () => `losses ${shapeOf(losses)}, logits ${shapeOf(logits)}, targets ${shapeOf(targets)}`);
-    crossEntropyForward(this.runtime, gpu(losses), gpu(logits), gpu(targets));
+    crossEntropyForward(this.runtime, this.plain(losses), this.plain(logits), this.plain(targets));
   }
 
   crossEntropyBackward(dlogits: Tensor, dlosses: Tensor, logits: Tensor, targets: Tensor): void {
     check(targets.dtype === 'i32' && dlosses.size === targets.size && dlogits.size === logits.size && logits.size % targets.size === 0, 'crossEntropyBackward', () => `dlogits ${shapeOf(dlogits)}, dlosses ${shapeOf(dlosses)}, logits ${shapeOf(logits)}`);
-    crossEntropyBackward(this.runtime, gpu(dlogits), gpu(dlosses), gpu(logits), gpu(targets));
+    crossEntropyBackward(this.runtime, this.plain(dlogits), this.plain(dlosses), this.plain(logits), this.plain(targets));
   }
 
   // ─── regularisation ──────────────────────────────────────────────────────────────────────
 
   dropoutForward(out: Tensor, x: Tensor, p: number, seed: number): void {
     check(out.size === x.size && p >= 0 && p < 1, 'dropoutForward', () => `${shapeOf(out)}, ${shapeOf(x)}, p=${p}`);
-    ew.dropoutForward(this.runtime, gpu(out), gpu(x), p, seed);
+    ew.dropoutForward(this.runtime, this.plain(out), this.plain(x), p, seed);
   }
 
   dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
     check(dx.size === dout.size && p >= 0 && p < 1, 'dropoutBackward', () => `${shapeOf(dx)}, ${shapeOf(dout)}, p=${p}`);
-    ew.dropoutBackward(this.runtime, gpu(dx), gpu(dout), p, seed);
+    ew.dropoutBackward(this.runtime, this.plain(dx), this.plain(dout), p, seed);
   }
 
   // ─── optimizer ───────────────────────────────────────────────────────────────────────────
@@ -282,7 +305,7 @@ export class WebGpuBackend implements Backend {
 
   adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hp: AdamWStep): void {
     check(param.size === grad.size && grad.size === m.size && m.size === v.size, 'adamwUpdate', () => `${shapeOf(param)}, ${shapeOf(grad)}, ${shapeOf(m)}, ${shapeOf(v)}`);
-    ew.adamwUpdate(this.runtime, gpu(param), gpu(grad), gpu(m), gpu(v), hp);
+    ew.adamwUpdate(this.runtime, this.plain(param), this.plain(grad), this.plain(m), this.plain(v), hp);
   }
 
   // ─── helpers ─────────────────────────────────────────────────────────────────────────────
@@ -290,7 +313,22 @@ export class WebGpuBackend implements Backend {
   private alloc(shape: readonly number[], dtype: DType): GpuTensor {
     const size = shapeSize(shape);
     const buffer = this.runtime.allocate(size * 4, `tensor[${shape.join(',')}]`);
-    return new GpuTensor(shape, dtype, { buffer, refs: 1, freed: false });
+    return new GpuTensor(shape, dtype, { buffer, refs: 1, freed: false, format: 'f32' });
+  }
+
+  /** Our tensor in f32 storage: a bf16 storage (shared by every view) is widened in place. */
+  private plain(t: Tensor): GpuTensor {
+    const g = gpu(t);
+    if (g.format === 'bf16') {
+      const st = g.storage;
+      const packed = { buffer: g.buffer, bytes: g.bytes, format: 'bf16' as const };
+      const buffer = this.runtime.allocate(g.size * 4, `tensor[${g.shape.join(',')}]`);
+      ew.widenBf16(this.runtime, { buffer, bytes: g.size * 4 }, packed, g.size);
+      this.runtime.release(packed.buffer);
+      st.buffer = buffer;
+      st.format = 'f32';
+    }
+    return g;
   }
 
   private weightShape(op: string, w: Tensor): [number, number] {

@@ -11,6 +11,8 @@ export interface GpuStorage {
   /** Live handles (the tensor and its reshapes). */
   refs: number;
   freed: boolean;
+  /** How the elements are stored; a bf16 storage is widened to f32 in place when an op needs it. */
+  format: StorageFormat;
 }
 
 /**
@@ -26,7 +28,6 @@ export class GpuTensor implements Tensor {
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly storage: GpuStorage,
-    readonly format: StorageFormat = 'f32',
   ) {
     this.size = shapeSize(shape);
   }
@@ -34,6 +35,10 @@ export class GpuTensor implements Tensor {
   get buffer(): GPUBuffer {
     if (this.storage.freed) throw new Error('webgpu: use of a freed tensor');
     return this.storage.buffer;
+  }
+
+  get format(): StorageFormat {
+    return this.storage.format;
   }
 
   /** Bytes of its elements. */

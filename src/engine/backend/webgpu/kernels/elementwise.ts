@@ -5,7 +5,7 @@
  */
 import type { GpuRuntime } from '../runtime.js';
 import type { GpuTensor } from '../tensor.js';
-import { gridFor, gridStride, launch, program } from './launch.js';
+import { gridFor, gridStride, launch, program, type Bound } from './launch.js';
 
 const f = (name: string) => ({ name, type: 'f32' as const, access: 'read' as const });
 const fw = (name: string) => ({ name, type: 'f32' as const, access: 'read_write' as const });
@@ -22,6 +22,16 @@ export function fill(rt: GpuRuntime, t: GpuTensor, value: number): void {
   if (t.dtype === 'i32') bits.setInt32(0, value, true);
   else bits.setFloat32(0, value, true);
   launch(rt, FILL, [t], [t.size, bits.getUint32(0, true)], gridFor(t.size));
+}
+
+const WIDEN_BF16 = program({
+  name: 'widen_bf16', bindings: [fw('out'), { name: 'packed', type: 'u32', access: 'read' }], uniforms: [{ name: 'n', type: 'u32' }],
+  body: `${gridStride('u.n')} { let w = packed[i >> 1u]; out[i] = bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u)); }`,
+});
+
+/** out[i] = the f32 value of bf16 element i of `packed` (exact). */
+export function widenBf16(rt: GpuRuntime, out: Bound, packed: Bound & { format: 'bf16' }, n: number): void {
+  launch(rt, WIDEN_BF16, [out, packed], [n], gridFor(n));
 }
 
 const ADD = program({

@@ -63,12 +63,17 @@ export class GrowableRecords {
       grow(this.buf, end);
       this.bytes = new Uint8Array(this.buf);
     }
-    this.bytes.set(record.subarray(0, this.width), this.length * this.width);
+    this.bytes.set(record.length === this.width ? record : record.subarray(0, this.width), this.length * this.width);
     this.length++;
   }
 
   /** Record i (a view). */
   at(i: number): Buffer {
     return Buffer.from(this.buf, i * this.width, this.width);
+  }
+
+  /** All bytes written so far (a view; records are `width` bytes each, back to back). */
+  data(): Uint8Array {
+    return new Uint8Array(this.buf, 0, this.length * this.width);
   }
 }

@@ -45,18 +45,32 @@ export class RowHashList {
 
   /** First 4 bytes of row i's hash as an unsigned integer (the index stores these). */
   prefix32(i: number): number {
-    return this.records.at(i).readUInt32BE(0);
+    const b = this.records.data();
+    const o = i * HASH_BYTES;
+    return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  }
+
+  /** Byte order of the hashes of rows a and b (−, 0, +). Allocation-free: it runs inside sorts. */
+  private compareRows(b: Uint8Array, x: number, y: number): number {
+    const ox = x * HASH_BYTES;
+    const oy = y * HASH_BYTES;
+    for (let k = 0; k < HASH_BYTES; k++) {
+      const d = b[ox + k]! - b[oy + k]!;
+      if (d !== 0) return d;
+    }
+    return 0;
   }
 
   /** Row indices in byte order of their hashes (cached). */
   sortedOrder(): Uint32Array {
     if (this.sorted) return this.sorted;
     const n = this.records.length;
+    const b = this.records.data();
     const hi = new Uint32Array(n);
     for (let i = 0; i < n; i++) hi[i] = this.prefix32(i);
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => (hi[a]! - hi[b]!) || Buffer.compare(this.records.at(a), this.records.at(b)) || a - b);
+    order.sort((x, y) => (hi[x]! - hi[y]!) || this.compareRows(b, x, y) || x - y);
     this.sorted = order;
     return order;
   }
@@ -64,7 +78,16 @@ export class RowHashList {
   /** The dataset identity (see the module comment). */
   identity(): string {
     const h = createHash('sha256');
-    for (const i of this.sortedOrder()) h.update(this.records.at(i));
+    const b = this.records.data();
+    const stage = Buffer.alloc(HASH_BYTES * 2048); // hashed in batches, not one call a row
+    let fill = 0;
+    for (const i of this.sortedOrder()) {
+      const o = i * HASH_BYTES;
+      for (let k = 0; k < HASH_BYTES; k++) stage[fill + k] = b[o + k]!;
+      fill += HASH_BYTES;
+      if (fill === stage.length) { h.update(stage); fill = 0; }
+    }
+    h.update(stage.subarray(0, fill));
     return h.digest('hex');
   }
 
@@ -74,11 +97,12 @@ export class RowHashList {
    */
   duplicateGroups(): number[][] {
     const order = this.sortedOrder();
+    const b = this.records.data();
     const groups: number[][] = [];
     let i = 0;
     while (i < order.length) {
       let j = i + 1;
-      while (j < order.length && this.records.at(order[j]!).equals(this.records.at(order[i]!))) j++;
+      while (j < order.length && this.compareRows(b, order[j]!, order[i]!) === 0) j++;
       if (j - i > 1) groups.push(Array.from(order.subarray(i, j)));
       i = j;
     }

@@ -1,6 +1,6 @@
 /**
  * One streaming pass over a dataset file: read (bounded), validate, canonicalise, hash and
- * fingerprint every row, and gather statistics. Memory per valid row is about 110 bytes (hash,
+ * fingerprint every row, and gather statistics. Memory per valid row is about 125 bytes (hash,
  * fingerprints, line, length) unless the canonical rows are asked for.
  *
  * Errors are `file:line: message`; the first 50 are kept, all are counted. A dataset is valid when

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { compactFromU8a } from '@polkadot/util';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { blockNumber, query, send, startHarness, type Harness } from './helpers.js';
+import { blockNumber, freeBalance, query, send, startHarness, type Harness } from './helpers.js';
 
 let h: Harness;
 let alice: KeyringPair, bob: KeyringPair;
@@ -55,6 +55,15 @@ describe('devnet JSON-RPC with @polkadot/api', () => {
   it('refuses a commitment from a hotkey not registered on the subnet', async () => {
     const out = await send(h.api, h.api.tx.commitments!.setCommitment!(1, { fields: [{ Raw2: 'hi' }] }), bob);
     expect(out.error).toBe('commitments.AccountNotAllowedCommit');
+  });
+
+  it('routes Balances.transfer_keep_alive with a MultiAddress destination', async () => {
+    const dave = h.keyring.addFromUri('//Dave');
+    const before = await freeBalance(h.api, dave.address);
+    const out = await send(h.api, h.api.tx.balances!.transferKeepAlive!(dave.address, 5_000_000_000n), bob);
+    expect(out.error).toBeUndefined();
+    expect(out.events).toContain('balances.Transfer');
+    expect(await freeBalance(h.api, dave.address)).toBe(before + 5_000_000_000n);
   });
 
   it('refuses a transaction whose signature does not verify', async () => {

@@ -88,8 +88,9 @@ async function evalCommand(ctx: CommandContext): Promise<number> {
   const adapter = adapterDir ? loadAdapter(adapterDir, checkpoint.config) : undefined;
   const backend = await createBackend(o['backend'] as BackendKind, ctx.log, { threads: o['threads'] as number | undefined });
   const bar = progressBar(ctx.interactive && !o['json']);
-  let trainStarted = 0;
-  let evalStarted = 0;
+  // rates count from here (model upload and tokenization included: a few percent at most)
+  const trainStarted = performance.now();
+  let evalStarted = trainStarted;
   ctx.log.info('evaluating', { model: modelDir, evalRows: evalSet.rows.length, trainRows: trainSet?.rows.length ?? 0, backend: backend.name });
   const result = await runEvaluation({
     checkpoint,
@@ -103,13 +104,10 @@ async function evalCommand(ctx: CommandContext): Promise<number> {
     seed: o['seed'] as number,
     backend,
     onTrainStep: (p) => {
-      trainStarted ||= performance.now();
       bar.draw('train', p.step, p.totalSteps, `loss ${p.loss.toFixed(4)}`, p.tokens, trainStarted);
+      if (p.step === p.totalSteps) evalStarted = performance.now();
     },
-    onEvalProgress: (p) => {
-      evalStarted ||= performance.now();
-      bar.draw('eval ', p.done, p.total, '', p.tokens, evalStarted);
-    },
+    onEvalProgress: (p) => bar.draw('eval ', p.done, p.total, '', p.tokens, evalStarted),
   }).finally(() => backend.dispose());
   let savedTo: string | null = null;
   if (o['saveAdapter'] && result.adapter) {

@@ -8,6 +8,7 @@
  * half to miners by incentive and half to validators by dividends (the owner's own incentive is
  * burned). Miners' and validators' alpha is staked to their hotkey (no validator take, no root).
  */
+import { u8aEq } from '@polkadot/util';
 import type { RuntimeContext } from './runtime.js';
 import { yumaEpoch, splitEmission, toU16, type SparseRow } from './yuma.js';
 import { creditAlpha, earliestCommitBlock, hotkeyAlpha, subnetSize } from './pallets/subtensor.js';
@@ -45,9 +46,10 @@ export function runEpoch(ctx: RuntimeContext, netuid: number, total: bigint): vo
   const s = ctx.state;
   const n = subnetSize(s, netuid);
   if (n === 0) return;
-  const hotkeys = Array.from({ length: n }, (_, uid) => s.get(SM, 'keys', [netuid, uid])!.toString());
-  const ownerHotkey = s.get(SM, 'subnetOwnerHotkey', [netuid])?.toString();
-  const ownerIdx = ownerHotkey === undefined ? -1 : hotkeys.indexOf(ownerHotkey);
+  // Accounts as raw 32-byte ids: SS58 strings would cost a base58 + blake2 round trip per key.
+  const hotkeys = Array.from({ length: n }, (_, uid) => s.raw(SM, 'keys', [netuid, uid]) ?? new Uint8Array(32));
+  const ownerHotkey = s.raw(SM, 'subnetOwnerHotkey', [netuid]) ?? undefined;
+  const ownerIdx = ownerHotkey === undefined ? -1 : hotkeys.findIndex((hk) => u8aEq(hk, ownerHotkey));
   const ownerUid = ownerIdx >= 0 ? ownerIdx : null;
   const commitReveal = s.bool(SM, 'commitRevealWeightsEnabled', [netuid]);
   const stakeRao = hotkeys.map((hk) => hotkeyAlpha(s, hk, netuid));
@@ -75,10 +77,10 @@ export function runEpoch(ctx: RuntimeContext, netuid: number, total: bigint): vo
   // Emission: owner cut first, then Yuma's split of the rest.
   const ownerCut = (total * BigInt(s.num(SM, 'subnetOwnerCut'))) / 65535n;
   const split = splitEmission(out.incentive, out.dividends, out.activeStake, total - ownerCut);
-  const ownerColdkey = s.get(SM, 'subnetOwner', [netuid])?.toString();
+  const ownerColdkey = s.raw(SM, 'subnetOwner', [netuid]);
   if (ownerHotkey && ownerColdkey) creditAlpha(s, ownerHotkey, ownerColdkey, netuid, ownerCut);
   hotkeys.forEach((hk, uid) => {
-    const coldkey = s.get(SM, 'owner', [hk])?.toString() ?? hk;
+    const coldkey = s.raw(SM, 'owner', [hk]) ?? hk;
     const serverAlpha = uid === ownerUid ? 0n : split.server[uid]!; // the owner's incentive is burned
     creditAlpha(s, hk, coldkey, netuid, serverAlpha + split.validator[uid]!);
   });

@@ -9,6 +9,9 @@ import { fail, type RuntimeContext } from '../runtime.js';
 import { withdraw } from './balances.js';
 
 const SM = 'subtensorModule';
+
+/** An account as SS58 text or its raw 32 bytes (the epoch passes bytes: no SS58 round trips). */
+export type AccountLike = string | Uint8Array;
 const ERR = 'SubtensorModule';
 
 /** Per-neuron vectors pushed on registration and reset on replacement. */
@@ -71,12 +74,12 @@ export function uidOf(s: State, netuid: number, hotkey: string): number | undefi
 }
 
 /** Alpha staked on a hotkey in a subnet (`TotalHotkeyAlpha`), in rao. */
-export function hotkeyAlpha(s: State, hotkey: string, netuid: number): bigint {
+export function hotkeyAlpha(s: State, hotkey: AccountLike, netuid: number): bigint {
   return s.big(SM, 'totalHotkeyAlpha', [hotkey, netuid]);
 }
 
 /** Add alpha to a hotkey's stake from a coldkey (share price kept at 1: shares = alpha). */
-export function creditAlpha(s: State, hotkey: string, coldkey: string, netuid: number, alpha: bigint): void {
+export function creditAlpha(s: State, hotkey: AccountLike, coldkey: AccountLike, netuid: number, alpha: bigint): void {
   if (alpha <= 0n) return;
   s.set(SM, 'totalHotkeyAlpha', [hotkey, netuid], hotkeyAlpha(s, hotkey, netuid) + alpha);
   // Shares are U64F64 fixed point (`bits` = value · 2^64).
@@ -258,7 +261,7 @@ export function commitHash(ctx: RuntimeContext, hotkey: string, netuid: number, 
 type Commit = [string, number, number, number];
 const MAX_UNREVEALED = 10;
 
-function liveCommits(ctx: RuntimeContext, netuid: number, hotkey: string): Commit[] {
+function liveCommits(ctx: RuntimeContext, netuid: number, hotkey: AccountLike): Commit[] {
   const v = ctx.state.get(SM, 'weightCommits', [netuid, hotkey]);
   const all = v ? (v.toJSON() as Array<[string, number | string, number | string, number | string]>).map((c) => [c[0], Number(c[1]), Number(c[2]), Number(c[3])] as Commit) : [];
   return all.filter((c) => ctx.block <= c[3]);
@@ -313,7 +316,7 @@ export function revealWeights(ctx: RuntimeContext, hotkey: string, netuid: numbe
 }
 
 /** Earliest unexpired commit block of a hotkey (for the epoch's commit-reveal weight mask). */
-export function earliestCommitBlock(ctx: RuntimeContext, netuid: number, hotkey: string): number | null {
+export function earliestCommitBlock(ctx: RuntimeContext, netuid: number, hotkey: AccountLike): number | null {
   const commits = liveCommits(ctx, netuid, hotkey);
   return commits.length ? Math.min(...commits.map((c) => c[1])) : null;
 }

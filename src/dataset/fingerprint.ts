@@ -116,14 +116,14 @@ const filled = new Uint32Array(BINS);
  */
 export function nearFingerprint(row: CanonicalRow, out: Uint32Array = new Uint32Array(BANDS)): Uint32Array {
   start();
-  for (const t of row.conversations) foldInto(t.content, push);
+  for (const t of row.conversations) feed(t.content);
   return finish(out);
 }
 
 /** Band keys of a text (folded first, see `foldText`). */
 export function textFingerprint(text: string, out: Uint32Array = new Uint32Array(BANDS)): Uint32Array {
   start();
-  foldInto(text, push);
+  feed(text);
   return finish(out);
 }
 
@@ -161,6 +161,48 @@ function push(c: number): void {
     const bin = ((m >>> 16) * BINS) >>> 16; // the hash's top bits pick the bin…
     if (m < bins[bin]!) bins[bin] = m; // …and the bin keeps its smallest hash
   }
+}
+
+/**
+ * `foldInto(s, push)` with the ASCII path and `push` written out inline, state in locals: the
+ * hot loop of fingerprinting (same results, about twice as fast).
+ */
+function feed(s: string): void {
+  let r = rolling;
+  let n = count;
+  let sl = slot;
+  let w = whole;
+  const rg = ring;
+  const bn = bins;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 128) {
+      // rare: non-ASCII goes through the general path
+      rolling = r; count = n; slot = sl; whole = w;
+      const cp = s.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      const f = foldCodePoint(cp);
+      for (let k = 0; k < f.length; k++) push(f.charCodeAt(k));
+      r = rolling; n = count; sl = slot; w = whole;
+      continue;
+    }
+    if (c >= 65 && c <= 90) c += 32;
+    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) continue;
+    w = Math.imul(w ^ c, POLY);
+    r = (Math.imul(r, POLY) + c - Math.imul(rg[sl]!, POLY_POW)) | 0;
+    rg[sl] = c;
+    if (++sl === SHINGLE) sl = 0;
+    if (++n >= SHINGLE) {
+      let m = r ^ (r >>> 16);
+      m = Math.imul(m, 0x85ebca6b);
+      m ^= m >>> 13;
+      m = Math.imul(m, 0xc2b2ae35);
+      m = (m ^ (m >>> 16)) >>> 0;
+      const bin = ((m >>> 16) * BINS) >>> 16;
+      if (m < bn[bin]!) bn[bin] = m;
+    }
+  }
+  rolling = r; count = n; slot = sl; whole = w;
 }
 
 function finish(out: Uint32Array): Uint32Array {

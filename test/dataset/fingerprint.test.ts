@@ -18,6 +18,14 @@ describe('near-duplicate fingerprints', () => {
     expect(nearText({ system: 'Be nice', conversations: [{ role: 'user', content: 'A b' }, { role: 'assistant', content: 'C.' }] })).toBe('abc');
   });
 
+  it('folds non-ASCII text the same on the fast path and through foldText', () => {
+    const text = 'Ünïcödé Straße — ΣΊΣΥΦΟΣ! 日本語のテキスト, emoji 🙂 and ASCII words mixed in for length.';
+    expect(foldText(text)).toBe('ünïcödéstraßeσίσυφοσ日本語のテキストemojiandasciiwordsmixedinforlength');
+    expect(Array.from(textFingerprint(text))).toEqual(Array.from(textFingerprint(foldText(text))));
+    const greek = 'Η ΓΡΗΓΟΡΗ ΚΑΦΕ ΑΛΕΠΟΥ ΠΗΔΑΕΙ ΠΑΝΩ ΑΠΟ ΤΟ ΤΕΜΠΕΛΙΚΟ ΣΚΥΛΙ';
+    expect(Array.from(textFingerprint(greek))).toEqual(Array.from(textFingerprint(greek.toLowerCase())));
+  });
+
   it('gives one key per band, the same for the same text', () => {
     const f = nearFingerprint(rows[0]!);
     expect(f).toHaveLength(BAND_COUNT);

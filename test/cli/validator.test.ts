@@ -44,8 +44,8 @@ describe('flock validator (CLI)', () => {
     const fast = await net.register('fast');
     const slow = await net.register('slow');
     await net.commit(fast, formatCommitment({ repoId: 'miners/fast', competitionId: '1', revision: await net.publish('fast', toJsonl(taskRows(8, 7))) }));
-    // ~100 optimizer steps: long enough to be killed in the middle
-    await net.commit(slow, formatCommitment({ repoId: 'miners/slow', competitionId: '1', revision: await net.publish('slow', toJsonl(taskRows(200, 99))) }));
+    // ~60 optimizer steps: long enough to be killed in the middle
+    await net.commit(slow, formatCommitment({ repoId: 'miners/slow', competitionId: '1', revision: await net.publish('slow', toJsonl(taskRows(120, 99))) }));
     await net.addValidator();
     args = [
       'validator', 'run', '--once', '--wallet.name', 'validator', '--wallet.hotkey', 'default', '--wallet.path', net.walletsDir,

@@ -298,6 +298,7 @@ export class DevnetChain {
       return { Module: { index, error: new Uint8Array([error, 0, 0, 0]) } };
     }
     if (err instanceof DispatchError && err.kind === 'BadOrigin') return { BadOrigin: null };
+    if (err instanceof DispatchError && err.kind === 'CannotLookup') return { CannotLookup: null };
     return { Other: null };
   }
 

@@ -14,10 +14,11 @@ const nums = (c: Codec): number[] => (c.toJSON() as number[]).map(Number);
 /** An `AccountIdLookupOf` (MultiAddress) or AccountId as an SS58 string. */
 const account = (c: Codec): string => {
   const j = c as unknown as { isId?: boolean; asId?: Codec };
-  return j.isId !== undefined ? (j.isId ? j.asId!.toString() : fail404()) : c.toString();
+  return j.isId !== undefined ? (j.isId ? j.asId!.toString() : unsupportedAddress()) : c.toString();
 };
-function fail404(): never {
-  throw new DispatchError('Other');
+/** Only `MultiAddress::Id` destinations exist on the devnet (no indices, no raw/EVM addresses). */
+function unsupportedAddress(): never {
+  throw new DispatchError('CannotLookup');
 }
 
 /** Execute `call` signed by `who`. Throws DispatchError on failure. */
@@ -41,10 +42,3 @@ export function dispatch(ctx: RuntimeContext, who: string, call: { section: stri
       throw new DispatchError('Other');
   }
 }
-
-/** Calls the devnet implements (for its README and `rpc_methods`-style introspection). */
-export const IMPLEMENTED_CALLS = [
-  'Balances.transfer_keep_alive', 'Balances.transfer_allow_death', 'SubtensorModule.burned_register',
-  'SubtensorModule.add_stake', 'SubtensorModule.set_weights', 'SubtensorModule.set_mechanism_weights (mechanism 0)',
-  'SubtensorModule.commit_weights', 'SubtensorModule.reveal_weights', 'Commitments.set_commitment', 'System.remark',
-];

@@ -197,10 +197,15 @@ function makeHandlers(chain: DevnetChain, version: string): Record<string, Handl
   const at = (p: unknown) => (typeof p === 'string' && p ? p : undefined);
   const blockNumberParam = (p: unknown): number => (typeof p === 'string' ? Number.parseInt(p, p.startsWith('0x') ? 16 : 10) : Number(p));
 
+  /**
+   * Open a subscription of `method`: `first` results go out right after the reply carrying its id;
+   * `onBlock(id)` builds what runs on each new block (it needs the id, which exists only once created).
+   */
   const subscribe = (method: string, conn: Connection, first: unknown[] | null, onBlock?: (id: string) => (b: ProducedBlock) => void): string => {
     const notification = SUBSCRIPTIONS[method]![0];
-    let id = '';
-    id = conn.newSubscription(notification, onBlock ? (b) => onBlock(id)(b) : undefined);
+    let perBlock: ((b: ProducedBlock) => void) | undefined;
+    const id = conn.newSubscription(notification, onBlock ? (b) => perBlock?.(b) : undefined);
+    perBlock = onBlock?.(id);
     if (first) conn.afterReply.push(() => { for (const r of first) conn.notify(id, r); });
     return id;
   };

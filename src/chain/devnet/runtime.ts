@@ -8,7 +8,7 @@ import type { RuntimeMeta } from './metadata.js';
 
 /** A failed dispatch: a module error (`pallet.name`) or one of the plain DispatchError variants. */
 export class DispatchError extends Error {
-  constructor(readonly kind: 'Module' | 'BadOrigin' | 'Other', readonly pallet?: string, readonly errorName?: string) {
+  constructor(readonly kind: 'Module' | 'BadOrigin' | 'CannotLookup' | 'Other', readonly pallet?: string, readonly errorName?: string) {
     super(kind === 'Module' ? `${pallet}.${errorName}` : kind);
   }
 }

@@ -141,6 +141,9 @@ function module(): object | null {
 
 const round = (x: number, to: number) => Math.ceil(x / to) * to;
 
+/** Largest block of a weight matrix copied into wasm memory at once (floats; 4 MiB). */
+const BLOCK_FLOATS = 1 << 20;
+
 /** One instance of the SIMD matmul with its own memory; not thread-safe (one per thread). */
 export class WasmMatmul {
   private readonly mm: (c: number, a: number, b: number, M: number, N: number, K: number) => void;
@@ -187,37 +190,54 @@ export class WasmMatmul {
     else for (let i = 0; i < Mr; i++) c.set(mem.subarray(i * Np, i * Np + Nr), i * Nr);
   }
 
-  /** out[N,O] (=|+=) scale · x[N,I]·w[O,I]ᵀ for rows [n0, n1) (same contract as kernels.linearForward). */
+  /**
+   * out[N,O] (=|+=) scale · x[N,I]·w[O,I]ᵀ for rows [n0, n1) (same contract as
+   * kernels.linearForward). W goes through wasm memory in blocks of output rows (at most
+   * BLOCK_FLOATS values), so a large matrix such as a 128k-vocabulary LM head is never copied whole.
+   */
   linearForward(out: Float32Array, x: Float32Array, w: Float32Array, I: number, O: number, accumulate: boolean, scale: number, n0: number, n1: number): void {
     const Mr = n1 - n0;
-    const Mp = round(Mr, 4), Np = round(O, 2), Kp = round(I, 4);
-    const { mem, aOff, bOff } = this.layout(Mp, Np, Kp);
+    const Kp = round(I, 4), Mp = round(Mr, 4);
+    const block = Math.max(2, Math.min(round(O, 2), Math.floor(BLOCK_FLOATS / Kp / 2) * 2));
+    const { mem, aOff, bOff } = this.layout(Mp, block, Kp);
     for (let i = 0; i < Mr; i++) mem.set(x.subarray((n0 + i) * I, (n0 + i + 1) * I), aOff + i * Kp);
-    for (let o = 0; o < O; o++) mem.set(w.subarray(o * I, (o + 1) * I), bOff + o * Kp);
-    this.mm(0, aOff * 4, bOff * 4, Mp, Np, Kp);
-    for (let i = 0; i < Mr; i++) {
-      const r = (n0 + i) * O, c = i * Np;
-      if (accumulate) for (let o = 0; o < O; o++) out[r + o] += scale * mem[c + o]!;
-      else if (scale === 1) out.set(mem.subarray(c, c + O), r);
-      else for (let o = 0; o < O; o++) out[r + o] = scale * mem[c + o]!;
+    for (let o0 = 0; o0 < O; o0 += block) {
+      const cols = Math.min(block, O - o0), Np = round(cols, 2);
+      if (Kp !== I || Np !== cols) mem.fill(0, bOff, bOff + Np * Kp);
+      for (let o = 0; o < cols; o++) mem.set(w.subarray((o0 + o) * I, (o0 + o + 1) * I), bOff + o * Kp);
+      this.mm(0, aOff * 4, bOff * 4, Mp, Np, Kp);
+      for (let i = 0; i < Mr; i++) {
+        const r = (n0 + i) * O + o0, c = i * Np;
+        if (accumulate) for (let o = 0; o < cols; o++) out[r + o] += scale * mem[c + o]!;
+        else if (scale === 1) out.set(mem.subarray(c, c + cols), r);
+        else for (let o = 0; o < cols; o++) out[r + o] = scale * mem[c + o]!;
+      }
     }
   }
 
-  /** dx[N,I] += scale · dout[N,O]·w[O,I] for rows [n0, n1) (same contract as kernels.linearBackwardInput). */
+  /**
+   * dx[N,I] += scale · dout[N,O]·w[O,I] for rows [n0, n1) (same contract as
+   * kernels.linearBackwardInput), with Wᵀ copied in blocks of its rows (input features).
+   */
   linearBackwardInput(dx: Float32Array, dout: Float32Array, w: Float32Array, I: number, O: number, scale: number, n0: number, n1: number): void {
     const Mr = n1 - n0;
-    const Mp = round(Mr, 4), Np = round(I, 2), Kp = round(O, 4);
-    const { mem, aOff, bOff } = this.layout(Mp, Np, Kp);
+    const Kp = round(O, 4), Mp = round(Mr, 4);
+    const block = Math.max(2, Math.min(round(I, 2), Math.floor(BLOCK_FLOATS / Kp / 2) * 2));
+    const { mem, aOff, bOff } = this.layout(Mp, block, Kp);
     for (let i = 0; i < Mr; i++) mem.set(dout.subarray((n0 + i) * O, (n0 + i + 1) * O), aOff + i * Kp);
-    // B = wᵀ [I, O]
-    for (let o = 0; o < O; o++) {
-      const src = o * I;
-      for (let i = 0; i < I; i++) mem[bOff + i * Kp + o] = w[src + i]!;
-    }
-    this.mm(0, aOff * 4, bOff * 4, Mp, Np, Kp);
-    for (let i = 0; i < Mr; i++) {
-      const r = (n0 + i) * I, c = i * Np;
-      for (let j = 0; j < I; j++) dx[r + j] += scale * mem[c + j]!;
+    for (let i0 = 0; i0 < I; i0 += block) {
+      const cols = Math.min(block, I - i0), Np = round(cols, 2);
+      if (Kp !== O || Np !== cols) mem.fill(0, bOff, bOff + Np * Kp);
+      // B = (columns i0…i0+cols of w)ᵀ: B[j, o] = w[o, i0 + j]
+      for (let o = 0; o < O; o++) {
+        const src = o * I + i0;
+        for (let j = 0; j < cols; j++) mem[bOff + j * Kp + o] = w[src + j]!;
+      }
+      this.mm(0, aOff * 4, bOff * 4, Mp, Np, Kp);
+      for (let i = 0; i < Mr; i++) {
+        const r = (n0 + i) * I + i0, c = i * Np;
+        for (let j = 0; j < cols; j++) dx[r + j] += scale * mem[c + j]!;
+      }
     }
   }
 }

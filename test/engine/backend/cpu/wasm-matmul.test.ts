@@ -25,22 +25,24 @@ describe('wasm SIMD matmul', () => {
     expect(wm).not.toBeNull();
   });
 
-  for (const [N, I, O] of [[7, 10, 9], [16, 64, 48], [13, 4, 33], [9, 33, 4]] as const) {
+  // the last shape is split into several weight blocks (wasm-matmul.ts BLOCK_FLOATS)
+  for (const [N, I, O] of [[7, 10, 9], [16, 64, 48], [13, 4, 33], [9, 33, 4], [5, 4101, 603]] as const) {
     it(`linear forward and input backward match the JS kernels (N=${N}, I=${I}, O=${O}, rows 3..N)`, () => {
       const x = rand(N * I), w = rand(O * I), base = rand(N * O);
+      const tol = I > 1000 ? 1e-4 : 1e-5; // float32 sums over long rows drift further from the float64 reference
       const ref = base.slice(), got = base.slice();
       K.linearForward(ref, x, w, N, I, O, true, 0.5, 3, N);
       wm!.linearForward(got, x, w, I, O, true, 0.5, 3, N);
-      expectNear(got, ref, 1e-5);
+      expectNear(got, ref, tol);
       const ref2 = new Float32Array(N * O), got2 = new Float32Array(N * O);
       K.linearForward(ref2, x, w, N, I, O, false, 1);
       wm!.linearForward(got2, x, w, I, O, false, 1, 0, N);
-      expectNear(got2, ref2, 1e-5);
+      expectNear(got2, ref2, tol);
       const dout = rand(N * O), dx0 = rand(N * I);
       const dref = dx0.slice(), dgot = dx0.slice();
       K.linearBackwardInput(dref, dout, w, N, I, O, 2, 0, N);
       wm!.linearBackwardInput(dgot, dout, w, I, O, 2, 0, N);
-      expectNear(dgot, dref, 1e-5);
+      expectNear(dgot, dref, tol);
     });
   }
 

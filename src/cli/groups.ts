@@ -24,6 +24,8 @@ export const GROUPS: GroupEntry[] = [
   { name: 'devnet', summary: 'run a local subtensor-compatible node (offline)', load: () => import('./devnet.js') },
   { name: 'validator', summary: 'run a validator: judge committed datasets by training on them, set weights', load: () => import('./validator.js') },
   { name: 'localnet', summary: 'run the whole subnet locally and offline, and print the leaderboard', load: () => import('./localnet.js') },
+  { name: 'miner', summary: 'submit a dataset, see its status on chain, score it locally as validators will', load: () => import('./miner.js') },
+  { name: 'owner', summary: 'subnet owner tools: publish a competition', load: () => import('./owner.js') },
 ];
 
 /** Root options that take a value (so their value is not mistaken for a command name). */

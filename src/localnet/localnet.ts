@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metagraph } from '../chain/chain.js';
 import { startDevnet, type Devnet } from '../chain/devnet/index.js';
-import { SubtensorChain, Wallet, keypairFromUri, type WalletKeypair } from '../chain/index.js';
+import { SubtensorChain, Wallet, type WalletKeypair } from '../chain/index.js';
 import { FingerprintIndex } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { createBackend } from '../engine/backend/select.js';
@@ -27,6 +27,7 @@ import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { openStore, competitionKey, BASE_EVALUATION, type ValidatorStore } from '../validator/store.js';
 import { Validator } from '../validator/validator.js';
+import { devKey, localKey } from './keys.js';
 import { DATASET_KINDS, buildTaskData, toJsonl, type DatasetKind } from './tasks.js';
 
 export const LOCALNET_NETUID = 1;
@@ -193,12 +194,12 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
 
     // ── wallets, registration, stake ──
     const walletsDir = join(dir, 'wallets');
-    const owner = await keypairFromUri('//Alice'); // the devnet's subnet owner
-    const funder = await keypairFromUri('//Bob');
+    const owner = await devKey('Alice'); // the devnet's subnet owner
+    const funder = await devKey('Bob'); // pays registrations and stake
     await new Wallet({ name: 'owner', hotkey: 'default', path: walletsDir }).setHotkey(owner, { overwrite: true });
     const validatorKeys: WalletKeypair[] = [];
     for (let i = 0; i < nValidators; i++) {
-      const key = await keypairFromUri(`//Localnet//validator-${i + 1}`);
+      const key = await localKey(`validator-${i + 1}`);
       await new Wallet({ name: `validator-${i + 1}`, hotkey: 'default', path: walletsDir }).setHotkey(key, { overwrite: true });
       await chain.burnedRegister({ netuid: LOCALNET_NETUID, hotkey: key.address, signer: funder });
       await chain.addStake({ netuid: LOCALNET_NETUID, hotkey: key.address, amount: 1000, signer: funder });
@@ -207,7 +208,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     const miners: Array<{ kind: DatasetKind | string; base: DatasetKind; key: WalletKeypair; uid: number; repo: string }> = [];
     for (let i = 0; i < nMiners; i++) {
       const { kind, base } = kindOf(i);
-      const key = await keypairFromUri(`//Localnet//miner-${kind}`);
+      const key = await localKey(`miner-${kind}`);
       await new Wallet({ name: `miner-${kind}`, hotkey: 'default', path: walletsDir }).setHotkey(key, { overwrite: true });
       const r = await chain.burnedRegister({ netuid: LOCALNET_NETUID, hotkey: key.address, signer: funder });
       miners.push({ kind, base, key, uid: r.uid, repo: `miners/${kind}` });

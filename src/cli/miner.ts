@@ -1,0 +1,188 @@
+/**
+ * `flock miner submit|status|score`: take a dataset to a commitment, see how the chain pays it,
+ * and preview the validators' score locally.
+ */
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { SubtensorChain, Wallet, resolveEndpoint, type ValueSource } from '../chain/index.js';
+import { createBackend, parseBackendKind } from '../engine/backend/select.js';
+import { HubClient } from '../hub/index.js';
+import { activeCompetition, submitDataset } from '../miner/submit.js';
+import { scoreDataset, type CommittedDataset } from '../miner/score.js';
+import { commitmentForCompetition, parseCompetitionPointer } from '../protocol/index.js';
+import { FlockError, UsageError } from '../util/errors.js';
+import { markLongRunning, type CommandContext } from './context.js';
+import { addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, expandHome, parsePositiveInt } from './options.js';
+import { action } from './run.js';
+
+function requireNetuid(o: Record<string, unknown>): number {
+  const n = o['netuid'];
+  if (typeof n !== 'number') throw new UsageError('--netuid is required');
+  return n;
+}
+
+async function connect(ctx: CommandContext, cmd: Command): Promise<SubtensorChain> {
+  const o = ctx.opts;
+  const endpoint = resolveEndpoint({
+    network: o['subtensor.network'] as string | undefined,
+    chainEndpoint: o['subtensor.chain_endpoint'] as string | undefined,
+    networkSource: cmd.getOptionValueSource('subtensor.network') as ValueSource,
+    chainEndpointSource: cmd.getOptionValueSource('subtensor.chain_endpoint') as ValueSource,
+  });
+  return SubtensorChain.connect({ endpoint, log: ctx.log, connectTimeoutMs: 15_000 });
+}
+
+function hubFrom(ctx: CommandContext): HubClient {
+  const o = ctx.opts;
+  return new HubClient({ hubUrl: o['hubUrl'] as string, token: (o['hfToken'] as string | undefined) || undefined, log: ctx.log });
+}
+
+function wallet(o: Record<string, unknown>): Wallet {
+  return new Wallet({ name: o['wallet.name'] as string, hotkey: o['wallet.hotkey'] as string, path: o['wallet.path'] as string });
+}
+
+function print(ctx: CommandContext, json: unknown, text: string): void {
+  process.stdout.write(ctx.opts['json'] ? `${JSON.stringify(json, null, 2)}\n` : text);
+}
+
+async function submitCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+  const o = ctx.opts;
+  const netuid = requireNetuid(o);
+  const hotkey = await wallet(o).getHotkey();
+  if (!hotkey.pair) throw new FlockError('the hotkey has no secret half', { hint: 'a miner signs its commitment with its hotkey: restore the full hotkey file' });
+  const chain = await connect(ctx, cmd);
+  let stopped = false;
+  const onSignal = () => { stopped = true; };
+  process.once('SIGINT', onSignal);
+  try {
+    const r = await submitDataset({
+      chain, hub: hubFrom(ctx), netuid, hotkey, datasetPath: o['dataset'] as string, repo: o['repo'] as string, log: ctx.log,
+      blockSeconds: o['blockSeconds'] as number, stopped: () => stopped,
+      onCountdown: (left, target) => {
+        const line = `waiting for the next epoch (block ${target}): ${left} block(s), about ${left * (o['blockSeconds'] as number)} s`;
+        if (ctx.interactive) process.stderr.write(`\r${line}   `);
+        else ctx.log.info(line);
+      },
+    });
+    if (ctx.interactive) process.stderr.write('\n');
+    print(ctx, r, `committed ${r.commitment}\n  uid ${r.uid}, block ${r.block}${r.uploaded ? '' : ' (data.jsonl was already at the head: no new upload)'}${r.retries ? `, after ${r.retries} epoch wait(s)` : ''}\n`);
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    await chain.close();
+  }
+}
+
+async function statusCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+  const o = ctx.opts;
+  const netuid = requireNetuid(o);
+  const hotkey = await wallet(o).getHotkeyPub();
+  const chain = await connect(ctx, cmd);
+  try {
+    const mg = await chain.metagraph(netuid);
+    const uid = mg.hotkeys.indexOf(hotkey.address);
+    if (uid < 0) throw new FlockError(`hotkey ${hotkey.address} is not registered on subnet ${netuid}`);
+    const c = await chain.getCommitment(netuid, hotkey.address);
+    const status = {
+      hotkey: hotkey.address, uid, block: mg.block.number, commitment: c?.data ?? null, commitmentBlock: c?.block ?? null,
+      incentive: mg.incentive[uid] ?? 0, emission: mg.emission[uid] ?? 0, consensus: mg.consensus[uid] ?? 0,
+      validatorScores: null as null, // validators do not publish their leaderboards yet
+    };
+    print(ctx, status, [
+      `hotkey ${status.hotkey}: uid ${uid} on subnet ${netuid} (block ${status.block})`,
+      `commitment: ${status.commitment ?? '(none)'}${status.commitmentBlock !== null ? ` at block ${status.commitmentBlock}` : ''}`,
+      `incentive ${status.incentive.toFixed(6)}, emission ${status.emission.toFixed(6)} per epoch`,
+      'validator leaderboards: not published by validators yet',
+      '',
+    ].join('\n'));
+    return 0;
+  } finally {
+    await chain.close();
+  }
+}
+
+async function scoreCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+  const o = ctx.opts;
+  const hub = hubFrom(ctx);
+  let pointerText = o['competition'] as string | undefined;
+  let committed: CommittedDataset[] = [];
+  if (!pointerText || o['netuid'] !== undefined) {
+    const netuid = requireNetuid(o);
+    const chain = await connect(ctx, cmd);
+    try {
+      const { pointer } = await activeCompetition(chain, hub, netuid);
+      pointerText ??= JSON.stringify({ c: pointer.competitionId, r: pointer.repoId, v: pointer.revision });
+      const mg = await chain.metagraph(netuid);
+      committed = (await chain.getAllCommitments(netuid)).flatMap((c) => {
+        const p = commitmentForCompetition(c.fields[0] ?? c.data, pointer.competitionId);
+        const uid = mg.hotkeys.indexOf(c.hotkey);
+        return p.ok && uid >= 0 ? [{ uid, block: c.block, repo: p.value.repoId, revision: p.value.revision }] : [];
+      });
+    } finally {
+      await chain.close();
+    }
+  }
+  const pointer = parseCompetitionPointer(pointerText.startsWith('{') ? pointerText : readFileSync(pointerText, 'utf8').trim());
+  if (!pointer.ok) throw new UsageError(`--competition: ${pointer.reason}`);
+  const backend = await createBackend(parseBackendKind(String(o['backend'] ?? 'cpu')), ctx.log, { threads: o['threads'] as number | undefined });
+  try {
+    const r = await scoreDataset({
+      hub, pointer: pointer.value, datasetPath: o['dataset'] as string, backend, log: ctx.log, committed,
+      onProgress: (step, total) => {
+        const width = 30;
+        const done = Math.round((step / total) * width);
+        const bar = `training [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${step}/${total}`;
+        if (ctx.interactive) process.stderr.write(`\r${bar}${step === total ? '\n' : ''}`);
+        else if (step === total || step % 25 === 0) ctx.log.info(bar);
+      },
+    });
+    const verdicts = [
+      r.contamination.zero ? `ZERO: ${r.contamination.contaminatedRows} of ${r.rows} rows match evaluation examples (over ${(r.contamination.max * 100).toFixed(1)}%)` : `contamination: ${r.contamination.contaminatedRows} of ${r.rows} rows (dropped before training; limit ${(r.contamination.max * 100).toFixed(1)}%)`,
+      r.copies.length ? `ZERO if committed now: copy of ${r.copies.map((c) => `uid ${c.uid} (block ${c.block}, ${(c.overlap * 100).toFixed(0)}% of rows)`).join(', ')}` : 'copies: none of the committed datasets',
+      r.beatsBase ? 'beats the base model' : 'ZERO: does not lower the base model loss enough (base hurdle)',
+    ];
+    print(ctx, r, [
+      `competition ${r.competitionId}: ${r.rows} rows`,
+      `base model eval loss ${r.baseLoss.toFixed(5)}; after training on this dataset ${r.evalLoss.toFixed(5)} (${(r.improvement * 100).toFixed(2)}% lower)`,
+      ...verdicts, '',
+    ].join('\n'));
+    return 0;
+  } finally {
+    backend.dispose();
+  }
+}
+
+export function register(program: Command): void {
+  const group = program.command('miner').description('submit a dataset, see its status on chain, score it locally as validators will');
+
+  const submit = group.command('submit').description('check a dataset, upload data.jsonl to the hub, commit repo:competition:sha on chain');
+  submit.requiredOption('--dataset <file>', 'the dataset (JSONL chat rows)').requiredOption('--repo <org/name>', 'the hub dataset repo to upload to');
+  addWalletOptions(submit);
+  addSubtensorOptions(submit);
+  addNetuidOption(submit);
+  addHubOptions(submit);
+  addJsonOption(submit);
+  submit.addOption(new Option('--block-seconds <s>', 'seconds per block (countdown and polling)').default(12).argParser(parsePositiveInt('--block-seconds')));
+  markLongRunning(submit);
+  submit.action(action(async (ctx) => submitCommand(ctx, submit)));
+
+  const status = group.command('status').description("the hotkey's uid, commitment and block, incentive and emission");
+  addWalletOptions(status);
+  addSubtensorOptions(status);
+  addNetuidOption(status);
+  addJsonOption(status);
+  status.action(action(async (ctx) => statusCommand(ctx, status)));
+
+  const score = group.command('score').description("run the validators' evaluation locally: loss vs the base model, contamination and copy verdicts");
+  score.requiredOption('--dataset <file>', 'the dataset (JSONL chat rows)')
+    .addOption(new Option('--competition <pointer>', 'competition pointer JSON ({"c":…,"r":…,"v":…}) or a file holding it; default: the owner\'s pointer on chain (--netuid)'))
+    .addOption(new Option('--backend <kind>', 'compute backend: cpu | webgpu | auto').default('cpu'))
+    .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')));
+  addSubtensorOptions(score);
+  addNetuidOption(score);
+  addHubOptions(score);
+  addJsonOption(score);
+  markLongRunning(score);
+  score.action(action(async (ctx) => scoreCommand(ctx, score)));
+  void expandHome;
+}

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { blockNumber, freeBalance, query, queryBig, send, startHarness, type Harness } from '../helpers.js';
+import { blockNumber, dispatchErrorOf, freeBalance, query, queryBig, runtimeAt, send, startHarness, type Harness } from '../helpers.js';
+import { DevnetChain, devAddress } from '../../../../src/chain/devnet/chain.js';
+import { burnedRegister } from '../../../../src/chain/devnet/pallets/subtensor.js';
 
 const NETUID = 1;
 let h: Harness;
@@ -88,6 +90,33 @@ describe('set_weights', () => {
       expect((await send(cr.api, cr.api.tx.subtensorModule.setWeights(NETUID, [0], [1], 0), owner)).error).toBe('subtensorModule.CommitRevealEnabled');
     } finally {
       await cr.close();
+    }
+  });
+});
+
+describe('burned_register in a full subnet', () => {
+  it('replaces the prune candidate once immunity is over, and refuses while everyone is immune', async () => {
+    const chain = new DevnetChain(undefined, { maxAllowedUids: 3, immunityPeriod: 10 });
+    try {
+      const [bob, charlie, dave, eve] = ['Bob', 'Charlie', 'Dave', 'Eve'].map(devAddress);
+      const ctx = runtimeAt(chain, 1);
+      burnedRegister(ctx, bob!, 1, bob!); // uid 1 at block 1
+      ctx.block = 2;
+      burnedRegister(ctx, charlie!, 1, charlie!); // uid 2 at block 2: the subnet is full
+      ctx.block = 5;
+      expect(dispatchErrorOf(() => burnedRegister(ctx, dave!, 1, dave!))).toBe('SubtensorModule.NoNeuronIdAvailable');
+      ctx.block = 12; // Bob (registered at 1) is out of immunity, Charlie (2) not yet; the owner is never pruned
+      burnedRegister(ctx, dave!, 1, dave!);
+      const s = ctx.state;
+      expect(s.num('subtensorModule', 'subnetworkN', [1])).toBe(3);
+      expect(s.get('subtensorModule', 'keys', [1, 1])!.toString()).toBe(dave);
+      expect(s.get('subtensorModule', 'uids', [1, bob!])).toBeUndefined();
+      expect(s.num('subtensorModule', 'blockAtRegistration', [1, 1])).toBe(12);
+      ctx.block = 13;
+      burnedRegister(ctx, eve!, 1, eve!); // now Charlie is the only candidate
+      expect(s.get('subtensorModule', 'keys', [1, 2])!.toString()).toBe(eve);
+    } finally {
+      chain.close();
     }
   });
 });

@@ -1,0 +1,116 @@
+/**
+ * `flock miner submit` against a devnet and a local hub: a valid dataset goes to the hub and its
+ * commitment to the chain; an invalid one is refused before anything is uploaded or committed;
+ * re-submitting the same content makes no new hub commit; when the chain's commitment space for
+ * the epoch is used up, the tool waits for the next epoch (counting down) and retries.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidDatasetError, submitDataset } from '../../src/miner/submit.js';
+import { publishCompetition } from '../../src/owner/publish.js';
+import { parseCommitment } from '../../src/protocol/index.js';
+import { taskRows, toJsonl } from '../../src/localnet/tasks.js';
+import { localnetProfile } from '../../src/localnet/localnet.js';
+import { silentLogger } from '../../src/util/log.js';
+import { MINER_TOKEN, NETUID, runFlockAsync, startFixture, type Fixture } from './fixture.js';
+
+describe('flock miner submit', () => {
+  let f: Fixture;
+  let good: string;
+  beforeAll(async () => {
+    f = await startFixture({ tempo: 360 });
+    await publishCompetition({
+      chain: f.chain, hub: f.ownerHub, netuid: NETUID, owner: f.owner, competitionJson: localnetProfile(true).competition,
+      evalPath: f.evalFile, repo: 'flock/comp', model: { dir: f.modelDir }, log: silentLogger,
+    });
+    good = join(f.root, 'good.jsonl');
+    writeFileSync(good, toJsonl(taskRows(20, 42)));
+  }, 60_000);
+  afterAll(async () => { await f?.close(); });
+
+  it('uploads a valid dataset and commits repo:competition:sha (CLI)', async () => {
+    const m = await f.register('alice');
+    const r = await runFlockAsync(['miner', 'submit', '--dataset', good, '--repo', 'miners/alice', '--wallet.name', 'alice', '--hf-token', MINER_TOKEN, '--json', ...f.cliArgs]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { uid: number; commitment: string; block: number; uploaded: boolean; revision: string };
+    expect(out.uid).toBe(m.uid);
+    expect(out.uploaded).toBe(true);
+    const onChain = await f.chain.getCommitment(NETUID, m.key.address);
+    expect(onChain?.data).toBe(out.commitment);
+    expect(onChain?.block).toBe(out.block);
+    const parsed = parseCommitment(out.commitment);
+    expect(parsed.ok && parsed.value).toEqual({ repoId: 'miners/alice', competitionId: '1', revision: out.revision });
+    expect(await f.minerHub.resolveRevision({ repo: 'miners/alice', type: 'dataset' })).toBe(out.revision);
+
+    const status = await runFlockAsync(['miner', 'status', '--wallet.name', 'alice', '--json', ...f.cliArgs.filter((_, i, a) => a[i] !== '--hub-url' && a[i - 1] !== '--hub-url')]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ uid: m.uid, commitment: out.commitment, commitmentBlock: out.block });
+  }, 60_000);
+
+  it('refuses an invalid dataset before uploading or committing', async () => {
+    const m = await f.register('bob');
+    const bad = join(f.root, 'bad.jsonl');
+    writeFileSync(bad, `${toJsonl(taskRows(3, 1))}{"conversations": [{"role": "assistant", "content": "no user turn"}]}\n`);
+    await expect(submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: m.key, datasetPath: bad, repo: 'miners/bob', log: silentLogger }))
+      .rejects.toBeInstanceOf(InvalidDatasetError);
+    expect(await f.chain.getCommitment(NETUID, m.key.address)).toBeUndefined();
+    await expect(f.minerHub.resolveRevision({ repo: 'miners/bob', type: 'dataset' })).rejects.toThrow();
+  }, 30_000);
+
+  it('refuses an unregistered hotkey', async () => {
+    const { localKey } = await import('../../src/localnet/keys.js');
+    const stranger = await localKey('test-stranger');
+    await expect(submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: stranger, datasetPath: good, repo: 'miners/stranger', log: silentLogger }))
+      .rejects.toThrow(/is not registered on subnet 1/);
+  }, 30_000);
+
+  it('makes no new hub commit when the content is already at the head', async () => {
+    const m = await f.register('carol');
+    const first = await submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: m.key, datasetPath: good, repo: 'miners/carol', log: silentLogger });
+    const second = await submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: m.key, datasetPath: good, repo: 'miners/carol', log: silentLogger });
+    expect(first.uploaded).toBe(true);
+    expect(second.uploaded).toBe(false);
+    expect(second.revision).toBe(first.revision);
+    expect(second.block).toBeGreaterThan(first.block);
+    expect(await f.minerHub.resolveRevision({ repo: 'miners/carol', type: 'dataset' })).toBe(first.revision);
+  }, 30_000);
+
+  it('waits for the next epoch with a countdown when the commitment space is used up, then commits', async () => {
+    const m = await f.register('dave');
+    // use up this epoch's commitment space (MaxSpace 3100 bytes, at least 100 per commitment)
+    const filler = `miners/dave:1:${'f'.repeat(40)}`.padEnd(100, 'x'); // 100 bytes: the space fills exactly
+    let refused = false;
+    for (let i = 0; i < 40 && !refused; i++) {
+      try {
+        await f.chain.setCommitment({ netuid: NETUID, data: filler, signer: m.key });
+      } catch (err) {
+        expect(String(err)).toContain('SpaceLimitExceeded');
+        refused = true;
+      }
+    }
+    expect(refused).toBe(true);
+    const ticks: number[] = [];
+    const refusedAt = f.dev.bestNumber();
+    // blocks arrive while the tool waits (as on a live chain): start producing at the first countdown tick
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const r = await submitDataset({
+        chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: m.key, datasetPath: good, repo: 'miners/dave', log: silentLogger, pollMs: 10,
+        onCountdown: (left) => {
+          ticks.push(left);
+          timer ??= setInterval(() => { void f.dev.produceBlocks(10); }, 20);
+        },
+      });
+      expect(r.retries).toBe(1);
+      expect(ticks.length).toBeGreaterThan(0);
+      expect(ticks[0]).toBeGreaterThan(0);
+      const info = await f.chain.subnetInfo(NETUID);
+      expect(r.block).toBeGreaterThan(refusedAt);
+      expect(r.block).toBeGreaterThan(info.lastEpochBlock - info.tempo - 1);
+      expect((await f.chain.getCommitment(NETUID, m.key.address))?.data).toBe(r.commitment);
+    } finally {
+      clearInterval(timer);
+    }
+  }, 60_000);
+});

@@ -128,7 +128,12 @@ export class DevnetChain {
   }
 
   bestHash(): string {
-    return this.store.block(this.bestNumber())!.hash;
+    return this.store.hashOf(this.bestNumber())!;
+  }
+
+  /** Hash of block `n`, if it exists. */
+  blockHash(n: number): string | undefined {
+    return this.store.hashOf(n);
   }
 
   /** A stored block by number or hash. */
@@ -137,16 +142,16 @@ export class DevnetChain {
   }
 
   header(id: number | string): Header | undefined {
-    const b = this.store.block(id);
-    return b ? (this.meta.registry.createType('Header', b.header) as unknown as Header) : undefined;
+    const header = this.store.headerOf(id);
+    return header ? (this.meta.registry.createType('Header', header) as unknown as Header) : undefined;
   }
 
   /** Block number of a hash (best when undefined); throws for an unknown hash. */
   resolveAt(hash?: string | null): number {
     if (!hash) return this.bestNumber();
-    const b = this.store.block(hash);
-    if (!b) throw new Error(`Unknown block ${hash}`);
-    return b.number;
+    const n = this.store.numberOf(hash);
+    if (n === undefined) throw new Error(`Unknown block ${hash}`);
+    return n;
   }
 
   /** Raw storage value (hex) at a block hash (best when absent). */
@@ -174,7 +179,7 @@ export class DevnetChain {
     return {
       genesisHash: this.genesisHash,
       nextNumber: best + 1,
-      blockHash: (n) => (n <= best ? this.store.block(n)?.hash : undefined),
+      blockHash: (n) => (n <= best ? this.store.hashOf(n) : undefined),
       accountNonce: (who) => getAccount(state, who).nonce,
     };
   }

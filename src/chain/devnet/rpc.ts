@@ -227,8 +227,8 @@ function makeHandlers(chain: DevnetChain, version: string): Record<string, Handl
     system_accountNextIndex: (p) => chain.accountNextIndex(String(p[0])),
     chain_getBlockHash: (p) => {
       if (p[0] === undefined || p[0] === null) return chain.bestHash();
-      if (Array.isArray(p[0])) return p[0].map((n) => chain.block(blockNumberParam(n))?.hash ?? null);
-      return chain.block(blockNumberParam(p[0]))?.hash ?? null;
+      if (Array.isArray(p[0])) return p[0].map((n) => chain.blockHash(blockNumberParam(n)) ?? null);
+      return chain.blockHash(blockNumberParam(p[0])) ?? null;
     },
     chain_getHead: () => chain.bestHash(),
     chain_getFinalizedHead: () => chain.bestHash(),

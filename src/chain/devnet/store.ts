@@ -31,6 +31,9 @@ export class BlockStore {
   private readonly qBest: Database.Statement;
   private readonly qPutBlock: Database.Statement;
   private readonly qKeysAt: Database.Statement;
+  private readonly qHash: Database.Statement;
+  private readonly qNumber: Database.Statement;
+  private readonly qHeader: Database.Statement;
 
   /** Open (or create) `dir/devnet.sqlite`; `dir` undefined = an in-memory database. */
   constructor(dir?: string) {
@@ -51,6 +54,9 @@ export class BlockStore {
     this.qBlockByNumber = this.db.prepare('SELECT * FROM blocks WHERE number = ?');
     this.qBlockByHash = this.db.prepare('SELECT * FROM blocks WHERE hash = ?');
     this.qBest = this.db.prepare('SELECT MAX(number) AS n FROM blocks');
+    this.qHash = this.db.prepare('SELECT hash FROM blocks WHERE number = ?');
+    this.qNumber = this.db.prepare('SELECT number FROM blocks WHERE hash = ?');
+    this.qHeader = this.db.prepare('SELECT header FROM blocks WHERE number = ? OR hash = ?');
     this.qPutBlock = this.db.prepare('INSERT INTO blocks (number, hash, header, extrinsics) VALUES (?, ?, ?, ?)');
     // Live keys under a prefix at a block, after `start`, in key order.
     this.qKeysAt = this.db.prepare(`
@@ -78,6 +84,22 @@ export class BlockStore {
     const end = prefixCeiling(prefix);
     const rows = this.qKeysAt.all(Buffer.from(start), Buffer.from(end), at, count) as { key: Buffer }[];
     return rows.map((r) => new Uint8Array(r.key)).filter((k) => startsWith(k, prefix));
+  }
+
+  /** Hash of block `number` (without reading its extrinsics). */
+  hashOf(number: number): string | undefined {
+    return (this.qHash.get(number) as { hash: string } | undefined)?.hash;
+  }
+
+  /** Number of the block with this hash. */
+  numberOf(hash: string): number | undefined {
+    return (this.qNumber.get(hash.toLowerCase()) as { number: number } | undefined)?.number;
+  }
+
+  /** SCALE header (hex) of a block by number or hash (without reading its extrinsics). */
+  headerOf(numberOrHash: number | string): string | undefined {
+    const row = (typeof numberOrHash === 'number' ? this.qHeader.get(numberOrHash, '') : this.qHeader.get(-1, numberOrHash.toLowerCase())) as { header: string } | undefined;
+    return row?.header;
   }
 
   block(numberOrHash: number | string): StoredBlock | undefined {

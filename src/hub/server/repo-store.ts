@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { runGit, spawnGit } from './git.js';
+import { looseObjectHeader, parseCommit, parseTree, readLooseObject, streamLooseBlob } from './loose-objects.js';
 import type { RepoRef } from '../validate.js';
 
 export interface TreeEntry {
@@ -32,6 +33,7 @@ export class TreeUpdateError extends Error {}
 const LFS_POINTER = /^version https:\/\/git-lfs\.github\.com\/spec\/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n$/;
 const MAX_POINTER_SIZE = 1024;
 const EMPTY_OID = '0'.repeat(40);
+const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /** The text of a Git LFS pointer file for an object. */
 export function lfsPointer(oid: string, size: number): string {
@@ -131,6 +133,10 @@ export class RepoStore {
     const key = this.key(repo, 'commit', revision);
     const known = this.memo.get(key) as { sha: string; date: string; title: string } | undefined;
     if (known) return known;
+    if (FULL_SHA.test(revision)) {
+      const loose = await this.looseCommit(repo, revision);
+      if (loose) return this.remember(key, { sha: revision, date: loose.date, title: loose.title });
+    }
     // Callers validate `revision` (no leading '-'); --end-of-options guards anyway.
     const r = await runGit(this.gitDir(repo), this.home,
       ['log', '-1', '--no-walk', '--format=%H%n%cI%n%s', '--end-of-options', `${revision}^{commit}`, '--'], { okCodes: [0, 128] });
@@ -161,13 +167,17 @@ export class RepoStore {
   async entry(repo: RepoRef, sha: string, path: string): Promise<TreeEntry | null> {
     const key = this.key(repo, 'entry', sha, path);
     if (this.memo.has(key)) return this.memo.get(key) as TreeEntry | null;
+    const loose = await this.looseEntry(repo, sha, path);
+    if (loose !== undefined) return this.remember(key, loose);
     const r = await runGit(this.gitDir(repo), this.home, ['ls-tree', '-l', '-z', sha, '--', path]);
     const found = parseLsTree(r.stdout).find((e) => e.path === path);
     return this.remember(key, found ? (await this.withLfsInfo(repo, [found]))[0]! : null);
   }
 
-  /** Stream a blob's bytes (`git cat-file blob`). */
+  /** Stream a blob's bytes (from its loose object file, else `git cat-file blob`). */
   readBlob(repo: RepoRef, oid: string): Readable {
+    const loose = streamLooseBlob(this.gitDir(repo), oid);
+    if (loose) return loose;
     const child = spawnGit(this.gitDir(repo), this.home, ['cat-file', 'blob', oid]);
     child.stdin.end();
     child.stderr.resume();
@@ -212,6 +222,50 @@ export class RepoStore {
         await rm(tmpDir, { recursive: true, force: true });
       }
     });
+  }
+
+  /** A commit read from its loose object (no git process), or null to ask git. */
+  private async looseCommit(repo: RepoRef, sha: string): Promise<ReturnType<typeof parseCommit>> {
+    const obj = await readLooseObject(this.gitDir(repo), sha);
+    return obj?.type === 'commit' ? parseCommit(obj.content) : null;
+  }
+
+  /**
+   * The entry at `path` in commit `sha`, walking loose tree objects (no git process); null when
+   * there is no such entry, undefined when some object is not loose (then git answers).
+   */
+  private async looseEntry(repo: RepoRef, sha: string, path: string): Promise<TreeEntry | null | undefined> {
+    const gitDir = this.gitDir(repo);
+    const commit = FULL_SHA.test(sha) ? await this.looseCommit(repo, sha) : null;
+    if (!commit) return undefined;
+    let treeOid = commit.tree;
+    const parts = path.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const tree = await readLooseObject(gitDir, treeOid);
+      if (tree?.type !== 'tree') return undefined;
+      const hit = parseTree(tree.content).find((e) => e.name === parts[i]);
+      if (!hit) return null;
+      const last = i === parts.length - 1;
+      if (hit.mode === '40000') {
+        if (last) return { type: 'directory', path, oid: hit.oid, size: 0 };
+        treeOid = hit.oid;
+        continue;
+      }
+      if (!last) return null;
+      if (hit.mode === '160000') return null; // a submodule: ls-tree reports no blob or tree
+      const header = await looseObjectHeader(gitDir, hit.oid);
+      if (header?.type !== 'blob') return undefined;
+      const entry: TreeEntry = { type: 'file', path, oid: hit.oid, size: header.size };
+      if (header.size <= MAX_POINTER_SIZE) {
+        const blob = await readLooseObject(gitDir, hit.oid);
+        if (!blob) return undefined;
+        const m = LFS_POINTER.exec(blob.content.toString('latin1'));
+        if (m) entry.lfs = { oid: m[1]!, size: Number(m[2]), pointerSize: header.size };
+        if (m) entry.size = Number(m[2]);
+      }
+      return entry;
+    }
+    return undefined;
   }
 
   private async withLfsInfo(repo: RepoRef, entries: TreeEntry[]): Promise<TreeEntry[]> {

@@ -12,7 +12,7 @@ import { scoreDataset, type CommittedDataset } from '../miner/score.js';
 import { commitmentForCompetition, parseCompetitionPointer } from '../protocol/index.js';
 import { FlockError, UsageError } from '../util/errors.js';
 import { markLongRunning, type CommandContext } from './context.js';
-import { addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, expandHome, parsePositiveInt } from './options.js';
+import { addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, parsePositiveInt } from './options.js';
 import { action } from './run.js';
 
 function requireNetuid(o: Record<string, unknown>): number {
@@ -184,5 +184,4 @@ export function register(program: Command): void {
   addJsonOption(score);
   markLongRunning(score);
   score.action(action(async (ctx) => scoreCommand(ctx, score)));
-  void expandHome;
 }

@@ -146,7 +146,7 @@ async function waitForNextEpoch(o: SubmitOptions): Promise<void> {
  */
 export async function submitDataset(o: SubmitOptions): Promise<SubmitResult> {
   const { chain, hub, netuid, log } = o;
-  const { pointer, competition } = await activeCompetition(chain, hub, netuid);
+  const { competition } = await activeCompetition(chain, hub, netuid);
   const checked = await checkDatasetForCompetition(o.datasetPath, competition);
   log.info(`dataset is valid`, { rows: checked.rows, identity: checked.identity.slice(0, 12), competition: competition.id });
   const uid = await chain.uidOf(netuid, o.hotkey.address);
@@ -156,7 +156,6 @@ export async function submitDataset(o: SubmitOptions): Promise<SubmitResult> {
   log.info(uploaded ? `uploaded ${DATASET_FILE}` : `${DATASET_FILE} is already at the head: no new commit`, { repo: o.repo, revision });
   const commitment = formatCommitment({ repoId: o.repo, competitionId: competition.id, revision });
   if (utf8Length(commitment) > COMMITMENT_MAX_BYTES) throw new FlockError(`the commitment "${commitment}" is longer than ${COMMITMENT_MAX_BYTES} bytes`, { hint: 'use a shorter repo name' });
-  void pointer;
 
   const maxAttempts = o.maxAttempts ?? 5;
   for (let attempt = 1; ; attempt++) {

@@ -4,12 +4,13 @@ import { benchmarkEngine } from '../engine/benchmark.js';
 import { BACKEND_KINDS, type BackendKind } from '../engine/backend/select.js';
 import { addJsonOption, parsePositiveInt } from './options.js';
 import { action } from './run.js';
+import { WEIGHT_PRESETS, type PresetName } from '../engine/presets.js';
 import type { CommandContext } from './context.js';
 
 async function engine(ctx: CommandContext): Promise<number> {
   const o = ctx.opts;
   const r = await benchmarkEngine({
-    preset: o['preset'] as 'tiny' | 'small',
+    preset: o['preset'] as PresetName,
     seqLen: o['seqLen'] as number,
     accumulation: o['accumulation'] as number,
     steps: o['steps'] as number,
@@ -22,7 +23,7 @@ async function engine(ctx: CommandContext): Promise<number> {
   else {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     process.stdout.write([
-      `engine ${r.backend} (${r.threads} threads), preset ${r.preset}, LoRA recipe v1, seq ${r.seqLen}, batch 1, accumulation ${r.accumulation}`,
+      `engine ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}, preset ${r.preset}, LoRA recipe v1, seq ${r.seqLen}, batch 1, accumulation ${r.accumulation}`,
       `  train ${r.trainTokensPerSecond.toFixed(0)} tok/s (${r.trainTokens} tokens in ${r.trainSeconds.toFixed(1)} s)`,
       `  eval  ${r.evalTokensPerSecond.toFixed(0)} tok/s (${r.evalTokens} tokens in ${r.evalSeconds.toFixed(1)} s)`,
       `  peak RSS ${mib(r.peakRssBytes)}, ${mib(r.peakRssBytes - r.baselineRssBytes)} above the ${mib(r.baselineRssBytes)} before loading (weights + activations + optimizer state: ${mib(r.modelBytes)})`,
@@ -38,7 +39,7 @@ export function register(program: Command): void {
   const cmd = group
     .command('engine')
     .description('LoRA training and evaluation throughput (tokens/s) and peak memory of the training engine')
-    .addOption(new Option('--preset <name>', 'model preset').choices(['tiny', 'small']).default('small'))
+    .addOption(new Option('--preset <name>', 'model preset (llama-3.2-1b: the real shapes, random weights)').choices([...WEIGHT_PRESETS]).default('small'))
     .addOption(new Option('--seq-len <n>', 'tokens per sequence').argParser(parsePositiveInt('--seq-len')).default(256))
     .addOption(new Option('--accumulation <n>', 'sequences per optimizer step').argParser(parsePositiveInt('--accumulation')).default(8))
     .addOption(new Option('--steps <n>', 'optimizer steps to time').argParser(parsePositiveInt('--steps')).default(2))

@@ -13,12 +13,13 @@ import type { LlamaConfig } from './config.js';
 import { LlamaModel } from './llama.js';
 import { Lora } from './lora.js';
 import { evaluate } from './evaluate.js';
-import { initPresetWeights, PRESETS } from './presets.js';
+import { presetTensorGenerators, PRESETS, type PresetName } from './presets.js';
 import { Stream } from './prng.js';
 import { train, type TrainExample } from './train.js';
 
 export interface EngineBenchOptions {
-  preset: 'tiny' | 'small';
+  /** `llama-3.2-1b` has the real model's shapes with random weights (no download). */
+  preset: PresetName;
   seqLen: number;
   accumulation: number;
   /** Optimizer steps to time (each of `accumulation` sequences). */
@@ -86,9 +87,14 @@ export async function benchmarkEngine(options: EngineBenchOptions): Promise<Engi
   if (backend instanceof CpuBackend) await backend.ready();
   const baselineRssBytes = process.memoryUsage().rss;
   try {
-    const weights = initPresetWeights(config, 0);
-    const model = LlamaModel.load(backend, config, { get: (n) => weights.get(n)! });
-    weights.clear();
+    // Tensors are made one at a time as the model uploads them, so the 1B shape never holds a host copy of all weights.
+    const generators = presetTensorGenerators(config, 0);
+    const model = LlamaModel.load(backend, config, {
+      get: (n) => {
+        const g = generators.get(n)!;
+        return { shape: g.shape, data: g.make() };
+      },
+    });
     const recipe: Recipe = recipeSchema.parse({ gradientAccumulation: options.accumulation, epochs: 1, maxSeqLen: options.seqLen });
     const lora = Lora.create(backend, config, recipe.lora, 1);
     // warm-up (JIT, worker start): one sequence forward and backward, not timed

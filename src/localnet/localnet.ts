@@ -292,7 +292,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
         commitment: submitted.get(m.uid)?.commitment ?? '', block: submitted.get(m.uid)?.block ?? 0,
         evalLoss: s?.evalLoss ?? null, winRate: s?.winRate ?? 0, weights,
         incentive: mg.incentive[m.uid] ?? 0, emission: mg.emission[m.uid] ?? 0,
-        zeroReason: (s?.weight ?? 0) > 0 ? null : s?.stage ? `${s.stage}: ${s.reason ?? ''}`.trim() : 'not scored',
+        zeroReason: (s?.weight ?? 0) > 0 ? null : s?.stage ? zeroReason(s.stage, s.reason) : 'not scored',
       };
     });
     const validatorReports: ValidatorReport[] = validatorKeys.map((k, i) => {
@@ -312,6 +312,12 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     o.signal?.removeEventListener('abort', onAbort);
     for (const close of closers.reverse()) await Promise.resolve().then(close).catch((err: unknown) => log.debug('close failed', { err: String(err) }));
   }
+}
+
+/** `stage: reason`, without repeating the stage when the reason already starts with it. */
+function zeroReason(stage: string, reason: string | undefined): string {
+  if (!reason) return stage;
+  return reason.startsWith(`${stage}:`) ? reason : `${stage}: ${reason}`;
 }
 
 /** Produce blocks until the chain has run the subnet's next epoch. */

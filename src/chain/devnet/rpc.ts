@@ -347,7 +347,7 @@ function stateCall(chain: DevnetChain, method: string, data: string): string {
       return runtimeApiOutput(chain, method, { inclusionFee: null, tip: 0 });
     case 'AccountNonceApi_account_nonce': {
       const who = r.createType('AccountId32', hexToU8a(data)).toString();
-      return r.createType('u32', chain.accountNextIndex(who)).toHex();
+      return u8aToHex(r.createType('u32', chain.accountNextIndex(who)).toU8a()); // SCALE is little-endian; toHex() is not
     }
     default:
       throw new RpcError(-32000, `Client error: Execution failed: runtime API ${method} is not implemented by the devnet`);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { compactFromU8a } from '@polkadot/util';
+import { compactFromU8a, hexToU8a } from '@polkadot/util';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { blockNumber, freeBalance, query, send, startHarness, type Harness } from './helpers.js';
 
@@ -81,6 +81,14 @@ describe('devnet JSON-RPC with @polkadot/api', () => {
     const stale = h.api.tx.system!.remark!('0x03');
     await stale.signAsync(bob, { nonce: 0 });
     await expect(h.api.rpc.author.submitExtrinsic(stale)).rejects.toThrow(/Transaction is outdated/);
+  });
+
+  it('answers AccountNonceApi_account_nonce in SCALE (little-endian), as the nonce @polkadot/api signs with', async () => {
+    const expected = (await h.api.rpc.system.accountNextIndex(bob.address)).toNumber();
+    expect(expected).toBeGreaterThan(0); // bob has sent transactions above
+    const who = h.api.createType('AccountId32', bob.address).toHex();
+    const reply = await rawRequest(h.devnet.url, 'state_call', ['AccountNonceApi_account_nonce', who]);
+    expect(h.api.createType('u32', hexToU8a(reply.result as string)).toNumber()).toBe(expected); // bytes: SCALE decoding
   });
 
   it('quotes a zero fee (TransactionPaymentApi through state_call)', async () => {

@@ -13,7 +13,7 @@ import { submitDataset } from '../../src/miner/submit.js';
 import { publishCompetition } from '../../src/owner/publish.js';
 import { parseCompetitionPointer, type CompetitionPointer } from '../../src/protocol/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { NETUID, startFixture, type Fixture } from './fixture.js';
+import { NETUID, runFlockAsync, startFixture, type Fixture } from './fixture.js';
 
 describe('miner score', () => {
   let f: Fixture;
@@ -68,5 +68,17 @@ describe('miner score', () => {
     const c = await scoreDataset({ hub: f.ownerHub, pointer, datasetPath: cont, backend, log: silentLogger });
     expect(c.contamination.zero).toBe(true);
     expect(c.contamination.contaminatedRows).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('flock miner score --competition POINTER prints the losses and verdicts (CLI)', async () => {
+    const path = join(f.root, 'cli-good.jsonl');
+    writeFileSync(path, toJsonl(data.datasets.good));
+    const pointerJson = JSON.stringify({ c: pointer.competitionId, r: pointer.repoId, v: pointer.revision });
+    const r = await runFlockAsync(['miner', 'score', '--dataset', path, '--competition', pointerJson, '--hub-url', f.hub.url, '--threads', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { baseLoss: number; evalLoss: number; beatsBase: boolean; copies: unknown[] };
+    expect(out.evalLoss).toBeLessThan(out.baseLoss);
+    expect(out.beatsBase).toBe(true);
+    expect(r.stderr).toContain('training [');
   }, 90_000);
 });

@@ -155,6 +155,8 @@ export class RepoStore {
     const key = this.key(repo, `tree:${recursive}`, sha, dir);
     const known = this.memo.get(key) as TreeEntry[] | undefined;
     if (known) return known;
+    const loose = await this.looseTree(repo, sha, dir, recursive);
+    if (loose) return this.remember(key, loose);
     const args = ['ls-tree', '-l', '-z'];
     if (recursive) args.push('-r', '-t');
     args.push(sha);
@@ -253,19 +255,50 @@ export class RepoStore {
       }
       if (!last) return null;
       if (hit.mode === '160000') return null; // a submodule: ls-tree reports no blob or tree
-      const header = await looseObjectHeader(gitDir, hit.oid);
-      if (header?.type !== 'blob') return undefined;
-      const entry: TreeEntry = { type: 'file', path, oid: hit.oid, size: header.size };
-      if (header.size <= MAX_POINTER_SIZE) {
-        const blob = await readLooseObject(gitDir, hit.oid);
-        if (!blob) return undefined;
-        const m = LFS_POINTER.exec(blob.content.toString('latin1'));
-        if (m) entry.lfs = { oid: m[1]!, size: Number(m[2]), pointerSize: header.size };
-        if (m) entry.size = Number(m[2]);
-      }
-      return entry;
+      return looseFileEntry(gitDir, path, hit.oid);
     }
     return undefined;
+  }
+
+  /** `listTree` from loose objects (same entries, same order as `git ls-tree -l [-r -t]`); undefined to ask git. */
+  private async looseTree(repo: RepoRef, sha: string, dir: string, recursive: boolean): Promise<TreeEntry[] | undefined> {
+    const gitDir = this.gitDir(repo);
+    const commit = FULL_SHA.test(sha) ? await this.looseCommit(repo, sha) : null;
+    if (!commit) return undefined;
+    let treeOid = commit.tree;
+    if (dir) {
+      const e = await this.looseEntry(repo, sha, dir);
+      if (e === undefined) return undefined;
+      if (e === null || e.type !== 'directory') return [];
+      treeOid = e.oid;
+    }
+    const out: TreeEntry[] = [];
+    if (dir && recursive) {
+      // `ls-tree -r -t -- a/b/` also shows the trees on the way: a, a/b
+      const parts = dir.split('/');
+      for (let i = 1; i <= parts.length; i++) {
+        const e = await this.looseEntry(repo, sha, parts.slice(0, i).join('/'));
+        if (!e) return undefined;
+        out.push(e);
+      }
+    }
+    const walk = async (oid: string, prefix: string): Promise<boolean> => {
+      const tree = await readLooseObject(gitDir, oid);
+      if (tree?.type !== 'tree') return false;
+      for (const e of parseTree(tree.content)) {
+        const path = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.mode === '40000') {
+          out.push({ type: 'directory', path, oid: e.oid, size: 0 });
+          if (recursive && !(await walk(e.oid, path))) return false;
+        } else if (e.mode !== '160000') {
+          const file = await looseFileEntry(gitDir, path, e.oid);
+          if (!file) return false;
+          out.push(file);
+        }
+      }
+      return true;
+    };
+    return (await walk(treeOid, dir)) ? out : undefined;
   }
 
   private async withLfsInfo(repo: RepoRef, entries: TreeEntry[]): Promise<TreeEntry[]> {
@@ -324,6 +357,23 @@ function identity(author: string): Record<string, string> {
     GIT_AUTHOR_NAME: author, GIT_AUTHOR_EMAIL: `${author}@local-hub`, GIT_AUTHOR_DATE: date,
     GIT_COMMITTER_NAME: 'flock-hub', GIT_COMMITTER_EMAIL: 'hub@local-hub', GIT_COMMITTER_DATE: date,
   };
+}
+
+/** A file's tree entry from its loose blob (size; LFS pointer read when small); undefined when not loose. */
+async function looseFileEntry(gitDir: string, path: string, oid: string): Promise<TreeEntry | undefined> {
+  const header = await looseObjectHeader(gitDir, oid);
+  if (header?.type !== 'blob') return undefined;
+  const entry: TreeEntry = { type: 'file', path, oid, size: header.size };
+  if (header.size <= MAX_POINTER_SIZE) {
+    const blob = await readLooseObject(gitDir, oid);
+    if (!blob) return undefined;
+    const m = LFS_POINTER.exec(blob.content.toString('latin1'));
+    if (m) {
+      entry.lfs = { oid: m[1]!, size: Number(m[2]), pointerSize: header.size };
+      entry.size = Number(m[2]);
+    }
+  }
+  return entry;
 }
 
 /** Parse `git ls-tree -l -z` output: `<mode> <type> <oid> <size>\t<path>\0`. */

@@ -93,6 +93,12 @@ describe('RepoStore reads: loose and packed give the same answers', () => {
     lfs: await s.entry(repo, sha, 'weights.bin'),
     missing: await s.entry(repo, sha, 'dir/nope.txt'),
     underFile: await s.entry(repo, sha, 'data.jsonl/x'),
+    root: await s.listTree(repo, sha, '', false),
+    all: await s.listTree(repo, sha, '', true),
+    dirFlat: await s.listTree(repo, sha, 'dir', false),
+    dirDeep: await s.listTree(repo, sha, 'dir', true),
+    subDeep: await s.listTree(repo, sha, 'dir/sub', true),
+    subFlat: await s.listTree(repo, sha, 'dir/sub', false),
     bytes: (await buffer(s.readBlob(repo, (await s.entry(repo, sha, 'dir/sub/big.txt'))!.oid))).length,
   });
 
@@ -104,6 +110,7 @@ describe('RepoStore reads: loose and packed give the same answers', () => {
     expect(loose.missing).toBeNull();
     expect(loose.underFile).toBeNull();
     expect(loose.bytes).toBe(big.length);
+    expect(loose.all.map((e) => e.path)).toEqual(['.gitattributes', 'data.jsonl', 'dir', 'dir/sub', 'dir/sub/big.txt', 'empty.txt', 'weights.bin']);
     await git(['gc', '--quiet', '--prune=now']);
     expect(await readLooseObject(store.gitDir(repo), sha)).toBeNull(); // now packed: git answers
     expect(await snapshot(new RepoStore(root))).toEqual(loose);

@@ -9,7 +9,7 @@
  * Blocks are produced on demand: a transaction seals its block at once, and between rounds the
  * local subnet produces the blocks up to the next epoch, so a round costs only its compute.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metagraph } from '../chain/chain.js';
@@ -173,6 +173,11 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     if (o.signal?.aborted) throw new LocalnetStopped();
   };
 
+  if (o.dir && existsSync(o.dir) && readdirSync(o.dir).length > 0) {
+    throw new FlockError(`${o.dir} is not empty`, {
+      hint: 'a local subnet starts from scratch: pass a new or empty folder, or leave out --dir for a temporary one',
+    });
+  }
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'flock-localnet-'));
   mkdirSync(dir, { recursive: true });
   const closers: Array<() => Promise<void> | void> = [];

@@ -19,7 +19,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FlockError } from '../util/errors.js';
-import { NEAR_SCHEME } from './fingerprint.js';
+import { fmix32, NEAR_SCHEME } from './fingerprint.js';
 import { RowMatcher, Sketch, type DatasetFingerprints } from './sketch.js';
 
 export interface IndexMatch {
@@ -62,9 +62,9 @@ export function datasetSignature(sketch: Sketch): Uint32Array {
   sketch.channels.forEach((keys, c) => {
     const salt = Math.imul(c + 1, 0x9e3779b1);
     for (let i = 0; i < keys.length; i++) {
-      const h = mix32(keys[i]! ^ salt);
+      const h = fmix32(keys[i]! ^ salt);
       const bin = h & (SIGNATURE_BINS - 1);
-      const v = mix32(h ^ 0x5bd1e995);
+      const v = fmix32(h ^ 0x5bd1e995);
       if (v < sig[bin]!) sig[bin] = v;
     }
   });
@@ -92,14 +92,6 @@ function u32Bytes(a: Uint32Array): Buffer {
   return b;
 }
 
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /**
  * @example

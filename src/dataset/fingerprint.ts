@@ -92,7 +92,7 @@ function foldInto(s: string, emit: (code: number) => void): void {
 }
 
 /** murmur3's 32-bit finaliser: spreads every input bit over the output. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

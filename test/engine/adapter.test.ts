@@ -7,7 +7,7 @@ import {
 } from '../../src/engine/adapter.js';
 import { PRESETS } from '../../src/engine/presets.js';
 import { readSafetensorsHeader, writeSafetensors, numberToBf16Bits, type TensorToWrite } from '../../src/engine/safetensors.js';
-import { FlockError } from '../../src/util/errors.js';
+import { errorOf } from '../helpers/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'flock-adapter-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -24,16 +24,6 @@ function makeAdapter(targets: LoraTarget[] = ['q_proj', 'v_proj'], r = 4): Adapt
     }
   }
   return { r, alpha: 8, dropout: 0.1, targetModules: targets, baseModel: 'meta-llama/Llama-3.2-1B', weights };
-}
-
-function errorOf(fn: () => unknown): FlockError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FlockError);
-    return err as FlockError;
-  }
-  throw new Error('expected a FlockError');
 }
 
 describe('PEFT adapters', () => {

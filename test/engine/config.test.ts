@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLlamaConfig, toHfConfigJson, type LlamaConfig } from '../../src/engine/config.js';
-import { FlockError } from '../../src/util/errors.js';
+import { errorOf } from '../helpers/errors.js';
 
 /** meta-llama/Llama-3.2-1B config.json, verbatim. */
 const LLAMA_3_2_1B_CONFIG = {
@@ -36,16 +36,6 @@ const LLAMA_3_2_1B_CONFIG = {
   use_cache: true,
   vocab_size: 128256,
 };
-
-function errorOf(fn: () => unknown): FlockError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FlockError);
-    return err as FlockError;
-  }
-  throw new Error('expected a FlockError');
-}
 
 describe('parseLlamaConfig', () => {
   it('accepts the real Llama-3.2-1B config.json', () => {

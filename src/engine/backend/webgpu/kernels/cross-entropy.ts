@@ -8,6 +8,13 @@ import type { GpuTensor } from '../tensor.js';
 import { launch, program, ROW_REDUCE_PRELUDE, WG } from './launch.js';
 import { rowGrid } from './rmsnorm.js';
 
+/** The row this workgroup owns, and its target read once into a workgroup-uniform value. */
+const ROW_TARGET = `
+  let row = wid.x + wid.y * nwg.x;
+  let base = row * u.v;
+  if (lindex == 0u) { rowTarget = targets[row]; }
+  let t = workgroupUniformLoad(&rowTarget);`;
+
 const LSE = `
   var mx = bitcast<f32>(0xff7fffffu);
   for (var c = lindex; c < u.v; c += ${WG}u) { mx = max(mx, logits[base + c]); }
@@ -21,10 +28,7 @@ const FWD = program({
   bindings: [{ name: 'losses', type: 'f32', access: 'read_write' }, { name: 'logits', type: 'f32', access: 'read' }, { name: 'targets', type: 'i32', access: 'read' }],
   uniforms: [{ name: 'v', type: 'u32' }], prelude: `${ROW_REDUCE_PRELUDE}\nvar<workgroup> rowTarget: i32;`,
   body: `
-  let row = wid.x + wid.y * nwg.x;
-  let base = row * u.v;
-  if (lindex == 0u) { rowTarget = targets[row]; }
-  let t = workgroupUniformLoad(&rowTarget);
+  ${ROW_TARGET}
   if (t < 0) { if (lindex == 0u) { losses[row] = 0.0; } return; }
   ${LSE}
   if (lindex == 0u) { losses[row] = rowMax + log(sumExp) - logits[base + u32(t)]; }`,
@@ -38,10 +42,7 @@ const BWD = program({
   ],
   uniforms: [{ name: 'v', type: 'u32' }], prelude: `${ROW_REDUCE_PRELUDE}\nvar<workgroup> rowTarget: i32;`,
   body: `
-  let row = wid.x + wid.y * nwg.x;
-  let base = row * u.v;
-  if (lindex == 0u) { rowTarget = targets[row]; }
-  let t = workgroupUniformLoad(&rowTarget);
+  ${ROW_TARGET}
   if (t < 0) { return; }
   ${LSE}
   let d = dlosses[row];

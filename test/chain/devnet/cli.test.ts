@@ -4,17 +4,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import { rawRequest } from './helpers.js';
 import { FLOCK_BIN, REPO_ROOT, runFlock } from '../../helpers/cli.js';
-
-function rpc(url: string, method: string, params: unknown[] = []): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('open', () => ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })));
-    ws.on('message', (d) => { ws.close(); resolve(JSON.parse(d.toString())); });
-    ws.on('error', reject);
-  });
-}
 
 describe('flock devnet', () => {
   it('serves on the port it prints and keeps its state in --dir', async () => {
@@ -35,7 +26,7 @@ describe('flock devnet', () => {
         child.on('exit', (code) => reject(new Error(`flock devnet exited ${code}: ${stderr}`)));
       });
       expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
-      expect((await rpc(url, 'system_chain')).result).toBe('FLock Devnet');
+      expect((await rawRequest(url, 'system_chain')).result).toBe('FLock Devnet');
       expect(stderr).toContain('| INFO | devnet listening on');
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       child.kill('SIGTERM');

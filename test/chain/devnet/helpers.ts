@@ -1,5 +1,6 @@
 /** Shared set-up for the devnet tests: a devnet on a free port and a plain @polkadot/api client. */
 import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
+import WebSocket from 'ws';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { startDevnet, type Devnet, type DevnetOptions } from '../../../src/chain/devnet/index.js';
@@ -94,4 +95,14 @@ export function dispatchErrorOf(fn: () => void): string | undefined {
     if (err instanceof DispatchError) return err.message;
     throw err;
   }
+}
+
+/** One raw JSON-RPC request over a fresh socket. */
+export function rawRequest(url: string, method: string, params: unknown[] = []): Promise<{ result?: unknown; error?: { code: number; message: string; data?: string } }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('open', () => ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })));
+    ws.on('message', (data) => { ws.close(); resolve(JSON.parse(data.toString())); });
+    ws.on('error', reject);
+  });
 }

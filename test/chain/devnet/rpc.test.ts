@@ -3,10 +3,9 @@
  * node), plus raw WebSocket requests for the error cases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { compactFromU8a, hexToU8a } from '@polkadot/util';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { blockNumber, freeBalance, query, send, startHarness, type Harness } from './helpers.js';
+import { blockNumber, freeBalance, query, rawRequest, send, startHarness, type Harness } from './helpers.js';
 
 let h: Harness;
 let alice: KeyringPair, bob: KeyringPair;
@@ -17,16 +16,6 @@ beforeAll(async () => {
   bob = h.keyring.addFromUri('//Bob');
 });
 afterAll(async () => { await h?.close(); });
-
-/** One raw JSON-RPC request over a fresh socket. */
-function rawRequest(url: string, method: string, params: unknown[] = []): Promise<{ result?: unknown; error?: { code: number; message: string; data?: string } }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('open', () => ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })));
-    ws.on('message', (data) => { ws.close(); resolve(JSON.parse(data.toString())); });
-    ws.on('error', reject);
-  });
-}
 
 describe('devnet JSON-RPC with @polkadot/api', () => {
   it('serves the finney runtime: spec name, metadata, SubtensorModule.Tempo', async () => {

@@ -10,7 +10,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ARG_IDS, ARG_LENGTH, ARG_SCALARS, runOp, type BufferTable } from './ops.js';
 
-interface PoolWorker { worker: Worker; ctl: Int32Array; args: Float64Array; port: MessagePort; seq: number }
+interface PoolWorker { worker: Worker; ctl: Int32Array; args: Float64Array; port: MessagePort; seq: number; dead: boolean }
+
+/**
+ * How long a worker may take to pick up a job before the main thread runs the job itself. A job
+ * is claimed with a compare-and-swap on control word [4], so exactly one thread runs each slice
+ * and results stay bit-identical; a worker that stopped answering can then never hang a run.
+ */
+const PICKUP_TIMEOUT_MS = 5_000;
 
 /**
  * The worker script: the compiled `.js` sibling (dist/, the CLI); under vitest or tsx, where only
@@ -36,7 +43,7 @@ export class CpuPool {
   constructor(readonly threads: number) {
     const entry = workerEntry();
     for (let w = 1; w < threads; w++) {
-      const control = new SharedArrayBuffer(4 * 4);
+      const control = new SharedArrayBuffer(5 * 4);
       const args = new SharedArrayBuffer(ARG_LENGTH * 8);
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(entry.entry, { eval: entry.evalCode, workerData: { control, args, port: port2 }, transferList: [port2] });
@@ -44,7 +51,7 @@ export class CpuPool {
       // A worker that fails to start is simply never used (its "up" word stays 0); errors inside a
       // job are caught in the worker and reported through its control words.
       worker.on('error', (err) => process.stderr.write(`cpu worker thread failed: ${String(err)}\n`));
-      this.workers.push({ worker, ctl: new Int32Array(control), args: new Float64Array(args), port: port1, seq: 0 });
+      this.workers.push({ worker, ctl: new Int32Array(control), args: new Float64Array(args), port: port1, seq: 0, dead: false });
     }
   }
 
@@ -70,7 +77,7 @@ export class CpuPool {
       scalars.forEach((s, j) => (a[ARG_SCALARS + j] = s));
     };
     // workers still starting up are skipped: the split changes, never the result
-    const ready = parallel ? this.workers.filter((w) => Atomics.load(w.ctl, 3) === 1) : [];
+    const ready = parallel ? this.workers.filter((w) => !w.dead && Atomics.load(w.ctl, 3) === 1) : [];
     const n = Math.min(ready.length + 1, Math.ceil(units / align));
     const per = Math.ceil(units / n / align) * align;
     const active: PoolWorker[] = [];
@@ -92,10 +99,40 @@ export class CpuPool {
       failure = err;
     }
     for (const w of active) {
-      while (Atomics.load(w.ctl, 1) !== w.seq) Atomics.wait(w.ctl, 1, Atomics.load(w.ctl, 1));
+      if (!this.awaitWorker(w)) {
+        // it never picked the job up: run its slice here
+        try {
+          runOp(w.args, this.buffers);
+        } catch (err) {
+          failure ??= err;
+        }
+        continue;
+      }
       if (w.ctl[2] === 1 && !failure) failure = new Error(`cpu worker failed on op ${op}`);
     }
     if (failure) throw failure;
+  }
+
+  /**
+   * Wait for `w`'s current job. False when the worker did not claim the job within
+   * PICKUP_TIMEOUT_MS and the main thread claimed it instead (the worker is then retired).
+   */
+  private awaitWorker(w: PoolWorker): boolean {
+    let waited = 0;
+    while (Atomics.load(w.ctl, 1) !== w.seq) {
+      const claimed = Atomics.load(w.ctl, 4) === w.seq;
+      if (!claimed && waited >= PICKUP_TIMEOUT_MS) {
+        if (Atomics.compareExchange(w.ctl, 4, w.seq - 1, w.seq) === w.seq - 1) {
+          w.dead = true;
+          process.stderr.write('cpu worker thread stopped answering; continuing without it\n');
+          return false;
+        }
+        continue; // the worker claimed it just now
+      }
+      Atomics.wait(w.ctl, 1, Atomics.load(w.ctl, 1), claimed ? undefined : 100);
+      waited += 100;
+    }
+    return true;
   }
 
   /** Resolves once every worker has started (or after `timeoutMs`, leaving the rest unused until they do). */

@@ -2,7 +2,7 @@
  * A CPU pool worker: sleeps on its control word, wakes for a job, registers any new shared
  * buffers posted to its port (read synchronously), runs its slice of the op, signals done.
  * Control words (Int32Array): [0] job sequence number (main → worker), [1] last finished job
- * (worker → main), [2] 1 when the last job threw, [3] 1 once the worker is up (the main thread
+ * (worker → main), [2] 1 when the last job threw, [3] 1 once the worker is up, [4] last claimed job (the main thread
  * only hands work to workers that are up, so it never blocks on one still starting).
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -29,6 +29,8 @@ for (;;) {
     else stop = true;
   }
   if (stop) break;
+  // claim the job; if the main thread already took it over (we were too slow to wake), skip it
+  if (Atomics.compareExchange(ctl, 4, seen - 1, seen) !== seen - 1) continue;
   try {
     runOp(argv, buffers);
     ctl[2] = 0;

@@ -221,6 +221,27 @@ describe('cpu backend ops', () => {
     expect(run(be)).toEqual(run(be1));
   });
 
+  it('a worker thread that stopped answering cannot hang an op: the main thread runs its slice', async () => {
+    const b = new CpuBackend({ threads: 2 });
+    try {
+      await b.ready();
+      // stop the worker thread behind the pool's back (white-box: the pool still thinks it is up)
+      const worker = (b as unknown as { pool: { workers: Array<{ worker: { terminate(): Promise<number> } }> } }).pool.workers[0]!.worker;
+      await worker.terminate();
+      const N = 64, I = 96, O = 80;
+      const xs = randn(N * I), ws = randn(O * I);
+      const linear = (be_: CpuBackend) => {
+        const out = be_.zeros([N, O]);
+        be_.linearForward(out, be_.fromArray(xs, [N, I]), be_.fromArray(ws, [O, I]));
+        return Array.from(be_.view(out));
+      };
+      expect(linear(b)).toEqual(linear(be1));
+      expect(linear(b)).toEqual(linear(be1)); // and again, with the dead worker retired
+    } finally {
+      b.dispose();
+    }
+  });
+
   it('rejects mismatched shapes with a message naming them', () => {
     expect(() => be.linearForward(be.zeros([2, 3]), be.zeros([2, 4]), be.zeros([3, 5]))).toThrow(/last dimension 5/);
   });

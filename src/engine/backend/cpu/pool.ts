@@ -119,7 +119,8 @@ export class CpuPool {
    */
   private awaitWorker(w: PoolWorker): boolean {
     let waited = 0;
-    while (Atomics.load(w.ctl, 1) !== w.seq) {
+    let finished: number;
+    while ((finished = Atomics.load(w.ctl, 1)) !== w.seq) {
       const claimed = Atomics.load(w.ctl, 4) === w.seq;
       if (!claimed && waited >= PICKUP_TIMEOUT_MS) {
         if (Atomics.compareExchange(w.ctl, 4, w.seq - 1, w.seq) === w.seq - 1) {
@@ -129,7 +130,9 @@ export class CpuPool {
         }
         continue; // the worker claimed it just now
       }
-      Atomics.wait(w.ctl, 1, Atomics.load(w.ctl, 1), claimed ? undefined : 100);
+      // wait on the value just checked: re-reading it here would miss a job finished in between
+      // and then wait forever for a word that had already reached w.seq
+      Atomics.wait(w.ctl, 1, finished, claimed ? undefined : 100);
       waited += 100;
     }
     return true;

@@ -5,6 +5,7 @@
 import type { LlamaModel } from './llama.js';
 import type { Lora } from './lora.js';
 import type { TrainExample } from './train.js';
+import { EventLoopTurns } from './turns.js';
 
 export interface EvalProgress {
   done: number;
@@ -21,12 +22,13 @@ export interface EvalResult {
 }
 
 /**
- * Evaluate `model` (with `lora` applied when given) on `examples`.
+ * Evaluate `model` (with `lora` applied when given) on `examples`, handing the event loop a turn
+ * after each example (counted in `turns`).
  *
  * @example
  * const { evalLoss, perExample } = await evaluate(model, examples, lora);
  */
-export async function evaluate(model: LlamaModel, examples: readonly TrainExample[], lora?: Lora, onProgress?: (p: EvalProgress) => void): Promise<EvalResult> {
+export async function evaluate(model: LlamaModel, examples: readonly TrainExample[], lora?: Lora, onProgress?: (p: EvalProgress) => void, turns = new EventLoopTurns()): Promise<EvalResult> {
   const perExample: number[] = [];
   let tokens = 0;
   for (const ex of examples) {
@@ -44,6 +46,7 @@ export async function evaluate(model: LlamaModel, examples: readonly TrainExampl
     perExample.push(n > 0 ? sum / n : 0);
     tokens += ex.ids.length;
     onProgress?.({ done: perExample.length, total: examples.length, tokens });
+    await turns.turn();
   }
   const evalLoss = perExample.length ? perExample.reduce((a, b) => a + b, 0) / perExample.length : NaN;
   return { evalLoss, perExample, tokens };

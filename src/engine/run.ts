@@ -15,6 +15,7 @@ import { Lora } from './lora.js';
 import { encodeChatRows, type ChatRow } from './template.js';
 import { train, type TrainProgress } from './train.js';
 import { evaluate, type EvalProgress } from './evaluate.js';
+import { EventLoopTurns } from './turns.js';
 import { FlockError } from '../util/errors.js';
 
 /** Version of the engine's numerics, recorded in receipts (bump when results can change). */
@@ -63,9 +64,15 @@ export interface RunResult {
   trainTokens: number;
   trainSteps: number;
   evalTokens: number;
+  /**
+   * Engine time: wall time of the run less `awaySeconds`. `trainSeconds` and `evalSeconds` are
+   * its two parts (likewise less their turns away).
+   */
   seconds: number;
   trainSeconds: number;
   evalSeconds: number;
+  /** Wall time spent in event-loop turns, running other work of the process (turns.ts). */
+  awaySeconds: number;
   receipt: Receipt;
   /** The trained (or loaded) adapter, when there is one. */
   adapter: Adapter | null;
@@ -106,6 +113,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     });
   }
   const started = performance.now();
+  const turns = new EventLoopTurns();
   const ownBackend = !options.backend;
   const backend = options.backend ?? new CpuBackend();
   const model = LlamaModel.load(backend, config, checkpoint.weights);
@@ -123,12 +131,13 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const { examples } = encodeChatRows(ordered.map((r) => r.row), checkpoint.tokenizer, recipe.maxSeqLen);
       if (examples.length === 0) throw new FlockError('no training row has a target token', { hint: 'check the training file' });
       lora ??= Lora.create(backend, config, recipe.lora, seed);
-      const result = await train({ model, lora, recipe, examples, seed, onStep: options.onTrainStep });
+      const result = await train({ model, lora, recipe, examples, seed, onStep: options.onTrainStep, turns });
       trainTokens = result.tokens;
       trainSteps = result.steps;
     }
     const evalStart = performance.now();
-    const ev = await evaluate(model, evalSet.examples, lora ?? undefined, options.onEvalProgress);
+    const awayInTraining = turns.awayMs;
+    const ev = await evaluate(model, evalSet.examples, lora ?? undefined, options.onEvalProgress, turns);
     const done = performance.now();
     const adapter = lora ? await lora.toAdapter(options.baseModel ?? checkpoint.hash) : null;
     return {
@@ -138,9 +147,10 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       trainTokens,
       trainSteps,
       evalTokens: ev.tokens,
-      seconds: (done - started) / 1000,
-      trainSeconds: (evalStart - trainStart) / 1000,
-      evalSeconds: (done - evalStart) / 1000,
+      seconds: (done - started - turns.awayMs) / 1000,
+      trainSeconds: (evalStart - trainStart - awayInTraining) / 1000,
+      evalSeconds: (done - evalStart - (turns.awayMs - awayInTraining)) / 1000,
+      awaySeconds: turns.awayMs / 1000,
       receipt: {
         engine: 'flock-engine',
         engineVersion: ENGINE_VERSION,

@@ -12,6 +12,7 @@ import type { LlamaModel } from './llama.js';
 import type { Lora } from './lora.js';
 import { AdamW, clipGradNorm, learningRateAt } from './optim.js';
 import { deriveKey, shuffle, STREAM_DROPOUT, STREAM_SHUFFLE } from './prng.js';
+import { EventLoopTurns } from './turns.js';
 
 /** One training sequence: ids and shifted labels (template.ts), with its number of targets. */
 export interface TrainExample {
@@ -41,6 +42,8 @@ export interface TrainOptions {
   examples: readonly TrainExample[];
   seed: number;
   onStep?: (p: TrainProgress) => void;
+  /** Where the event-loop turns between optimizer steps are counted (default: a fresh counter). */
+  turns?: EventLoopTurns;
 }
 
 export interface TrainResult {
@@ -63,6 +66,7 @@ export function totalSteps(recipe: Recipe, n: number): number {
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, lora, recipe, examples, seed } = options;
+  const turns = options.turns ?? new EventLoopTurns();
   const be = model.backend;
   const params = lora.parameters();
   const opt = new AdamW(be, params, recipe.optimizer);
@@ -96,6 +100,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         step++;
         losses.push(objective);
         options.onStep?.({ step, totalSteps: total, epoch, loss: objective, lr, gradNorm, tokens });
+        await turns.turn();
       }
     }
   } finally {

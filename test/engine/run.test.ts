@@ -56,6 +56,24 @@ describe('runEvaluation', () => {
     expect(a.receipt).toMatchObject({ backend: 'cpu', modelHash: 'tiny-11', evalSetHash: 'e', seed: 5 });
   });
 
+  it('serves the event loop during training, and the time other work takes is not engine time', async () => {
+    let ticks = 0;
+    // other work of the process: each tick holds the thread for 5 ms
+    const timer = setInterval(() => {
+      const end = performance.now() + 5;
+      while (performance.now() < end) { /* busy */ }
+      ticks++;
+    }, 1);
+    const started = performance.now();
+    const r = await runEvaluation({ checkpoint, recipe, evalRows, evalSetHash: 'e', trainRows: withHashes(taskRows(16, 2)), backend: be, seed: 5 });
+    const wall = (performance.now() - started) / 1000;
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(0); // timers fired while the run was in progress
+    expect(r.awaySeconds).toBeGreaterThanOrEqual(ticks * 0.005 * 0.9);
+    expect(r.seconds + r.awaySeconds).toBeLessThanOrEqual(wall + 1e-3);
+    expect(r.trainSeconds + r.evalSeconds).toBeLessThanOrEqual(r.seconds + 1e-3);
+  });
+
   it('training on eval-distribution rows lowers the eval loss more than training on noise', async () => {
     const base = { checkpoint, recipe, evalRows, evalSetHash: 'e', backend: be, seed: 3 };
     const before = await runEvaluation(base);

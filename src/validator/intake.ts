@@ -134,20 +134,37 @@ export async function datasetFile(ctx: IntakeContext, identity: string, sub: Sub
   return { path, fingerprints: fp };
 }
 
+/** Downloads running ahead of intake (`prefetchDatasets`). */
+export interface Prefetch {
+  /** Resolves when this submission's file is in the cache or its download failed (started now if it was not yet). */
+  ready(sub: SubmissionRecord): Promise<void>;
+  /** Resolves when every download has ended. */
+  done: Promise<void>;
+}
+
 /**
- * Download many submissions' files into the cache, `concurrency` at a time (the network is the
- * slow part of intake; validation stays sequential). Errors are left for `intakeSubmission`, which
- * meets them again and records them.
+ * Download many submissions' files into the cache, `concurrency` at a time and in the given order,
+ * so that intake (sequential: validation, fingerprints, the copy index) can go on with the first
+ * while later ones are still on the wire. Each file is downloaded once. Errors are left for
+ * `intakeSubmission`, which meets them again and records them.
  */
-export async function prefetchDatasets(ctx: IntakeContext, subs: readonly SubmissionRecord[], concurrency: number): Promise<void> {
+export function prefetchDatasets(ctx: IntakeContext, subs: readonly SubmissionRecord[], concurrency: number): Prefetch {
   const maxBytes = ctx.competition.competition.limits.maxBytes;
+  const downloads = new Map<number, Promise<void>>();
+  const fetchOne = (s: SubmissionRecord): Promise<void> => {
+    let p = downloads.get(s.id);
+    if (!p) {
+      p = s.repoId && s.revision
+        ? ctx.hub.downloadFile({ repo: s.repoId, type: 'dataset', revision: s.revision, path: DATASET_FILE, maxBytes }).then(() => undefined, () => undefined)
+        : Promise.resolve();
+      downloads.set(s.id, p);
+    }
+    return p;
+  };
   let next = 0;
   const worker = async () => {
-    while (next < subs.length) {
-      const s = subs[next++]!;
-      if (!s.repoId || !s.revision) continue;
-      await ctx.hub.downloadFile({ repo: s.repoId, type: 'dataset', revision: s.revision, path: DATASET_FILE, maxBytes }).catch(() => undefined);
-    }
+    while (next < subs.length) await fetchOne(subs[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, subs.length) }, worker));
+  const done = Promise.all(Array.from({ length: Math.min(concurrency, subs.length) }, worker)).then(() => undefined);
+  return { ready: fetchOne, done };
 }

@@ -712,6 +712,14 @@ export class ValidatorStore {
     return new Map(rows.map((r) => [r.dataset_identity, { rows: r.rows, contaminatedRows: r.contaminated_rows }]));
   }
 
+  /** One dataset's check under a competition, if recorded. */
+  datasetCheck(competitionId: string, datasetIdentity: string): { rows: number; contaminatedRows: number } | undefined {
+    const r = this.db
+      .prepare(`SELECT rows, contaminated_rows FROM dataset_checks WHERE competition_id = ? AND dataset_identity = ?`)
+      .get(competitionId, datasetIdentity) as { rows: number; contaminated_rows: number } | undefined;
+    return r && { rows: r.rows, contaminatedRows: r.contaminated_rows };
+  }
+
   /** Evaluation counts of a competition by status (metrics and status). */
   evaluationCounts(competitionId: string): Record<EvaluationStatus, number> {
     const out: Record<EvaluationStatus, number> = { queued: 0, running: 0, done: 0, failed: 0 };

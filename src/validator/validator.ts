@@ -1,15 +1,18 @@
 /**
  * The validator loop (issue 5 item 2). One *pass*:
  *
- * 1. sync: block, subnet info, metagraph (our uid), weight transactions left pending by a crash,
- *    the owner's competition pointer → competition.json + eval set + base model (cached), every
- *    commitment (recorded), and intake of every committed dataset of the competition (download,
- *    validate, fingerprint into the copy index — no training);
- * 2. queue datasets by identity (the same data is never trained twice), oldest commitment first,
- *    the base model before all of them;
- * 3. train + evaluate queued datasets, storing losses and receipt in one transaction each — but
- *    set weights first when the window's end is closer than one evaluation;
- * 4. score the round and set weights once per window, within the rate limit.
+ * 1. read the chain: block, subnet info, metagraph (our uid), weight transactions left pending by
+ *    a crash, the owner's competition pointer → competition.json + eval set + base model (cached),
+ *    every commitment (recorded);
+ * 2. intake, beside the evaluations: every committed dataset of the competition not seen yet is
+ *    downloaded, validated and fingerprinted into the copy index (no training), oldest commitment
+ *    first, and queued by identity (the same data is never trained twice) unless it is a copy or
+ *    contaminated;
+ * 3. train + evaluate the queue — the base model first, which needs no intake, then datasets as
+ *    intake queues them, oldest commitment first — storing losses and receipt in one transaction
+ *    each, but set weights first when the window's end is closer than one evaluation;
+ * 4. once intake has ended and the queue is empty, score the round and set weights once per
+ *    window, within the rate limit.
  *
  * `run` repeats passes; faults (hub or chain down) back off and retry, keeping finished work.
  */
@@ -21,6 +24,7 @@ import type { HubClient } from '../hub/index.js';
 import { commitmentForCompetition, copyVerdict, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { BackgroundTask } from './background.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
 import { DatasetFiles, datasetFile, intakeSubmission, isTransientHubError, prefetchDatasets, type IntakeContext } from './intake.js';
@@ -101,9 +105,15 @@ export class Validator {
 
   /** Read the chain, load the competition, record commitments and take in every committed dataset. */
   async sync(): Promise<ChainState> {
+    const state = await this.readChain();
+    await this.intakeAll(state);
+    return state;
+  }
+
+  /** Read the chain (one round trip for the three reads), load the competition and record every commitment. */
+  private async readChain(): Promise<ChainState> {
     const { chain, netuid, store, log } = this.o;
-    const info = await chain.subnetInfo(netuid);
-    const metagraph = await chain.metagraph(netuid);
+    const [info, metagraph, all] = await Promise.all([chain.subnetInfo(netuid), chain.metagraph(netuid), chain.getAllCommitments(netuid)]);
     const block = metagraph.block.number;
     this.metrics.currentBlock = block;
     const myUid = metagraph.hotkeys.indexOf(this.o.signer.address);
@@ -111,7 +121,6 @@ export class Validator {
     resolvePendingWeights({ store, netuid, metagraph, myUid, log });
     const ownerUid = Math.max(0, metagraph.hotkeys.indexOf(info.ownerHotkey));
 
-    const all = await chain.getAllCommitments(netuid);
     const byHotkey = new Map<string, Commitment>(all.map((c) => [c.hotkey, c]));
     const pointerRaw = byHotkey.get(info.ownerHotkey);
     if (!pointerRaw) throw new NotReadyError(`the subnet owner (${info.ownerHotkey}) has not committed a competition pointer yet`);
@@ -119,11 +128,12 @@ export class Validator {
     if (!pointer.ok) throw new NotReadyError(`the owner's competition pointer is unusable: ${pointer.reason}`);
     const competition = await this.loadCompetitionCached(pointer.value, block);
 
-    const registered = new Set(metagraph.hotkeys);
+    const uidOf = new Map<string, number>();
+    metagraph.hotkeys.forEach((hotkey, uid) => uidOf.has(hotkey) || uidOf.set(hotkey, uid));
     const commitments = new Map<string, UidCommitment>();
     for (const c of all) {
-      if (c.hotkey === info.ownerHotkey || !registered.has(c.hotkey)) continue;
-      const uid = metagraph.hotkeys.indexOf(c.hotkey);
+      const uid = uidOf.get(c.hotkey);
+      if (c.hotkey === info.ownerHotkey || uid === undefined) continue;
       const parsed = commitmentForCompetition(c.fields[0] ?? c.data, competition.competition.id);
       const { submission } = store.recordSubmission({
         uid, hotkey: c.hotkey, commitment: c.data, block: c.block,
@@ -134,9 +144,7 @@ export class Validator {
       });
       commitments.set(c.hotkey, { uid, hotkey: c.hotkey, commitment: c, submission, ...(parsed.ok ? {} : { commitmentError: parsed.reason }) });
     }
-    const state: ChainState = { block, info, metagraph, myUid, ownerUid, competition, commitments };
-    await this.intakeAll(state);
-    return state;
+    return { block, info, metagraph, myUid, ownerUid, competition, commitments };
   }
 
   private async loadCompetitionCached(pointer: CompetitionPointer, block: number): Promise<LoadedCompetition> {
@@ -155,21 +163,30 @@ export class Validator {
     return { hub: this.o.hub, store: this.o.store, index: this.o.index, files: this.files, competition, log: this.o.log };
   }
 
-  /** Download + check every committed dataset not seen yet; queue the ones worth training. */
-  private async intakeAll(state: ChainState): Promise<void> {
+  /**
+   * Download + check every committed dataset not seen yet, oldest commitment first; queue the ones
+   * worth training (`onQueued` after each). Stops early when the validator is asked to stop.
+   */
+  private async intakeAll(state: ChainState, onQueued?: () => void): Promise<void> {
     const { store, log } = this.o;
     const ctx = this.intakeContext(state.competition);
+    const key = state.competition.key;
+    const scoring = state.competition.competition.scoring;
     const ordered = [...state.commitments.values()].sort((a, b) => a.commitment.block - b.commitment.block || a.uid - b.uid);
+    // who committed each dataset, kept up to date as identities are found below (for the copy check)
+    const committers = committersOf(store, state.competition.competition.id);
     let checked = 0;
     const started = performance.now();
-    await prefetchDatasets(ctx, ordered.filter((c) => !c.commitmentError && !c.submission.reason && !c.submission.datasetIdentity).map((c) => c.submission), 8);
+    const prefetch = prefetchDatasets(ctx, ordered.filter((c) => !c.commitmentError && !c.submission.reason && !c.submission.datasetIdentity).map((c) => c.submission), 8);
     for (const c of ordered) {
+      if (this.stopping) break;
       const s = c.submission;
       if (c.commitmentError || s.reason) continue;
       // a commitment older than the hotkey's registration cannot be claimed (scoring step 1): no work
       if (c.commitment.block <= (state.metagraph.blockAtRegistration[c.uid] ?? 0)) continue;
       if (!s.datasetIdentity) {
         try {
+          await prefetch.ready(s);
           const r = await intakeSubmission(ctx, s);
           checked++;
           if (r.kind === 'rejected') {
@@ -178,36 +195,43 @@ export class Validator {
             continue;
           }
           s.datasetIdentity = r.identity;
+          const list = committers.get(r.identity) ?? [];
+          list.push({ uid: s.uid, block: s.block });
+          committers.set(r.identity, list);
         } catch (err) {
           if (!isTransientHubError(err)) throw err;
           log.warning(`uid ${c.uid}: hub unavailable, dataset will be fetched later: ${errorMessage(err)}`);
           continue;
         }
       }
-      let check = store.datasetChecks(state.competition.key).get(s.datasetIdentity!);
-      if (!check || !this.files.fingerprints.has(s.datasetIdentity!)) {
+      const identity = s.datasetIdentity!;
+      let check = store.datasetCheck(key, identity);
+      if (!check || !this.files.fingerprints.has(identity)) {
         // taken in by an earlier process (the copy check needs its fingerprints in memory) or under
         // an earlier competition revision (check it against this evaluation set): re-read from the cache
         try {
-          const { fingerprints } = await datasetFile(ctx, s.datasetIdentity!, s);
+          const { fingerprints } = await datasetFile(ctx, identity, s);
           if (!check) {
             check = { rows: fingerprints.rows, contaminatedRows: contamination(fingerprints, state.competition.evalFingerprints).contaminatedRows.length };
-            store.recordDatasetCheck({ competitionId: state.competition.key, datasetIdentity: s.datasetIdentity!, ...check });
+            store.recordDatasetCheck({ competitionId: key, datasetIdentity: identity, ...check });
           }
-          if (!this.o.index.has(s.datasetIdentity!, s.datasetIdentity!)) this.o.index.add(s.datasetIdentity!, fingerprints);
+          if (!this.o.index.has(identity, identity)) this.o.index.add(identity, fingerprints);
         } catch (err) {
           if (!isTransientHubError(err)) throw err;
           log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
           if (!check) continue;
         }
       }
-      const scoring = state.competition.competition.scoring;
       const contaminated = check && check.rows > 0 && check.contaminatedRows / check.rows > scoring.contaminationMax;
       // a copy of an earlier submission scores 0 whatever its loss: do not spend training on it
-      const fp = this.files.fingerprints.get(s.datasetIdentity!);
-      const copy = copyVerdict(c.uid, c.commitment.block, overlapsOf(s.datasetIdentity!, fp, this.overlaps, committersOf(store, state.competition.competition.id)), scoring.copyThreshold);
-      if (!contaminated && !copy) store.enqueueEvaluation(state.competition.key, s.datasetIdentity!, c.commitment.block);
+      const fp = this.files.fingerprints.get(identity);
+      const copy = copyVerdict(c.uid, c.commitment.block, overlapsOf(identity, fp, this.overlaps, committers), scoring.copyThreshold);
+      if (!contaminated && !copy) {
+        store.enqueueEvaluation(key, identity, c.commitment.block);
+        onQueued?.();
+      }
     }
+    await prefetch.done;
     this.metrics.lastIntakeSeconds = (performance.now() - started) / 1000;
     if (checked > 0) log.info(`checked ${checked} new dataset(s)`, { seconds: Number(this.metrics.lastIntakeSeconds.toFixed(2)) });
     this.metrics.queueLength = store.queueLength(state.competition.key);
@@ -286,11 +310,11 @@ export class Validator {
   /** Score the round on fresh chain state and set weights for this window (once). */
   async scoreAndSetWeights(state: ChainState): Promise<{ outcome: SetWeightsOutcome | null; round: RoundResult | null }> {
     const { chain, store, netuid, log } = this.o;
-    const info = await chain.subnetInfo(netuid);
+    const [info, before] = await Promise.all([chain.subnetInfo(netuid), chain.metagraph(netuid)]);
     const kind = info.commitRevealEnabled ? 'commit' : 'set';
-    // a reveal sets weights (and the hotkey's lastUpdate): read the metagraph after it
-    if (info.commitRevealEnabled) await revealDueWeights({ chain, store, netuid, signer: this.o.signer, log });
-    const metagraph = await chain.metagraph(netuid);
+    // a reveal sets weights (and the hotkey's lastUpdate): read the metagraph again after one
+    const revealed = info.commitRevealEnabled ? await revealDueWeights({ chain, store, netuid, signer: this.o.signer, log }) : 0;
+    const metagraph = revealed > 0 ? await chain.metagraph(netuid) : before;
     this.metrics.currentBlock = metagraph.block.number;
     if (store.weightsSetInWindow(netuid, weightWindow(info), kind)) return { outcome: { status: 'already_set', window: weightWindow(info) }, round: null };
     const key = state.competition.key;
@@ -331,29 +355,48 @@ export class Validator {
 
   // ───────────────────────────── the pass and the loop ─────────────────────────────
 
-  /** One pass: sync, evaluate the queue (yielding to weight setting near the window's end), score, set weights. */
+  /**
+   * One pass: read the chain, take in new datasets *while* evaluating the queue (the base model
+   * needs no intake, and each dataset is queued as soon as it is checked), yield to weight setting
+   * near the window's end, then score and set weights once intake has ended.
+   */
   async runPass(): Promise<PassSummary> {
     const { store, chain } = this.o;
-    const state = await this.sync();
+    const state = await this.readChain();
+    const intake = new BackgroundTask((progress) => this.intakeAll(state, progress));
     let evaluated = 0;
     let failed = 0;
     let weights: SetWeightsOutcome | null = null;
     let round: RoundResult | null = null;
     let block = state.block;
-    while (!this.stopping) {
-      if (this.weightsDue(state, block) && store.getEvaluation(state.competition.key, BASE_EVALUATION)?.status === 'done') {
-        const r = await this.scoreAndSetWeights(state);
-        weights = r.outcome ?? weights;
-        round = r.round ?? round;
+    try {
+      while (!this.stopping) {
+        intake.throwIfFailed();
+        if (this.weightsDue(state, block) && store.getEvaluation(state.competition.key, BASE_EVALUATION)?.status === 'done') {
+          const r = await this.scoreAndSetWeights(state);
+          weights = r.outcome ?? weights;
+          round = r.round ?? round;
+        }
+        const ran = await this.evaluateNext(state);
+        if (!ran) {
+          if (intake.ended) break;
+          // the queue is empty but intake is still checking datasets: wait for the next one, and
+          // look at the block at least once a block so a slow download cannot make us miss the window
+          await waitAtMost(intake.nextProgress(), (this.o.blockSeconds ?? 12) * 1000);
+          block = (await chain.currentBlock()).number;
+          continue;
+        }
+        if (ran.status === 'done') evaluated++;
+        else failed++;
+        block = (await chain.currentBlock()).number;
+        // a long pass may cross the epoch: follow the new window
+        if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo(this.o.netuid);
       }
-      const ran = await this.evaluateNext(state);
-      if (!ran) break;
-      if (ran.status === 'done') evaluated++;
-      else failed++;
-      block = (await chain.currentBlock()).number;
-      // a long pass may cross the epoch: follow the new window
-      if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo(this.o.netuid);
+    } finally {
+      // never leave intake running into the next pass (it stops early once `stopping` is set)
+      await intake.settled;
     }
+    intake.throwIfFailed();
     if (!this.stopping) {
       const r = await this.scoreAndSetWeights(state);
       if (r.outcome && r.outcome.status !== 'already_set') weights = r.outcome;
@@ -399,6 +442,16 @@ export class Validator {
       const tick = () => (this.stopping || Date.now() - started >= ms ? ok() : setTimeout(tick, Math.min(250, ms)));
       tick();
     });
+  }
+}
+
+/** Resolves when `p` does or after `ms`, whichever comes first (the timer never outlives it). */
+async function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

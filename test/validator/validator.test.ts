@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { FingerprintIndex } from '../../src/dataset/index.js';
 import { formatCommitment } from '../../src/protocol/index.js';
-import { createLogger, silentLogger } from '../../src/util/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
 import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
 import { Validator } from '../../src/validator/validator.js';
 import { startMetricsServer } from '../../src/validator/metrics.js';
@@ -170,3 +170,64 @@ describe('validator pass: bad inputs and faults', () => {
     }
   });
 });
+
+describe('validator pass: intake beside training', () => {
+  let net: TestSubnet;
+  beforeAll(async () => {
+    net = await startSubnet({ tempo: 60, weightsRateLimit: 2 });
+  });
+  afterAll(async () => {
+    await net?.close();
+  });
+
+  it('trains the first datasets while later ones are still being taken in', async () => {
+    const early = await net.register('early');
+    const late = await net.register('late');
+    await net.commit(early, commitmentOf('early', await net.publish('early', toJsonl(taskRows(16, 41)))));
+    await net.commit(late, commitmentOf('late', await net.publish('late', toJsonl(taskRows(16, 42)))));
+
+    // the late dataset's download waits until the early one has been evaluated: a validator that
+    // finished intake before training would wait here forever
+    let release!: () => void;
+    const earlyEvaluated = new Promise<void>((resolve) => { release = resolve; });
+    const stateDir = join(net.root, 'state-beside');
+    const hub = net.validatorHub(join(stateDir, 'cache'));
+    const download = hub.downloadFile.bind(hub);
+    hub.downloadFile = async (p) => {
+      if (p.repo === 'miners/late') await earlyEvaluated;
+      return download(p);
+    };
+    const order: string[] = [];
+    const log = recordingLogger((msg) => {
+      order.push(msg);
+      if (msg.startsWith(`evaluated uid ${early.uid}:`)) release();
+    });
+    const store = openStore(join(stateDir, 'validator.sqlite'));
+    const index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
+    try {
+      const v = new Validator({ chain: net.chain, hub, store, index, netuid: NETUID, signer: net.owner, backend, log, blockSeconds: 12 });
+      const pass = await v.runPass();
+      expect(pass.evaluated).toBe(3); // base, early, late
+      expect(pass.weights?.status).toBe('set');
+      const at = (prefix: string) => order.findIndex((m) => m.startsWith(prefix));
+      expect(at('evaluating base model')).toBeGreaterThanOrEqual(0);
+      expect(at('evaluating base model')).toBeLessThan(at('checked 2 new dataset(s)'));
+      expect(at(`evaluated uid ${early.uid}:`)).toBeLessThan(at('checked 2 new dataset(s)'));
+      expect(at(`evaluated uid ${late.uid}:`)).toBeGreaterThan(at('checked 2 new dataset(s)'));
+    } finally {
+      index.close();
+      store.close();
+    }
+  });
+});
+
+/** A logger that hands every message to `onMessage` (and prints nothing). */
+function recordingLogger(onMessage: (msg: string) => void): Logger {
+  const at = (msg: string) => onMessage(msg);
+  const logger: Logger = {
+    trace: at, debug: at, info: at, success: at, warning: at, error: at, critical: at,
+    child: () => logger,
+    isLevelEnabled: () => true,
+  };
+  return logger;
+}

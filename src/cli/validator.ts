@@ -98,6 +98,7 @@ async function runCommand(ctx: CommandContext, cmd: Command): Promise<number> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await metricsServer?.close();
+    await validator?.close();
     await chain?.close().catch(() => undefined);
     backend.dispose();
     index.close();

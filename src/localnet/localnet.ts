@@ -267,10 +267,12 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       const index = FingerprintIndex.open(join(vdir, 'fingerprints.sqlite'));
       closers.push(() => { index.close(); store.close(); });
       stores.push(store);
-      validators.push(new Validator({
+      const validator = new Validator({
         chain, hub: new HubClient({ hubUrl: hub.url, cacheDir: join(vdir, 'cache'), retries: 0 }), store, index, netuid: LOCALNET_NETUID,
         signer: validatorKeys[i]!, backend, log: log.child({ validator: i + 1 }), blockSeconds: 12, pollMs: 10, retryBaseMs: 50,
-      }));
+      });
+      closers.push(() => validator.close());
+      validators.push(validator);
     }
     for (let round = 1; round <= rounds; round++) {
       for (let i = 0; i < validators.length; i++) {

@@ -27,7 +27,9 @@ import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
-import { DatasetFiles, datasetFile, intakeSubmission, isTransientHubError, prefetchDatasets, type IntakeContext } from './intake.js';
+import type { DatasetReader } from './dataset-reader.js';
+import { DatasetFiles, DatasetGoneError, datasetFile, intakeSubmission, isTransientHubError, readRequest, type IntakeContext } from './intake.js';
+import { IntakeThread } from './intake-thread.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
 import { BASE_EVALUATION, type EvaluationRecord, type ValidatorStore } from './store.js';
@@ -35,7 +37,10 @@ import { isConnectionError, resolvePendingWeights, revealDueWeights, setWeightsF
 
 export interface ValidatorOptions {
   chain: Chain;
+  /** Competition files and the base model are downloaded with it; datasets too, unless `reader` is given. */
   hub: HubClient;
+  /** Reads submitted datasets (default: an `IntakeThread` over `hub`'s options, off the main thread). */
+  reader?: DatasetReader;
   store: ValidatorStore;
   /** The copy index (every committed dataset's fingerprints). */
   index: FingerprintIndex;
@@ -88,12 +93,19 @@ export class Validator {
   readonly metrics: ValidatorMetrics;
   private readonly files = new DatasetFiles();
   private readonly overlaps: OverlapCache;
+  private readonly reader: DatasetReader;
   private competition: LoadedCompetition | null = null;
   private stopping = false;
 
   constructor(readonly o: ValidatorOptions) {
     this.metrics = o.metrics ?? new ValidatorMetrics();
     this.overlaps = new OverlapCache(o.index);
+    this.reader = o.reader ?? new IntakeThread(o.hub.portableOptions());
+  }
+
+  /** Release the intake thread (the validator can still be used: it starts again when needed). */
+  async close(): Promise<void> {
+    await this.reader.close();
   }
 
   /** Ask `run` to stop after the current step (SIGINT/SIGTERM). */
@@ -127,6 +139,7 @@ export class Validator {
     const pointer = parseCompetitionPointer(pointerRaw.fields[0] ?? pointerRaw.data);
     if (!pointer.ok) throw new NotReadyError(`the owner's competition pointer is unusable: ${pointer.reason}`);
     const competition = await this.loadCompetitionCached(pointer.value, block);
+    this.reader.warm(); // commitments come next: have the intake thread up by the time they do
 
     const uidOf = new Map<string, number>();
     metagraph.hotkeys.forEach((hotkey, uid) => uidOf.has(hotkey) || uidOf.set(hotkey, uid));
@@ -160,7 +173,7 @@ export class Validator {
   }
 
   private intakeContext(competition: LoadedCompetition): IntakeContext {
-    return { hub: this.o.hub, store: this.o.store, index: this.o.index, files: this.files, competition, log: this.o.log };
+    return { reader: this.reader, store: this.o.store, index: this.o.index, files: this.files, competition, log: this.o.log };
   }
 
   /**
@@ -177,17 +190,17 @@ export class Validator {
     const committers = committersOf(store, state.competition.competition.id);
     let checked = 0;
     const started = performance.now();
-    const prefetch = prefetchDatasets(ctx, ordered.filter((c) => !c.commitmentError && !c.submission.reason && !c.submission.datasetIdentity).map((c) => c.submission), 8);
-    for (const c of ordered) {
+    // a commitment older than the hotkey's registration cannot be claimed (scoring step 1): no work
+    const claimable = ordered.filter((c) => !c.commitmentError && !c.submission.reason && c.commitment.block > (state.metagraph.blockAtRegistration[c.uid] ?? 0));
+    // ask for every new dataset at once: the reader downloads ahead while earlier ones are recorded
+    const reads = new Map(claimable.filter((c) => !c.submission.datasetIdentity).map((c) => [c.submission.id, this.reader.read(readRequest(ctx, c.submission))]));
+    for (const r of reads.values()) r.catch(() => undefined); // answered below, or dropped when stopping
+    for (const c of claimable) {
       if (this.stopping) break;
       const s = c.submission;
-      if (c.commitmentError || s.reason) continue;
-      // a commitment older than the hotkey's registration cannot be claimed (scoring step 1): no work
-      if (c.commitment.block <= (state.metagraph.blockAtRegistration[c.uid] ?? 0)) continue;
       if (!s.datasetIdentity) {
         try {
-          await prefetch.ready(s);
-          const r = await intakeSubmission(ctx, s);
+          const r = await intakeSubmission(ctx, s, reads.get(s.id));
           checked++;
           if (r.kind === 'rejected') {
             log.warning(`uid ${c.uid}: dataset rejected: ${r.reason}`);
@@ -217,8 +230,9 @@ export class Validator {
           }
           if (!this.o.index.has(identity, identity)) this.o.index.add(identity, fingerprints);
         } catch (err) {
-          if (!isTransientHubError(err)) throw err;
-          log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
+          if (err instanceof DatasetGoneError) log.warning(`uid ${c.uid}: ${err.message}`);
+          else if (isTransientHubError(err)) log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
+          else throw err;
           if (!check) continue;
         }
       }
@@ -231,7 +245,6 @@ export class Validator {
         onQueued?.();
       }
     }
-    await prefetch.done;
     this.metrics.lastIntakeSeconds = (performance.now() - started) / 1000;
     if (checked > 0) log.info(`checked ${checked} new dataset(s)`, { seconds: Number(this.metrics.lastIntakeSeconds.toFixed(2)) });
     this.metrics.queueLength = store.queueLength(state.competition.key);
@@ -287,7 +300,7 @@ export class Validator {
         throw err;
       }
       this.metrics.evaluationsFailed++;
-      if (err instanceof DatasetEvaluationError) {
+      if (err instanceof DatasetEvaluationError || err instanceof DatasetGoneError) {
         store.failEvaluation(key, identity, err.message);
         log.warning(`evaluation of ${who} failed: ${err.message}`);
       } else {

@@ -4,9 +4,12 @@
  * are set once per window; hub and chain outages are waited out without losing finished work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { FingerprintIndex } from '../../src/dataset/index.js';
+import { HubClient } from '../../src/hub/index.js';
 import { formatCommitment } from '../../src/protocol/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
 import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
@@ -186,17 +189,14 @@ describe('validator pass: intake beside training', () => {
     await net.commit(early, commitmentOf('early', await net.publish('early', toJsonl(taskRows(16, 41)))));
     await net.commit(late, commitmentOf('late', await net.publish('late', toJsonl(taskRows(16, 42)))));
 
-    // the late dataset's download waits until the early one has been evaluated: a validator that
-    // finished intake before training would wait here forever
+    // the validator reaches the hub through a proxy that holds every request for the late dataset
+    // until the early one has been evaluated: a validator that finished intake before training
+    // would wait here forever
     let release!: () => void;
     const earlyEvaluated = new Promise<void>((resolve) => { release = resolve; });
+    const proxy = await startGatedProxy(net.hub.url, (url) => url.includes('miners/late'), earlyEvaluated);
     const stateDir = join(net.root, 'state-beside');
-    const hub = net.validatorHub(join(stateDir, 'cache'));
-    const download = hub.downloadFile.bind(hub);
-    hub.downloadFile = async (p) => {
-      if (p.repo === 'miners/late') await earlyEvaluated;
-      return download(p);
-    };
+    const hub = new HubClient({ hubUrl: proxy.url, cacheDir: join(stateDir, 'cache'), retries: 0, timeoutMs: 60_000 });
     const order: string[] = [];
     const log = recordingLogger((msg) => {
       order.push(msg);
@@ -204,8 +204,8 @@ describe('validator pass: intake beside training', () => {
     });
     const store = openStore(join(stateDir, 'validator.sqlite'));
     const index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
+    const v = new Validator({ chain: net.chain, hub, store, index, netuid: NETUID, signer: net.owner, backend, log, blockSeconds: 12 });
     try {
-      const v = new Validator({ chain: net.chain, hub, store, index, netuid: NETUID, signer: net.owner, backend, log, blockSeconds: 12 });
       const pass = await v.runPass();
       expect(pass.evaluated).toBe(3); // base, early, late
       expect(pass.weights?.status).toBe('set');
@@ -217,9 +217,35 @@ describe('validator pass: intake beside training', () => {
     } finally {
       index.close();
       store.close();
+      await v.close();
+      await proxy.close();
     }
   });
 });
+
+/** An HTTP proxy to `target` that holds the requests `held` picks until `gate` resolves. */
+async function startGatedProxy(target: string, held: (url: string) => boolean, gate: Promise<void>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (held(req.url ?? '')) await gate;
+      const upstream = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
 
 /** A logger that hands every message to `onMessage` (and prints nothing). */
 function recordingLogger(onMessage: (msg: string) => void): Logger {

@@ -95,6 +95,7 @@ export class HubClient {
   private readonly retryBaseMs: number;
   private readonly xet: boolean;
   private readonly log: Logger;
+  private readonly timeoutMs: number;
 
   constructor(options: HubClientOptions = {}) {
     this.hubUrl = (options.hubUrl ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
@@ -111,9 +112,18 @@ export class HubClient {
     this.retryBaseMs = options.retryBaseMs ?? 500;
     this.xet = options.xet ?? origin === DEFAULT_HUB_URL;
     this.log = options.log ?? silentLogger;
-    const policy = { hubUrl: this.hubUrl, token: this.token, timeoutMs: options.timeoutMs ?? 30_000, retryBaseMs: this.retryBaseMs, log: this.log };
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    const policy = { hubUrl: this.hubUrl, token: this.token, timeoutMs: this.timeoutMs, retryBaseMs: this.retryBaseMs, log: this.log };
     this.fetch = createPolicyFetch({ ...policy, retries: this.retries });
     this.fetchOnce = createPolicyFetch({ ...policy, retries: 0 });
+  }
+
+  /**
+   * Options that build an equal client elsewhere, e.g. in a worker thread (everything but the
+   * logger, which cannot cross threads). They hold the token: never log them.
+   */
+  portableOptions(): Omit<HubClientOptions, 'log'> {
+    return { hubUrl: this.hubUrl, token: this.token, cacheDir: this.cache.root, timeoutMs: this.timeoutMs, retries: this.retries, retryBaseMs: this.retryBaseMs, xet: this.xet };
   }
 
   /**

@@ -4,10 +4,7 @@
  * itself, then waits (Atomics.wait) for the workers, so the backend's ops stay synchronous calls.
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { workerEntry } from '../../../util/worker-entry.js';
 import { ARG_IDS, ARG_LENGTH, ARG_SCALARS, runOp, type BufferTable } from './ops.js';
 
 interface PoolWorker { worker: Worker; ctl: Int32Array; args: Float64Array; port: MessagePort; seq: number; dead: boolean }
@@ -19,21 +16,6 @@ interface PoolWorker { worker: Worker; ctl: Int32Array; args: Float64Array; port
  */
 const PICKUP_TIMEOUT_MS = 5_000;
 
-/**
- * The worker script: the compiled `.js` sibling (dist/, the CLI); under vitest or tsx, where only
- * the `.ts` source exists, a small bootstrap registers tsx's loader in the worker and imports the
- * source (Node 20 does not apply `--import` loaders to a worker's own entry file).
- */
-function workerEntry(): { entry: URL | string; evalCode: boolean } {
-  const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { entry: js, evalCode: false };
-  // tsx's ESM register API (`tsx/esm/api`, import condition), located from its package.json
-  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const api = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const ts = new URL('./worker.ts', import.meta.url).href;
-  return { entry: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`, evalCode: true };
-}
-
 export class CpuPool {
   private readonly workers: PoolWorker[] = [];
   private readonly buffers: BufferTable = new Map();
@@ -41,7 +23,7 @@ export class CpuPool {
 
   /** threads: total threads including the main one (1 = no workers). */
   constructor(readonly threads: number) {
-    const entry = workerEntry();
+    const entry = workerEntry(import.meta.url, 'worker');
     for (let w = 1; w < threads; w++) {
       const control = new SharedArrayBuffer(5 * 4);
       const args = new SharedArrayBuffer(ARG_LENGTH * 8);

@@ -1,0 +1,104 @@
+/**
+ * Reading one submitted dataset: download `data.jsonl` at its pinned revision (never more than the
+ * competition's `maxBytes`), then validate, fingerprint and token-check it in one bounded pass.
+ * The work of intake that needs no state — so it can run off the main thread (`IntakeThread`),
+ * where it does not hold up training or the event loop.
+ */
+import { scanDataset, type DatasetFingerprints } from '../dataset/index.js';
+import { encodeChat } from '../engine/template.js';
+import { loadTokenizer, type ChatTokenizer } from '../engine/tokenizer.js';
+import type { HubClient } from '../hub/index.js';
+import { errorMessage } from '../util/errors.js';
+import { DATASET_FILE, isTransientHubError, submissionFaultReason } from './hub-faults.js';
+
+/** What to read, and the competition's limits. */
+export interface ReadRequest {
+  repo: string;
+  revision: string;
+  maxBytes: number;
+  maxRows: number;
+  maxTokensPerRow: number;
+  /** Folder of the base model's `tokenizer.json` (rows are measured in its tokens). */
+  tokenizerDir: string;
+}
+
+export type ReadOutcome =
+  /** Downloaded and scanned (the dataset may still be invalid: see `valid`). */
+  | {
+    kind: 'read';
+    path: string;
+    bytes: number;
+    valid: boolean;
+    errorCount: number;
+    /** The first problem, as `data.jsonl:LINE: message`. */
+    firstError: string | null;
+    /** Line of the first row over `maxTokensPerRow`, if any. */
+    tooLongLine: number | null;
+    truncated: boolean;
+    fingerprints: DatasetFingerprints;
+  }
+  /** The submission's own fault (repo or revision missing, file too large, …): a reason to score 0. */
+  | { kind: 'fault'; reason: string }
+  /** The hub failed (down, timeout, 5xx): try again later. */
+  | { kind: 'unavailable'; message: string };
+
+/** Reads datasets: in this thread (`readDataset`) or in a worker (`IntakeThread`). */
+export interface DatasetReader {
+  read(request: ReadRequest): Promise<ReadOutcome>;
+  /** Get ready to read (e.g. start a thread) so the first read does not wait for it. */
+  warm(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Download and scan one dataset. Errors that are neither the submission's fault nor a hub outage
+ * (a full disk, …) are thrown.
+ */
+export async function readDataset(hub: HubClient, request: ReadRequest, tokenizer: ChatTokenizer): Promise<ReadOutcome> {
+  const { repo, revision } = request;
+  let path: string;
+  try {
+    path = await hub.downloadFile({ repo, type: 'dataset', revision, path: DATASET_FILE, maxBytes: request.maxBytes });
+  } catch (err) {
+    const reason = submissionFaultReason(err, repo, revision);
+    if (reason !== null) return { kind: 'fault', reason };
+    if (isTransientHubError(err)) return { kind: 'unavailable', message: errorMessage(err) };
+    throw err;
+  }
+  let tooLongLine: number | null = null;
+  const max = request.maxTokensPerRow;
+  const scan = await scanDataset(path, {
+    limits: { maxFileBytes: request.maxBytes, maxRows: request.maxRows },
+    onRow: (row, line) => {
+      if (tooLongLine === null && encodeChat(row, tokenizer, max + 1).ids.length > max) tooLongLine = line;
+    },
+  });
+  return {
+    kind: 'read', path, bytes: scan.bytes, valid: scan.valid, errorCount: scan.errorCount,
+    firstError: scan.errors[0]?.replace(path, DATASET_FILE) ?? null, tooLongLine, truncated: scan.truncated, fingerprints: scan.fingerprints,
+  };
+}
+
+/** Tokenizers by folder, loaded once. */
+export class TokenizerCache {
+  private readonly byDir = new Map<string, ChatTokenizer>();
+
+  get(dir: string): ChatTokenizer {
+    let t = this.byDir.get(dir);
+    if (!t) {
+      t = loadTokenizer(dir);
+      this.byDir.set(dir, t);
+    }
+    return t;
+  }
+}
+
+/** A reader that works in the calling thread (tools and benchmarks; the validator uses `IntakeThread`). */
+export function inThreadReader(hub: HubClient): DatasetReader {
+  const tokenizers = new TokenizerCache();
+  return {
+    read: (request) => readDataset(hub, request, tokenizers.get(request.tokenizerDir)),
+    warm: () => undefined,
+    close: async () => undefined,
+  };
+}

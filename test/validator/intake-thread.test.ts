@@ -1,0 +1,85 @@
+/**
+ * The intake thread reads datasets in a worker with its own hub client: the same answers as a read
+ * in this thread (fingerprints included), the submission's faults and hub outages told apart,
+ * many reads in flight at once, and a new worker after close.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writePresetCheckpoint } from '../../src/engine/presets.js';
+import { HubClient, startHubServer, type HubServer } from '../../src/hub/index.js';
+import { inThreadReader, type ReadRequest } from '../../src/validator/dataset-reader.js';
+import { IntakeThread } from '../../src/validator/intake-thread.js';
+import { taskRows, toJsonl } from './subnet.js';
+
+const TOKEN = 'hf_intake_thread_test_token';
+let root: string;
+let hub: HubServer;
+let modelDir: string;
+const revisions: string[] = [];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'flock-intake-thread-'));
+  hub = await startHubServer({ dir: join(root, 'hub'), tokens: [{ name: 'miners', token: TOKEN }] });
+  modelDir = join(root, 'model');
+  writePresetCheckpoint(modelDir, 'tiny', { seed: 3 });
+  const writer = new HubClient({ hubUrl: hub.url, token: TOKEN, cacheDir: join(root, 'writer-cache'), retries: 0 });
+  await writer.createRepo({ repo: 'miners/a', type: 'dataset' });
+  for (let i = 0; i < 6; i++) {
+    revisions.push(await writer.uploadFiles({ repo: 'miners/a', type: 'dataset', files: [{ path: 'data.jsonl', content: toJsonl(taskRows(10 + i, 70 + i)) }] }));
+  }
+});
+afterAll(async () => {
+  await hub?.close();
+});
+
+const request = (revision: string, over: Partial<ReadRequest> = {}): ReadRequest => ({
+  repo: 'miners/a', revision, maxBytes: 64 * 1024, maxRows: 200, maxTokensPerRow: 512, tokenizerDir: modelDir, ...over,
+});
+
+describe('IntakeThread', () => {
+  it('answers as a read in this thread does, for many reads in flight at once', async () => {
+    const thread = new IntakeThread(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'thread-cache'), retries: 0 }).portableOptions(), 3);
+    const local = inThreadReader(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'local-cache'), retries: 0 }));
+    try {
+      const [threaded, here] = await Promise.all([
+        Promise.all(revisions.map((r) => thread.read(request(r)))),
+        Promise.all(revisions.map((r) => local.read(request(r)))),
+      ]);
+      for (let i = 0; i < revisions.length; i++) {
+        const a = threaded[i]!;
+        const b = here[i]!;
+        expect(a.kind).toBe('read');
+        if (a.kind !== 'read' || b.kind !== 'read') continue;
+        expect(a.path).toContain(join(root, 'thread-cache'));
+        expect({ ...a, path: '' }).toEqual({ ...b, path: '' });
+        expect(a.fingerprints.rows).toBe(10 + i);
+        expect(a.fingerprints.bands).toBeInstanceOf(Uint32Array);
+      }
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('tells a missing revision (the submission\'s fault) from a hub that is down (try later), and starts again after close', async () => {
+    const thread = new IntakeThread(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'fault-cache'), retries: 0 }).portableOptions());
+    const down = new IntakeThread(new HubClient({ hubUrl: 'http://127.0.0.1:9', cacheDir: join(root, 'down-cache'), retries: 0, timeoutMs: 2000 }).portableOptions());
+    try {
+      const missing = await thread.read(request('e'.repeat(40)));
+      expect(missing).toEqual({ kind: 'fault', reason: `revision ${'e'.repeat(40)} of miners/a does not exist on the hub` });
+      const tooSmall = await thread.read(request(revisions[0]!, { maxBytes: 100 }));
+      expect(tooSmall.kind).toBe('fault');
+      expect(tooSmall.kind === 'fault' && tooSmall.reason).toMatch(/^data\.jsonl at miners\/a@[0-9a-f]{12} is too large/);
+      const unreachable = await down.read(request(revisions[0]!));
+      expect(unreachable.kind).toBe('unavailable');
+
+      await thread.close();
+      const again = await thread.read(request(revisions[1]!));
+      expect(again.kind).toBe('read');
+    } finally {
+      await thread.close();
+      await down.close();
+    }
+  });
+});

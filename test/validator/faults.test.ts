@@ -4,6 +4,7 @@
  * and a recycled uid / a commitment older than its hotkey's registration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevnet } from '../../src/chain/devnet/index.js';
 import { SubtensorChain } from '../../src/chain/index.js';
@@ -150,6 +151,27 @@ describe('validator faults: pending weights, hub down, chain down', () => {
     } finally {
       await chain.close();
     }
+  });
+
+  it('a dataset gone from the cache and the hub after intake: its evaluation fails with a reason and the loop goes on', async () => {
+    const gone = await net.register('gone');
+    await net.commit(gone, formatCommitment({ repoId: 'miners/gone', competitionId: '1', revision: await net.publish('gone', toJsonl(taskRows(16, 123))) }));
+    await nextWindow(net);
+    const first = validatorFor(net, store, index);
+    const state = await first.sync(); // taken in and queued, not trained yet
+    await first.close();
+    const identity = state.commitments.get(gone.hotkey.address)!.submission.datasetIdentity!;
+    const key = state.competition.key;
+    expect(store.getEvaluation(key, identity)?.status).toBe('queued');
+
+    await net.minerHub.deleteRepo({ repo: 'miners/gone', type: 'dataset' });
+    rmSync(join(net.root, 'state', 'cache', 'datasets--miners--gone'), { recursive: true, force: true });
+    const { log, lines } = capture();
+    const pass = await validatorFor(net, store, index, { log }).runPass(); // a restart: nothing in memory
+    expect(pass.weights?.status).toBe('set');
+    expect(store.getEvaluation(key, identity)).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^the dataset cannot be read any more: the dataset repo miners\/gone does not exist/) });
+    expect(lines.join('')).toMatch(new RegExp(`uid ${gone.uid}: the dataset cannot be read any more`));
+    expect(store.latestRound()!.perUid.find((u) => u.uid === gone.uid)).toMatchObject({ weight: 0 });
   });
 });
 

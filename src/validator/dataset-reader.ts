@@ -50,21 +50,27 @@ export interface DatasetReader {
   close(): Promise<void>;
 }
 
+/** A downloaded dataset file, or why there is none. */
+export type Downloaded = { kind: 'downloaded'; path: string } | Extract<ReadOutcome, { kind: 'fault' | 'unavailable' }>;
+
 /**
- * Download and scan one dataset. Errors that are neither the submission's fault nor a hub outage
- * (a full disk, …) are thrown.
+ * Download one dataset into the hub cache. Errors that are neither the submission's fault nor a
+ * hub outage (a full disk, …) are thrown.
  */
-export async function readDataset(hub: HubClient, request: ReadRequest, tokenizer: ChatTokenizer): Promise<ReadOutcome> {
+export async function downloadDataset(hub: HubClient, request: ReadRequest): Promise<Downloaded> {
   const { repo, revision } = request;
-  let path: string;
   try {
-    path = await hub.downloadFile({ repo, type: 'dataset', revision, path: DATASET_FILE, maxBytes: request.maxBytes });
+    return { kind: 'downloaded', path: await hub.downloadFile({ repo, type: 'dataset', revision, path: DATASET_FILE, maxBytes: request.maxBytes }) };
   } catch (err) {
     const reason = submissionFaultReason(err, repo, revision);
     if (reason !== null) return { kind: 'fault', reason };
     if (isTransientHubError(err)) return { kind: 'unavailable', message: errorMessage(err) };
     throw err;
   }
+}
+
+/** Validate, fingerprint and token-check a downloaded dataset file in one bounded pass. */
+export async function scanDownloaded(path: string, request: ReadRequest, tokenizer: ChatTokenizer): Promise<ReadOutcome> {
   let tooLongLine: number | null = null;
   const max = request.maxTokensPerRow;
   const scan = await scanDataset(path, {
@@ -77,6 +83,12 @@ export async function readDataset(hub: HubClient, request: ReadRequest, tokenize
     kind: 'read', path, bytes: scan.bytes, valid: scan.valid, errorCount: scan.errorCount,
     firstError: scan.errors[0]?.replace(path, DATASET_FILE) ?? null, tooLongLine, truncated: scan.truncated, fingerprints: scan.fingerprints,
   };
+}
+
+/** Download and scan one dataset (`downloadDataset`, then `scanDownloaded`). */
+export async function readDataset(hub: HubClient, request: ReadRequest, tokenizer: ChatTokenizer): Promise<ReadOutcome> {
+  const file = await downloadDataset(hub, request);
+  return file.kind === 'downloaded' ? scanDownloaded(file.path, request, tokenizer) : file;
 }
 
 /** Tokenizers by folder, loaded once. */

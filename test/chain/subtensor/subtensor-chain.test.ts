@@ -7,7 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Codec } from '@polkadot/types/types';
+import type { Header } from '@polkadot/types/interfaces';
 import { startDevnet, type Devnet } from '../../../src/chain/devnet/index.js';
+import { headerHash } from '../../../src/chain/subtensor/actions/getCurrentBlock.js';
 import {
   ChainConnectionError, ChainDispatchError, SettingWeightsTooFastError, SubnetNotFoundError, SubtensorChain, commitHash,
   keypairFromUri, legacyEpochSchedule, type WalletKeypair,
@@ -55,6 +57,25 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
     expect(legacyEpochSchedule(20, 1, 10)).toEqual({ lastEpochBlock: 20, nextEpochBlock: 31 });
     expect(legacyEpochSchedule(25, 1, 10)).toEqual({ lastEpochBlock: 20, nextEpochBlock: 31 });
     await expect(chain.subnetInfo(7)).rejects.toBeInstanceOf(SubnetNotFoundError);
+  });
+
+  it('reads the current block: its number and hash are the ones the node and the api give', async () => {
+    await dev.produceBlocks(2);
+    const block = await chain.currentBlock();
+    const header = await chain.client.api.rpc.chain.getHeader();
+    expect(block.number).toBe(header.number.toNumber());
+    expect(block.hash).toBe(header.hash.toHex()); // the api's own hashing of the header
+    expect(block.hash).toBe((await chain.client.api.rpc.chain.getBlockHash(block.number)).toHex()); // the node's
+
+    // finney's headers carry digest items (Aura pre-runtime, seal): hashed as the api hashes them
+    const withDigest = chain.client.api.registry.createType<Header>('Header', {
+      parentHash: `0x${'11'.repeat(32)}`, number: 4_321_987, stateRoot: `0x${'22'.repeat(32)}`, extrinsicsRoot: `0x${'33'.repeat(32)}`,
+      digest: { logs: [{ PreRuntime: ['0x61757261', '0x0a0b0c0d00000000'] }, { Seal: ['0x61757261', `0x${'44'.repeat(64)}`] }] },
+    });
+    expect(headerHash({
+      parentHash: withDigest.parentHash.toHex(), number: `0x${(4_321_987).toString(16)}`, stateRoot: withDigest.stateRoot.toHex(),
+      extrinsicsRoot: withDigest.extrinsicsRoot.toHex(), digest: { logs: withDigest.digest.logs.map((l) => l.toHex()) },
+    })).toBe(withDigest.hash.toHex());
   });
 
   it('registers a hotkey, commits, and reads the commitment back with its block', async () => {

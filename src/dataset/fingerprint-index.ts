@@ -142,31 +142,36 @@ export class FingerprintIndex {
     return new FingerprintIndex(db, path);
   }
 
+  /** Goes up with every change made through this object (callers cache query results against it). */
+  generation = 0;
+
   /** Store a dataset's fingerprints under `datasetId` (replacing an entry with the same id and identity). */
   add(datasetId: string, fp: DatasetFingerprints): void {
     if (typeof datasetId !== 'string' || datasetId === '') throw new FlockError('a dataset id must be a non-empty string');
     const sketch = Sketch.fromFingerprints(fp);
     const signature = u32Bytes(datasetSignature(sketch));
-    this.run(() => this.db.prepare(`INSERT INTO datasets (dataset_id, identity, rows, added_at, signature, sketch) VALUES (?, ?, ?, ?, ?, ?)
+    this.run(() => this.statement(`INSERT INTO datasets (dataset_id, identity, rows, added_at, signature, sketch) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (dataset_id, identity) DO UPDATE SET rows = excluded.rows, added_at = excluded.added_at, signature = excluded.signature, sketch = excluded.sketch`)
       .run(datasetId, fp.identity, fp.rows, new Date().toISOString(), signature, sketch.serialize()));
+    this.generation++;
   }
 
   /** True when a dataset with this id (and identity, when given) is stored. */
   has(datasetId: string, identity?: string): boolean {
     return this.run(() => identity === undefined
-      ? this.db.prepare('SELECT 1 FROM datasets WHERE dataset_id = ?').get(datasetId) !== undefined
-      : this.db.prepare('SELECT 1 FROM datasets WHERE dataset_id = ? AND identity = ?').get(datasetId, identity) !== undefined);
+      ? this.statement('SELECT 1 FROM datasets WHERE dataset_id = ?').get(datasetId) !== undefined
+      : this.statement('SELECT 1 FROM datasets WHERE dataset_id = ? AND identity = ?').get(datasetId, identity) !== undefined);
   }
 
   /** Remove every entry with this id; returns how many were removed. */
   remove(datasetId: string): number {
-    return this.run(() => this.db.prepare('DELETE FROM datasets WHERE dataset_id = ?').run(datasetId).changes);
+    this.generation++;
+    return this.run(() => this.statement('DELETE FROM datasets WHERE dataset_id = ?').run(datasetId).changes);
   }
 
   /** The stored datasets, oldest first. */
   list(): IndexedDataset[] {
-    return this.run(() => (this.db.prepare('SELECT dataset_id, identity, rows, added_at FROM datasets ORDER BY id').all() as
+    return this.run(() => (this.statement('SELECT dataset_id, identity, rows, added_at FROM datasets ORDER BY id').all() as
       { dataset_id: string; identity: string; rows: number; added_at: string }[])
       .map((r) => ({ datasetId: r.dataset_id, identity: r.identity, rows: r.rows, addedAt: r.added_at })));
   }
@@ -183,11 +188,11 @@ export class FingerprintIndex {
     const out: IndexMatch[] = [];
     this.run(() => {
       const candidates: { id: number; dataset_id: string; identity: string; rows: number }[] = [];
-      const all = this.db.prepare('SELECT id, dataset_id, identity, rows, signature FROM datasets ORDER BY id');
+      const all = this.statement('SELECT id, dataset_id, identity, rows, signature FROM datasets ORDER BY id');
       for (const r of all.iterate() as IterableIterator<{ id: number; dataset_id: string; identity: string; rows: number; signature: Buffer }>) {
         if (!exclude.has(r.dataset_id) && signaturesMeet(mine, r.signature)) candidates.push(r);
       }
-      const sketchOf = this.db.prepare('SELECT sketch FROM datasets WHERE id = ?').pluck();
+      const sketchOf = this.statement('SELECT sketch FROM datasets WHERE id = ?').pluck();
       for (const c of candidates) {
         const { exact, matched } = matcher.match(Sketch.deserialize(sketchOf.get(c.id) as Buffer));
         const o = fp.rows === 0 ? 0 : matched / fp.rows;
@@ -199,6 +204,18 @@ export class FingerprintIndex {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Statements by SQL text, prepared once: preparing costs more than running most of them. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   /** Run a database step, turning SQLite errors into FlockError. */

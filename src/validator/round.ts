@@ -22,17 +22,16 @@ export interface UidCommitment {
 
 /** Overlap queries against the copy index, cached while the index does not change. */
 export class OverlapCache {
-  private size = -1;
+  private generation = -1;
   private readonly byIdentity = new Map<string, IndexMatch[]>();
 
   constructor(private readonly index: FingerprintIndex) {}
 
   /** Stored datasets that `fp` overlaps (itself excluded). */
   matches(fp: DatasetFingerprints): IndexMatch[] {
-    const size = this.index.list().length;
-    if (size !== this.size) {
+    if (this.index.generation !== this.generation) {
       this.byIdentity.clear();
-      this.size = size;
+      this.generation = this.index.generation;
     }
     let m = this.byIdentity.get(fp.identity);
     if (!m) {

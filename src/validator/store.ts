@@ -303,6 +303,18 @@ export class ValidatorStore {
     this.requeuedOnOpen = this.requeueInterrupted();
   }
 
+  /** Statements by SQL text, prepared once: preparing costs more than running most of them. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   /** Schema version of the open file. */
   schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
@@ -336,8 +348,7 @@ export class ValidatorStore {
 
   /** Cache a competition definition by (id, revision); an existing entry is kept as is. */
   saveCompetition(c: { id: string; revision: string; repo: string; definition: unknown; firstSeenBlock?: number | null }): void {
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO competitions (id, revision, repo, definition, first_seen_block, created_at)
          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id, revision) DO NOTHING`,
       )
@@ -345,13 +356,13 @@ export class ValidatorStore {
   }
 
   getCompetition(id: string, revision: string): CompetitionRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM competitions WHERE id = ? AND revision = ?`).get(id, revision) as CompetitionRow | undefined;
+    const row = this.statement(`SELECT * FROM competitions WHERE id = ? AND revision = ?`).get(id, revision) as CompetitionRow | undefined;
     return row && competitionFromRow(row);
   }
 
   /** The most recently cached competition (the one the validator last followed). */
   latestCompetition(): CompetitionRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM competitions ORDER BY created_at DESC, rowid DESC LIMIT 1`).get() as CompetitionRow | undefined;
+    const row = this.statement(`SELECT * FROM competitions ORDER BY created_at DESC, rowid DESC LIMIT 1`).get() as CompetitionRow | undefined;
     return row && competitionFromRow(row);
   }
 
@@ -359,8 +370,7 @@ export class ValidatorStore {
 
   /** Record a downloaded, validated dataset (idempotent by identity). */
   recordDataset(d: { identity: string; bytes: number; rows: number; fingerprintsRef?: string | null }): void {
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO datasets (identity, bytes, rows, fingerprints_ref, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (identity) DO UPDATE SET fingerprints_ref = COALESCE(excluded.fingerprints_ref, fingerprints_ref)`,
       )
@@ -368,7 +378,7 @@ export class ValidatorStore {
   }
 
   getDataset(identity: string): DatasetRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM datasets WHERE identity = ?`).get(identity) as DatasetRow | undefined;
+    const row = this.statement(`SELECT * FROM datasets WHERE identity = ?`).get(identity) as DatasetRow | undefined;
     return row && { identity: row.identity, bytes: row.bytes, rows: row.rows, fingerprintsRef: row.fingerprints_ref, createdAt: row.created_at };
   }
 
@@ -379,32 +389,29 @@ export class ValidatorStore {
    * returns the row and whether it is new.
    */
   recordSubmission(s: NewSubmission): { submission: SubmissionRecord; isNew: boolean } {
-    const info = this.db
-      .prepare(
+    const info = this.statement(
         `INSERT INTO submissions (uid, hotkey, commitment, block, competition_id, repo_id, revision, reason, first_seen_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hotkey, block, commitment) DO NOTHING`,
       )
       .run(s.uid, s.hotkey, s.commitment, s.block, s.competitionId ?? null, s.repoId ?? null, s.revision ?? null, s.reason ?? null, this.now());
-    const row = this.db
-      .prepare(`SELECT * FROM submissions WHERE hotkey = ? AND block = ? AND commitment = ?`)
+    const row = this.statement(`SELECT * FROM submissions WHERE hotkey = ? AND block = ? AND commitment = ?`)
       .get(s.hotkey, s.block, s.commitment) as SubmissionRow;
     return { submission: submissionFromRow(row), isNew: info.changes > 0 };
   }
 
   /** Link a submission to the dataset its revision holds. */
   setSubmissionDataset(submissionId: number, datasetIdentity: string): void {
-    this.db.prepare(`UPDATE submissions SET dataset_identity = ? WHERE id = ?`).run(datasetIdentity, submissionId);
+    this.statement(`UPDATE submissions SET dataset_identity = ? WHERE id = ?`).run(datasetIdentity, submissionId);
   }
 
   /** Record why a submission scores 0 before evaluation (bad commitment, invalid data, copy…). */
   setSubmissionReason(submissionId: number, reason: string | null): void {
-    this.db.prepare(`UPDATE submissions SET reason = ? WHERE id = ?`).run(reason, submissionId);
+    this.statement(`UPDATE submissions SET reason = ? WHERE id = ?`).run(reason, submissionId);
   }
 
   /** The latest submission of each (uid, hotkey) pair. */
   latestSubmissions(): SubmissionRecord[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.statement(
         `SELECT s.* FROM submissions s
          WHERE s.block = (SELECT MAX(block) FROM submissions t WHERE t.uid = s.uid AND t.hotkey = s.hotkey)
          ORDER BY s.uid, s.hotkey, s.id`,
@@ -418,8 +425,7 @@ export class ValidatorStore {
 
   /** Every submission to a competition, oldest first: the copy index covers all of them. */
   competitionSubmissions(competitionId: string): SubmissionRecord[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM submissions WHERE competition_id = ? ORDER BY block, uid, id`)
+    const rows = this.statement(`SELECT * FROM submissions WHERE competition_id = ? ORDER BY block, uid, id`)
       .all(competitionId) as SubmissionRow[];
     return rows.map(submissionFromRow);
   }
@@ -432,8 +438,7 @@ export class ValidatorStore {
    * data appears. Returns the entry's status.
    */
   enqueueEvaluation(competitionId: string, datasetIdentity: string, priorityBlock: number): EvaluationStatus {
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, queued_at)
          VALUES (?, ?, 'queued', ?, ?)
          ON CONFLICT (competition_id, dataset_identity) DO UPDATE
@@ -449,15 +454,13 @@ export class ValidatorStore {
    */
   claimNextEvaluation(competitionId: string): EvaluationRecord | undefined {
     const claim = this.db.transaction(() => {
-      const row = this.db
-        .prepare(
+      const row = this.statement(
           `SELECT dataset_identity FROM evaluations WHERE competition_id = ? AND status = 'queued'
            ORDER BY priority_block, dataset_identity LIMIT 1`,
         )
         .get(competitionId) as { dataset_identity: string } | undefined;
       if (!row) return undefined;
-      this.db
-        .prepare(
+      this.statement(
           `UPDATE evaluations SET status = 'running', attempts = attempts + 1, started_at = ?
            WHERE competition_id = ? AND dataset_identity = ?`,
         )
@@ -475,8 +478,7 @@ export class ValidatorStore {
     const blob = encodeLosses(e.losses);
     const now = this.now();
     this.db.transaction(() => {
-      this.db
-        .prepare(
+      this.statement(
           `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, losses, eval_loss, receipt, reason, queued_at, started_at, finished_at)
            VALUES (?, ?, 'done', 0, 1, ?, ?, ?, NULL, ?, ?, ?)
            ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET
@@ -503,8 +505,7 @@ export class ValidatorStore {
       const current = this.getEvaluation(competitionId, datasetIdentity);
       const attempts = current?.attempts ?? 0;
       const status: EvaluationStatus = options.retry && attempts < max ? 'queued' : 'failed';
-      this.db
-        .prepare(
+      this.statement(
           `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, reason, queued_at, finished_at)
            VALUES (?, ?, ?, 0, 1, ?, ?, ?)
            ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET
@@ -517,12 +518,11 @@ export class ValidatorStore {
 
   /** Put every `running` evaluation back in the queue (run on open: a crash interrupted them). */
   requeueInterrupted(): number {
-    return this.db.prepare(`UPDATE evaluations SET status = 'queued', started_at = NULL WHERE status = 'running'`).run().changes;
+    return this.statement(`UPDATE evaluations SET status = 'queued', started_at = NULL WHERE status = 'running'`).run().changes;
   }
 
   getEvaluation(competitionId: string, datasetIdentity: string): EvaluationRecord | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM evaluations WHERE competition_id = ? AND dataset_identity = ?`)
+    const row = this.statement(`SELECT * FROM evaluations WHERE competition_id = ? AND dataset_identity = ?`)
       .get(competitionId, datasetIdentity) as EvaluationRow | undefined;
     return row && evaluationFromRow(row);
   }
@@ -531,15 +531,15 @@ export class ValidatorStore {
   listEvaluations(competitionId: string, status?: EvaluationStatus): EvaluationRecord[] {
     const rows = (
       status
-        ? this.db.prepare(`SELECT * FROM evaluations WHERE competition_id = ? AND status = ? ORDER BY priority_block, dataset_identity`).all(competitionId, status)
-        : this.db.prepare(`SELECT * FROM evaluations WHERE competition_id = ? ORDER BY priority_block, dataset_identity`).all(competitionId)
+        ? this.statement(`SELECT * FROM evaluations WHERE competition_id = ? AND status = ? ORDER BY priority_block, dataset_identity`).all(competitionId, status)
+        : this.statement(`SELECT * FROM evaluations WHERE competition_id = ? ORDER BY priority_block, dataset_identity`).all(competitionId)
     ) as EvaluationRow[];
     return rows.map(evaluationFromRow);
   }
 
   /** Number of queued evaluations (a metric). */
   queueLength(competitionId: string): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM evaluations WHERE competition_id = ? AND status = 'queued'`).get(competitionId) as { n: number }).n;
+    return (this.statement(`SELECT COUNT(*) AS n FROM evaluations WHERE competition_id = ? AND status = 'queued'`).get(competitionId) as { n: number }).n;
   }
 
   // ───────────────────────────── weights ─────────────────────────────
@@ -548,11 +548,10 @@ export class ValidatorStore {
   recordRound(r: { competitionId: string; block: number; burned: boolean; perUid: readonly UidScore[] }): number {
     return this.db.transaction(() => {
       const id = Number(
-        this.db
-          .prepare(`INSERT INTO rounds (competition_id, block, burned, created_at) VALUES (?, ?, ?, ?)`)
+        this.statement(`INSERT INTO rounds (competition_id, block, burned, created_at) VALUES (?, ?, ?, ?)`)
           .run(r.competitionId, r.block, r.burned ? 1 : 0, this.now()).lastInsertRowid,
       );
-      const ins = this.db.prepare(
+      const ins = this.statement(
         `INSERT INTO weight_history (round_id, uid, hotkey, weight, score, win_rate, eval_loss, stage, reason)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
@@ -565,13 +564,13 @@ export class ValidatorStore {
 
   /** The latest round, with its per-uid rows; undefined before the first round. */
   latestRound(): RoundRecord | undefined {
-    const round = this.db.prepare(`SELECT * FROM rounds ORDER BY id DESC LIMIT 1`).get() as RoundRow | undefined;
+    const round = this.statement(`SELECT * FROM rounds ORDER BY id DESC LIMIT 1`).get() as RoundRow | undefined;
     return round && this.roundWithRows(round);
   }
 
   /** Past rounds, newest first. */
   rounds(limit = 20): RoundRecord[] {
-    const rows = this.db.prepare(`SELECT * FROM rounds ORDER BY id DESC LIMIT ?`).all(limit) as RoundRow[];
+    const rows = this.statement(`SELECT * FROM rounds ORDER BY id DESC LIMIT ?`).all(limit) as RoundRow[];
     return rows.map((r) => this.roundWithRows(r));
   }
 
@@ -600,7 +599,7 @@ export class ValidatorStore {
   }
 
   private roundWithRows(r: RoundRow): RoundRecord {
-    const rows = this.db.prepare(`SELECT * FROM weight_history WHERE round_id = ? ORDER BY uid`).all(r.id) as HistoryRow[];
+    const rows = this.statement(`SELECT * FROM weight_history WHERE round_id = ? ORDER BY uid`).all(r.id) as HistoryRow[];
     return {
       id: r.id,
       competitionId: r.competition_id,
@@ -630,8 +629,7 @@ export class ValidatorStore {
       if (existing) return { claimed: false as const, transaction: existing };
       const now = this.now();
       const id = Number(
-        this.db
-          .prepare(
+        this.statement(
             `INSERT INTO weight_transactions (netuid, window_index, kind, status, round_id, uids, weights, salt, version_key, created_at, updated_at)
              VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
           )
@@ -644,8 +642,7 @@ export class ValidatorStore {
 
   /** Record the outcome of a weight transaction (block and hash once included; error when failed). */
   markWeightTransaction(id: number, update: { status: WeightTxStatus; block?: number | null; txHash?: string | null; error?: string | null }): void {
-    this.db
-      .prepare(
+    this.statement(
         `UPDATE weight_transactions SET status = ?, block = COALESCE(?, block), tx_hash = COALESCE(?, tx_hash), error = ?, updated_at = ? WHERE id = ?`,
       )
       .run(update.status, update.block ?? null, update.txHash ?? null, update.error ?? null, this.now(), id);
@@ -657,38 +654,37 @@ export class ValidatorStore {
   }
 
   weightTransaction(id: number): WeightTransactionRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM weight_transactions WHERE id = ?`).get(id) as WeightTxRow | undefined;
+    const row = this.statement(`SELECT * FROM weight_transactions WHERE id = ?`).get(id) as WeightTxRow | undefined;
     return row && weightTxFromRow(row);
   }
 
   /** Transactions still pending (sent, outcome unknown — e.g. after a crash), oldest first. */
   pendingWeightTransactions(): WeightTransactionRecord[] {
-    const rows = this.db.prepare(`SELECT * FROM weight_transactions WHERE status = 'pending' ORDER BY id`).all() as WeightTxRow[];
+    const rows = this.statement(`SELECT * FROM weight_transactions WHERE status = 'pending' ORDER BY id`).all() as WeightTxRow[];
     return rows.map(weightTxFromRow);
   }
 
   /** Block of the last included weight transaction (a metric), or null. */
   lastWeightBlock(netuid: number): number | null {
-    const row = this.db
-      .prepare(`SELECT MAX(block) AS b FROM weight_transactions WHERE netuid = ? AND status = 'included'`)
+    const row = this.statement(`SELECT MAX(block) AS b FROM weight_transactions WHERE netuid = ? AND status = 'included'`)
       .get(netuid) as { b: number | null };
     return row.b;
   }
 
   /** Remember the chain block at which a claimed weight transaction was about to be sent. */
   setWeightTransactionClaimBlock(id: number, block: number): void {
-    this.db.prepare(`UPDATE weight_transactions SET claim_block = ?, updated_at = ? WHERE id = ?`).run(block, this.now(), id);
+    this.statement(`UPDATE weight_transactions SET claim_block = ?, updated_at = ? WHERE id = ?`).run(block, this.now(), id);
   }
 
   /** The chain block recorded by `setWeightTransactionClaimBlock`, or null. */
   weightTransactionClaimBlock(id: number): number | null {
-    const row = this.db.prepare(`SELECT claim_block AS b FROM weight_transactions WHERE id = ?`).get(id) as { b: number | null } | undefined;
+    const row = this.statement(`SELECT claim_block AS b FROM weight_transactions WHERE id = ?`).get(id) as { b: number | null } | undefined;
     return row?.b ?? null;
   }
 
   /** Every weight transaction, newest first (status and tests). */
   weightTransactions(limit = 50): WeightTransactionRecord[] {
-    const rows = this.db.prepare(`SELECT * FROM weight_transactions ORDER BY id DESC LIMIT ?`).all(limit) as WeightTxRow[];
+    const rows = this.statement(`SELECT * FROM weight_transactions ORDER BY id DESC LIMIT ?`).all(limit) as WeightTxRow[];
     return rows.map(weightTxFromRow);
   }
 
@@ -696,8 +692,7 @@ export class ValidatorStore {
 
   /** Record a dataset's contamination count for a competition (`competitionKey`); idempotent. */
   recordDatasetCheck(c: { competitionId: string; datasetIdentity: string; rows: number; contaminatedRows: number }): void {
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO dataset_checks (competition_id, dataset_identity, rows, contaminated_rows) VALUES (?, ?, ?, ?)
          ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET rows = excluded.rows, contaminated_rows = excluded.contaminated_rows`,
       )
@@ -706,16 +701,14 @@ export class ValidatorStore {
 
   /** The dataset checks of a competition (`competitionKey`), by dataset identity. */
   datasetChecks(competitionId: string): Map<string, { rows: number; contaminatedRows: number }> {
-    const rows = this.db
-      .prepare(`SELECT dataset_identity, rows, contaminated_rows FROM dataset_checks WHERE competition_id = ?`)
+    const rows = this.statement(`SELECT dataset_identity, rows, contaminated_rows FROM dataset_checks WHERE competition_id = ?`)
       .all(competitionId) as { dataset_identity: string; rows: number; contaminated_rows: number }[];
     return new Map(rows.map((r) => [r.dataset_identity, { rows: r.rows, contaminatedRows: r.contaminated_rows }]));
   }
 
   /** One dataset's check under a competition, if recorded. */
   datasetCheck(competitionId: string, datasetIdentity: string): { rows: number; contaminatedRows: number } | undefined {
-    const r = this.db
-      .prepare(`SELECT rows, contaminated_rows FROM dataset_checks WHERE competition_id = ? AND dataset_identity = ?`)
+    const r = this.statement(`SELECT rows, contaminated_rows FROM dataset_checks WHERE competition_id = ? AND dataset_identity = ?`)
       .get(competitionId, datasetIdentity) as { rows: number; contaminated_rows: number } | undefined;
     return r && { rows: r.rows, contaminatedRows: r.contaminated_rows };
   }
@@ -723,14 +716,13 @@ export class ValidatorStore {
   /** Evaluation counts of a competition by status (metrics and status). */
   evaluationCounts(competitionId: string): Record<EvaluationStatus, number> {
     const out: Record<EvaluationStatus, number> = { queued: 0, running: 0, done: 0, failed: 0 };
-    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM evaluations WHERE competition_id = ? GROUP BY status`).all(competitionId) as { status: EvaluationStatus; n: number }[];
+    const rows = this.statement(`SELECT status, COUNT(*) AS n FROM evaluations WHERE competition_id = ? GROUP BY status`).all(competitionId) as { status: EvaluationStatus; n: number }[];
     for (const r of rows) out[r.status] = r.n;
     return out;
   }
 
   private liveWeightTransaction(netuid: number, window: number, kind: WeightTxKind): WeightTransactionRecord | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM weight_transactions WHERE netuid = ? AND window_index = ? AND kind = ? AND status <> 'failed'`)
+    const row = this.statement(`SELECT * FROM weight_transactions WHERE netuid = ? AND window_index = ? AND kind = ? AND status <> 'failed'`)
       .get(netuid, window, kind) as WeightTxRow | undefined;
     return row && weightTxFromRow(row);
   }

@@ -70,6 +70,19 @@ describe('FingerprintIndex', () => {
     expect(again.query(fpA).map((r) => r.datasetId)).toEqual(['uid1']);
   });
 
+  it('counts its changes in generation, so cached query results know when to go stale', () => {
+    const index = openIndex('g.sqlite');
+    const g0 = index.generation;
+    index.add('uid1', fpA);
+    expect(index.generation).toBe(g0 + 1);
+    index.query(fpB);
+    index.has('uid1');
+    index.list();
+    expect(index.generation).toBe(g0 + 1); // reads change nothing
+    index.remove('uid1');
+    expect(index.generation).toBe(g0 + 2);
+  });
+
   it('uses WAL journaling', () => {
     const index = openIndex('wal.sqlite');
     index.add('x', fpC);

@@ -71,7 +71,10 @@ export interface RunResult {
   seconds: number;
   trainSeconds: number;
   evalSeconds: number;
-  /** Wall time spent in event-loop turns, running other work of the process (turns.ts). */
+  /**
+   * Wall time spent in event-loop turns running other work of the process (turns.ts); garbage
+   * collection V8 ran in those turns is not in it (it stays engine time).
+   */
   awaySeconds: number;
   receipt: Receipt;
   /** The trained (or loaded) adapter, when there is one. */

@@ -10,6 +10,7 @@ import { loadTokenizer, type ChatTokenizer } from '../engine/tokenizer.js';
 import type { HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
 import { DATASET_FILE, isTransientHubError, submissionFaultReason } from './hub-faults.js';
+import { loadTrainingSet, type TrainingOutcome, type TrainingRequest } from './training-set.js';
 
 /** What to read, and the competition's limits. */
 export interface ReadRequest {
@@ -42,9 +43,11 @@ export type ReadOutcome =
   /** The hub failed (down, timeout, 5xx): try again later. */
   | { kind: 'unavailable'; message: string };
 
-/** Reads datasets: in this thread (`readDataset`) or in a worker (`IntakeThread`). */
+/** Reads datasets for intake and for training: in this thread (`inThreadReader`) or in a worker (`IntakeThread`). */
 export interface DatasetReader {
   read(request: ReadRequest): Promise<ReadOutcome>;
+  /** Read a downloaded dataset's training rows (`loadTrainingSet`). */
+  loadTraining(request: TrainingRequest): Promise<TrainingOutcome>;
   /** Get ready to read (e.g. start a thread) so the first read does not wait for it. */
   warm(): void;
   close(): Promise<void>;
@@ -110,6 +113,7 @@ export function inThreadReader(hub: HubClient): DatasetReader {
   const tokenizers = new TokenizerCache();
   return {
     read: (request) => readDataset(hub, request, tokenizers.get(request.tokenizerDir)),
+    loadTraining: (request) => loadTrainingSet(request),
     warm: () => undefined,
     close: async () => undefined,
   };

@@ -3,12 +3,13 @@
  * dataset's rows with contaminated rows dropped (scoring step 3), trained and evaluated by the
  * engine (`runEvaluation`), or the base model evaluated with no training.
  */
-import { contamination, rowHash, validateDataset } from '../dataset/index.js';
+import type { CanonicalRow } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { runEvaluation, type Receipt } from '../engine/run.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { LoadedCompetition } from './competition.js';
+import { loadTrainingSet, type TrainingOutcome } from './training-set.js';
 
 export interface EvaluationOutcome {
   losses: number[];
@@ -38,18 +39,18 @@ export async function evaluateDataset(p: {
   identity: string | null;
   log: Logger;
   progressEvery?: number;
+  /** The dataset's training rows, when read ahead (else read here from `datasetPath`). */
+  training?: Promise<TrainingOutcome>;
 }): Promise<EvaluationOutcome> {
   const { competition: c, log } = p;
   const limits = c.competition.limits;
-  let trainRows: { row: import('../dataset/index.js').CanonicalRow; hash: string }[] | undefined;
+  let trainRows: { row: CanonicalRow; hash: string }[] | undefined;
   let dropped = 0;
   if (p.datasetPath) {
-    const ds = await validateDataset(p.datasetPath, { maxFileBytes: limits.maxBytes, maxRows: limits.maxRows });
-    if (ds.errorCount > 0) throw new DatasetEvaluationError(`the dataset changed on disk and is now invalid: ${ds.errors[0] ?? ''}`);
-    const bad = new Set(contamination(ds.fingerprints, c.evalFingerprints).contaminatedRows);
-    dropped = bad.size;
-    trainRows = ds.rows.filter((_, i) => !bad.has(i)).map((row) => ({ row, hash: rowHash(row) }));
-    if (trainRows.length === 0) throw new DatasetEvaluationError('no row is left to train on after dropping the rows that match evaluation examples');
+    const set = await (p.training ?? loadTrainingSet({ path: p.datasetPath, maxBytes: limits.maxBytes, maxRows: limits.maxRows, evalFingerprints: c.evalFingerprints }));
+    if (set.kind === 'unusable') throw new DatasetEvaluationError(set.reason);
+    trainRows = set.rows;
+    dropped = set.dropped;
   }
   const every = p.progressEvery ?? 25;
   try {

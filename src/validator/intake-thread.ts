@@ -1,14 +1,15 @@
 /**
- * Intake's reading work (download, validate, fingerprint: `readDataset`) in a worker thread, so a
- * large dataset being parsed never holds up training — on a GPU the main thread feeds the device —
- * or the event loop (`/metrics`, signals, the chain connection). Requests are answered as they
- * finish; up to `concurrency` are worked on at once (downloads overlap; memory stays bounded).
+ * Intake's reading work (download, validate, fingerprint: `readDataset`) and the loading of the
+ * next dataset to train (`loadTrainingSet`) in a worker thread, so a large dataset being parsed
+ * never holds up training — on a GPU the main thread feeds the device — or the event loop
+ * (`/metrics`, signals, the chain connection). Up to `concurrency` downloads run at once.
  */
 import { Worker } from 'node:worker_threads';
 import type { HubClientOptions } from '../hub/index.js';
 import { FlockError } from '../util/errors.js';
 import { workerEntry } from '../util/worker-entry.js';
 import type { DatasetReader, ReadOutcome, ReadRequest } from './dataset-reader.js';
+import type { TrainingOutcome, TrainingRequest } from './training-set.js';
 
 /** What the worker is started with. */
 export interface IntakeWorkerData {
@@ -17,15 +18,15 @@ export interface IntakeWorkerData {
 }
 
 /** Messages between the threads. */
-export type IntakeRequestMessage = { id: number; request: ReadRequest };
-export type IntakeReplyMessage = { id: number; outcome: ReadOutcome } | { id: number; error: string };
+export type IntakeRequestMessage = { id: number; request: ReadRequest } | { id: number; training: TrainingRequest };
+export type IntakeReplyMessage = { id: number; outcome: ReadOutcome | TrainingOutcome } | { id: number; error: string };
 
 /** A read failed in the worker for a reason that is neither the submission's nor the hub's. */
 export class IntakeThreadError extends FlockError {
   override name = 'IntakeThreadError';
 }
 
-interface Pending { resolve: (o: ReadOutcome) => void; reject: (e: Error) => void }
+interface Pending { resolve: (o: ReadOutcome | TrainingOutcome) => void; reject: (e: Error) => void }
 
 export class IntakeThread implements DatasetReader {
   private worker: Worker | null = null;
@@ -36,12 +37,20 @@ export class IntakeThread implements DatasetReader {
   constructor(private readonly hub: Omit<HubClientOptions, 'log'>, private readonly concurrency = 8) {}
 
   read(request: ReadRequest): Promise<ReadOutcome> {
+    return this.ask((id) => ({ id, request })) as Promise<ReadOutcome>;
+  }
+
+  loadTraining(training: TrainingRequest): Promise<TrainingOutcome> {
+    return this.ask((id) => ({ id, training })) as Promise<TrainingOutcome>;
+  }
+
+  private ask(message: (id: number) => IntakeRequestMessage): Promise<ReadOutcome | TrainingOutcome> {
     const worker = this.started();
     const id = this.nextId++;
-    return new Promise<ReadOutcome>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.ref(); // work in flight keeps the process alive; an idle worker does not
-      worker.postMessage({ id, request } satisfies IntakeRequestMessage);
+      worker.postMessage(message(id));
     });
   }
 

@@ -448,6 +448,15 @@ export class ValidatorStore {
     return this.getEvaluation(competitionId, datasetIdentity)!.status;
   }
 
+  /** The dataset the next `claimNextEvaluation` would take (nothing is claimed). */
+  peekNextEvaluation(competitionId: string): string | undefined {
+    const row = this.statement(
+      `SELECT dataset_identity FROM evaluations WHERE competition_id = ? AND status = 'queued'
+       ORDER BY priority_block, dataset_identity LIMIT 1`,
+    ).get(competitionId) as { dataset_identity: string } | undefined;
+    return row?.dataset_identity;
+  }
+
   /**
    * Take the next queued evaluation (oldest commitment first) and mark it running, atomically.
    * Undefined when the queue is empty.

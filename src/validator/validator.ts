@@ -30,6 +30,7 @@ import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
 import type { DatasetReader } from './dataset-reader.js';
 import { DatasetFiles, DatasetGoneError, datasetFile, intakeSubmission, isTransientHubError, readRequest, type IntakeContext } from './intake.js';
 import { IntakeThread } from './intake-thread.js';
+import type { TrainingOutcome, TrainingRequest } from './training-set.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
 import { BASE_EVALUATION, type EvaluationRecord, type ValidatorStore } from './store.js';
@@ -94,6 +95,8 @@ export class Validator {
   private readonly files = new DatasetFiles();
   private readonly overlaps: OverlapCache;
   private readonly reader: DatasetReader;
+  /** Training rows read ahead, by dataset identity (at most the next one). */
+  private readonly trainingAhead = new Map<string, Promise<TrainingOutcome>>();
   private competition: LoadedCompetition | null = null;
   private stopping = false;
 
@@ -169,6 +172,7 @@ export class Validator {
     this.competition = loaded;
     this.files.paths.clear();
     this.files.fingerprints.clear();
+    this.trainingAhead.clear(); // read against the old evaluation set
     return loaded;
   }
 
@@ -286,9 +290,11 @@ export class Validator {
         path = (await datasetFile(this.intakeContext(state.competition), identity, sub)).path;
       }
       log.info(`evaluating ${who}`, { dataset: identity.slice(0, 12), attempt: next.attempts, queued: store.queueLength(key) });
+      const training = path ? this.trainingSet(state.competition, identity, path) : undefined;
+      this.readAhead(state.competition); // the next dataset's rows load while this one trains
       const r = await evaluateDataset({
         competition: state.competition, backend: this.o.backend, datasetPath: path, identity: isBase ? null : identity,
-        log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.o.progressEvery,
+        log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.o.progressEvery, training,
       });
       store.completeEvaluation({ competitionId: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt });
       this.metrics.evaluationsDone++;
@@ -311,6 +317,29 @@ export class Validator {
       this.metrics.queueLength = store.queueLength(key);
     }
     return store.getEvaluation(key, identity);
+  }
+
+  /** A dataset's training rows: read ahead by `readAhead`, or asked for now. */
+  private trainingSet(competition: LoadedCompetition, identity: string, path: string): Promise<TrainingOutcome> {
+    const ahead = this.trainingAhead.get(identity);
+    this.trainingAhead.delete(identity);
+    return ahead ?? this.reader.loadTraining(this.trainingRequest(competition, path));
+  }
+
+  /** Start loading the training rows of the dataset the queue gives next (one ahead, no more). */
+  private readAhead(competition: LoadedCompetition): void {
+    const next = this.o.store.peekNextEvaluation(competition.key);
+    for (const identity of this.trainingAhead.keys()) if (identity !== next) this.trainingAhead.delete(identity);
+    const path = next === undefined ? undefined : this.files.paths.get(next);
+    if (!next || !path || this.trainingAhead.has(next)) return;
+    const loading = this.reader.loadTraining(this.trainingRequest(competition, path));
+    loading.catch(() => undefined); // met again (and reported) when the evaluation takes it
+    this.trainingAhead.set(next, loading);
+  }
+
+  private trainingRequest(competition: LoadedCompetition, path: string): TrainingRequest {
+    const limits = competition.competition.limits;
+    return { path, maxBytes: limits.maxBytes, maxRows: limits.maxRows, evalFingerprints: competition.evalFingerprints };
   }
 
   private committerOf(state: ChainState, identity: string): string {

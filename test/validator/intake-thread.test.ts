@@ -11,6 +11,9 @@ import { writePresetCheckpoint } from '../../src/engine/presets.js';
 import { HubClient, startHubServer, type HubServer } from '../../src/hub/index.js';
 import { inThreadReader, type ReadRequest } from '../../src/validator/dataset-reader.js';
 import { IntakeThread } from '../../src/validator/intake-thread.js';
+import { loadTrainingSet } from '../../src/validator/training-set.js';
+import { fingerprintRows } from '../../src/dataset/index.js';
+import { canonicalRow } from '../../src/dataset/canonical.js';
 import { taskRows, toJsonl } from './subnet.js';
 
 const TOKEN = 'hf_intake_thread_test_token';
@@ -57,6 +60,24 @@ describe('IntakeThread', () => {
         expect(a.fingerprints.rows).toBe(10 + i);
         expect(a.fingerprints.bands).toBeInstanceOf(Uint32Array);
       }
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('loads training sets in the worker exactly as in this thread', async () => {
+    const thread = new IntakeThread(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'train-cache'), retries: 0 }).portableOptions());
+    try {
+      const read = await thread.read(request(revisions[2]!));
+      expect(read.kind).toBe('read');
+      if (read.kind !== 'read') return;
+      const evalFingerprints = fingerprintRows(taskRows(12, 72).slice(0, 3).map((r) => canonicalRow(r.system ?? null, r.conversations)));
+      const training = { path: read.path, maxBytes: 64 * 1024, maxRows: 200, evalFingerprints };
+      const there = await thread.loadTraining(training);
+      expect(there).toEqual(await loadTrainingSet(training));
+      expect(there).toMatchObject({ kind: 'training', dropped: 3 });
+      expect(there.kind === 'training' && there.rows).toHaveLength(12 - 3);
+      await expect(thread.loadTraining({ ...training, path: join(root, 'nowhere.jsonl') })).rejects.toThrow(/nowhere\.jsonl: no such file/);
     } finally {
       await thread.close();
     }

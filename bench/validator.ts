@@ -25,6 +25,7 @@ import { silentLogger } from '../src/util/log.js';
 import { openStore } from '../src/validator/store.js';
 import { loadCompetition } from '../src/validator/competition.js';
 import { inThreadReader } from '../src/validator/dataset-reader.js';
+import { evaluateDataset } from '../src/validator/evaluate.js';
 import { DatasetFiles, intakeSubmission } from '../src/validator/intake.js';
 import { OverlapCache } from '../src/validator/round.js';
 import { Validator } from '../src/validator/validator.js';
@@ -164,7 +165,11 @@ async function main(): Promise<void> {
       competitionId: '1', repoId: c.submission.repoId, revision: c.submission.revision,
     }).submission);
     const f0 = performance.now();
-    for (const s of subs) await intakeSubmission(ctx, s);
+    const identityOf = new Map<string, string>(); // repo → dataset identity
+    for (const s of subs) {
+      const r = await intakeSubmission(ctx, s);
+      if (r.kind === 'accepted') identityOf.set(s.repoId!, r.identity);
+    }
     const f1 = performance.now();
     const cache = new OverlapCache(freshIndex);
     let overlapping = 0;
@@ -172,6 +177,17 @@ async function main(): Promise<void> {
     const f2 = performance.now();
     await v.close();
     console.log(`fingerprint + copy-check ${N} datasets (in the main thread): ${secs(f2 - f0)} s (read+validate+fingerprint+contamination+index ${secs(f1 - f0)} s, overlap queries ${secs(f2 - f1)} s; ${overlapping} overlapping pairs)`);
+    // the same evaluations back to back with nothing else running: what the round would take if
+    // the validator cost nothing (contention from intake and the servers' process included above)
+    const b0 = performance.now();
+    let engineAlone = 0;
+    const roundDatasets = new Set([...identityOf].filter(([repo]) => /^miners\/m\d+$/.test(repo)).map(([, identity]) => identity));
+    for (const [identity, path] of [...files.paths].filter(([identity]) => roundDatasets.has(identity))) {
+      const r = await evaluateDataset({ competition, backend, datasetPath: path, identity, log: silentLogger });
+      engineAlone += r.seconds;
+    }
+    const alone = performance.now() - b0;
+    console.log(`the round's ${roundDatasets.size} evaluations again, back to back, nothing else running: ${secs(alone)} s wall (${secs(engineAlone * 1000)} s inside the engine); the round took ${((100 * (round - alone)) / round).toFixed(2)}% longer than that`);
     console.log(`peak RSS of the validator process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
     fresh.close();
     freshIndex.close();

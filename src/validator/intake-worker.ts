@@ -1,9 +1,9 @@
 /**
  * The intake thread's script (see intake-thread.ts): reads datasets as the main thread asks, with
- * its own hub client over the same cache, and loads training sets one at a time. Up to `concurrency` downloads run at once; scans run one
- * at a time in the order asked, so the first dataset is ready after one download and one scan (not
- * after the scans of every dataset in flight, interleaved), and only one file is parsed at a time.
- */
+ * its own hub client over the same cache, and loads training sets one at a time. Downloads run up
+ * to `concurrency` at once; scans run one at a time in the order asked, so the first dataset is
+ * ready after one download and one scan (not after the scans of every dataset in flight,
+ * interleaved), and only one file is parsed at a time. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
@@ -16,14 +16,20 @@ const hub = new HubClient(data.hub);
 const tokenizers = new TokenizerCache();
 const waiting: Array<{ request: ReadRequest; downloaded: (d: Downloaded) => void; failed: (e: unknown) => void }> = [];
 let downloading = 0;
+let downloaded = 0;
 let scans: Promise<void> = Promise.resolve();
 
+/**
+ * Start queued downloads. Slow start: one at first, one more for each finished, up to
+ * `concurrency` — the first dataset, which training waits for, is not slowed by seven others.
+ */
 function startDownloads(): void {
-  while (downloading < data.concurrency && waiting.length > 0) {
+  while (downloading < Math.min(data.concurrency, 1 + downloaded) && waiting.length > 0) {
     const job = waiting.shift()!;
     downloading++;
     downloadDataset(hub, job.request).then(job.downloaded, job.failed).finally(() => {
       downloading--;
+      downloaded++;
       startDownloads();
     });
   }

@@ -3,7 +3,8 @@
  * its own hub client over the same cache, and loads training sets one at a time. Downloads run up
  * to `concurrency` at once; scans run one at a time in the order asked, so the first dataset is
  * ready after one download and one scan (not after the scans of every dataset in flight,
- * interleaved), and only one file is parsed at a time. */
+ * interleaved), and only one file is parsed at a time.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 import { HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';

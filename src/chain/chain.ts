@@ -125,6 +125,8 @@ export interface Chain {
   /** The endpoint in use (credentials stripped). */
   readonly endpoint: string;
   currentBlock(): Promise<BlockRef>;
+  /** Follow new best blocks (the current one first) until the returned function is called. */
+  watchBlocks(onBlock: (number: number) => void): Promise<() => Promise<void>>;
   subnetInfo(netuid: number): Promise<SubnetInfo>;
   metagraph(netuid: number): Promise<Metagraph>;
   /** The uid of a hotkey on a subnet, or undefined when not registered. */

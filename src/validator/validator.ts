@@ -25,6 +25,7 @@ import { commitmentForCompetition, copyVerdict, parseCompetitionPointer, scoreRo
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
+import { BlockFollower } from './blocks.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
 import type { DatasetReader } from './dataset-reader.js';
@@ -95,6 +96,8 @@ export class Validator {
   private readonly files = new DatasetFiles();
   private readonly overlaps: OverlapCache;
   private readonly reader: DatasetReader;
+  /** The best block, followed between evaluations. */
+  private readonly blocks: BlockFollower;
   /** Training rows read ahead, by dataset identity (at most the next one). */
   private readonly trainingAhead = new Map<string, Promise<TrainingOutcome>>();
   private competition: LoadedCompetition | null = null;
@@ -104,11 +107,13 @@ export class Validator {
     this.metrics = o.metrics ?? new ValidatorMetrics();
     this.overlaps = new OverlapCache(o.index);
     this.reader = o.reader ?? new IntakeThread(o.hub.portableOptions());
+    this.blocks = new BlockFollower(o.chain, o.blockSeconds ?? 12);
   }
 
-  /** Release the intake thread (the validator can still be used: it starts again when needed). */
+  /** Release the intake thread and the block subscription (both start again if the validator is used again). */
   async close(): Promise<void> {
     await this.reader.close();
+    await this.blocks.close();
   }
 
   /** Ask `run` to stop after the current step (SIGINT/SIGTERM). */
@@ -425,12 +430,12 @@ export class Validator {
           // the queue is empty but intake is still checking datasets: wait for the next one, and
           // look at the block at least once a block so a slow download cannot make us miss the window
           await waitAtMost(intake.nextProgress(), (this.o.blockSeconds ?? 12) * 1000);
-          block = (await chain.currentBlock()).number;
+          block = await this.blocks.current();
           continue;
         }
         if (ran.status === 'done') evaluated++;
         else failed++;
-        block = (await chain.currentBlock()).number;
+        block = await this.blocks.current();
         // a long pass may cross the epoch: follow the new window
         if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo(this.o.netuid);
       }

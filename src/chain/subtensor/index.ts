@@ -7,6 +7,7 @@ export * from './commit-reveal.js';
 export * from './commitment-data.js';
 export * from './submit.js';
 export * from './actions/getCurrentBlock.js';
+export * from './actions/watchBlocks.js';
 export * from './actions/getSubnetInfo.js';
 export * from './actions/getUid.js';
 export * from './actions/getMetagraph.js';

@@ -16,6 +16,7 @@ import { getUid } from './actions/getUid.js';
 import { revealWeights } from './actions/revealWeights.js';
 import { setCommitment } from './actions/setCommitment.js';
 import { setWeights } from './actions/setWeights.js';
+import { watchBlocks } from './actions/watchBlocks.js';
 
 export class SubtensorChain implements Chain {
   private constructor(readonly client: SubtensorClient) {}
@@ -30,6 +31,7 @@ export class SubtensorChain implements Chain {
 
   get endpoint(): string { return this.client.endpoint; }
   currentBlock() { return getCurrentBlock(this.client); }
+  watchBlocks(onBlock: (number: number) => void) { return watchBlocks(this.client, onBlock); }
   subnetInfo(netuid: number) { return getSubnetInfo(this.client, { netuid }); }
   metagraph(netuid: number) { return getMetagraph(this.client, { netuid }); }
   uidOf(netuid: number, hotkey: string) { return getUid(this.client, { netuid, hotkey }); }

@@ -59,25 +59,6 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
     await expect(chain.subnetInfo(7)).rejects.toBeInstanceOf(SubnetNotFoundError);
   });
 
-  it('reads the current block: its number and hash are the ones the node and the api give', async () => {
-    await dev.produceBlocks(2);
-    const block = await chain.currentBlock();
-    const header = await chain.client.api.rpc.chain.getHeader();
-    expect(block.number).toBe(header.number.toNumber());
-    expect(block.hash).toBe(header.hash.toHex()); // the api's own hashing of the header
-    expect(block.hash).toBe((await chain.client.api.rpc.chain.getBlockHash(block.number)).toHex()); // the node's
-
-    // finney's headers carry digest items (Aura pre-runtime, seal): hashed as the api hashes them
-    const withDigest = chain.client.api.registry.createType<Header>('Header', {
-      parentHash: `0x${'11'.repeat(32)}`, number: 4_321_987, stateRoot: `0x${'22'.repeat(32)}`, extrinsicsRoot: `0x${'33'.repeat(32)}`,
-      digest: { logs: [{ PreRuntime: ['0x61757261', '0x0a0b0c0d00000000'] }, { Seal: ['0x61757261', `0x${'44'.repeat(64)}`] }] },
-    });
-    expect(headerHash({
-      parentHash: withDigest.parentHash.toHex(), number: `0x${(4_321_987).toString(16)}`, stateRoot: withDigest.stateRoot.toHex(),
-      extrinsicsRoot: withDigest.extrinsicsRoot.toHex(), digest: { logs: withDigest.digest.logs.map((l) => l.toHex()) },
-    })).toBe(withDigest.hash.toHex());
-  });
-
   it('registers a hotkey, commits, and reads the commitment back with its block', async () => {
     const reg = await chain.burnedRegister({ netuid: NETUID, hotkey: bobHot.address, signer: bob });
     expect(reg.uid).toBe(1);
@@ -164,6 +145,39 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
     expect(set.uids).toEqual([1]);
     await expect(chain.setWeights({ netuid: NETUID, uids: [0], weights: [1], versionKey, signer: charlieHot }))
       .rejects.toThrow(`hotkey ${charlieHot.address} is not registered on subnet ${NETUID}`);
+  });
+
+  it('reads the current block: its number and hash are the ones the node and the api give', async () => {
+    await dev.produceBlocks(2);
+    const block = await chain.currentBlock();
+    const header = await chain.client.api.rpc.chain.getHeader();
+    expect(block.number).toBe(header.number.toNumber());
+    expect(block.hash).toBe(header.hash.toHex()); // the api's own hashing of the header
+    expect(block.hash).toBe((await chain.client.api.rpc.chain.getBlockHash(block.number)).toHex()); // the node's
+
+    // finney's headers carry digest items (Aura pre-runtime, seal): hashed as the api hashes them
+    const withDigest = chain.client.api.registry.createType<Header>('Header', {
+      parentHash: `0x${'11'.repeat(32)}`, number: 4_321_987, stateRoot: `0x${'22'.repeat(32)}`, extrinsicsRoot: `0x${'33'.repeat(32)}`,
+      digest: { logs: [{ PreRuntime: ['0x61757261', '0x0a0b0c0d00000000'] }, { Seal: ['0x61757261', `0x${'44'.repeat(64)}`] }] },
+    });
+    expect(headerHash({
+      parentHash: withDigest.parentHash.toHex(), number: `0x${(4_321_987).toString(16)}`, stateRoot: withDigest.stateRoot.toHex(),
+      extrinsicsRoot: withDigest.extrinsicsRoot.toHex(), digest: { logs: withDigest.digest.logs.map((l) => l.toHex()) },
+    })).toBe(withDigest.hash.toHex());
+  });
+
+  it('follows new blocks from the current one on, until told to stop', async () => {
+    const seen: number[] = [];
+    const start = (await chain.currentBlock()).number;
+    const stop = await chain.watchBlocks((n) => seen.push(n));
+    await dev.produceBlocks(3);
+    const deadline = Date.now() + 10_000;
+    while (seen[seen.length - 1] !== start + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([start, start + 1, start + 2, start + 3]);
+    await stop();
+    await dev.produceBlocks(1);
+    await chain.currentBlock(); // a round trip after the block: a notification would have come first
+    expect(seen).toHaveLength(4);
   });
 });
 

@@ -10,7 +10,7 @@ export { canonicalRow, canonicalJson, canonicalText, rowHash, rowHashBytes, type
 export { nearFingerprint, nearText, foldText, textFingerprint, NEAR_SCHEME, BAND_COUNT } from './fingerprint.js';
 export { datasetIdentity, RowHashList } from './identity.js';
 export { scanDataset, validateDataset, readDataset, formatErrors, MAX_ERRORS_KEPT, type DatasetScan, type ScanOptions, type ValidatedDataset } from './scan.js';
-export { overlap, contamination, Sketch, RowMatcher, CHANNELS, type DatasetFingerprints, type OverlapResult, type ContaminationResult } from './sketch.js';
+export { overlap, contamination, transferableFingerprints, Sketch, RowMatcher, CHANNELS, type DatasetFingerprints, type OverlapResult, type ContaminationResult } from './sketch.js';
 export { fingerprintRows } from './fingerprint-rows.js';
 export { nearDuplicatesOfEarlier, nearClusters } from './duplicates.js';
 export { StatsCollector, estimateTokens, type DatasetStats, type Distribution } from './stats.js';

@@ -33,6 +33,17 @@ export interface DatasetFingerprints {
   bands: Uint32Array;
 }
 
+/**
+ * `fp` with its arrays in ordinary buffers, so it can be posted to another thread. Large scans
+ * hand out views on resizable buffers (growable.ts), which Node 20 cannot clone; those are copied,
+ * anything else is returned as is.
+ */
+export function transferableFingerprints(fp: DatasetFingerprints): DatasetFingerprints {
+  const resizable = (a: Uint32Array) => (a.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true;
+  if (!resizable(fp.exact) && !resizable(fp.bands)) return fp;
+  return { identity: fp.identity, rows: fp.rows, exact: fp.exact.slice(), bands: fp.bands.slice() };
+}
+
 /** Channels: 0 = exact prefixes, 1…20 = bands. */
 export const CHANNELS = 1 + BAND_COUNT;
 

@@ -10,6 +10,8 @@ export class BlockFollower {
   private latest: { number: number; at: number } | null = null;
   private stop: (() => Promise<void>) | null = null;
   private starting: Promise<void> | null = null;
+  /** Bumped by `close`: a subscription that lands after it is ended at once. */
+  private generation = 0;
 
   /** `blockSeconds`: the chain's block time (finney: 12). */
   constructor(private readonly chain: Chain, private readonly blockSeconds: number) {}
@@ -26,6 +28,7 @@ export class BlockFollower {
   /** End the subscription (the next `current` subscribes again). */
   async close(): Promise<void> {
     const stop = this.stop;
+    this.generation++;
     this.stop = null;
     this.starting = null;
     this.latest = null;
@@ -33,12 +36,16 @@ export class BlockFollower {
   }
 
   private async subscribe(): Promise<void> {
+    const generation = this.generation;
     try {
-      this.stop = await this.chain.watchBlocks((number) => {
+      const stop = await this.chain.watchBlocks((number) => {
+        if (generation !== this.generation) return;
         if (!this.latest || number >= this.latest.number) this.latest = { number, at: performance.now() };
       });
+      if (generation !== this.generation) await stop(); // closed while subscribing
+      else this.stop = stop;
     } catch {
-      this.starting = null; // no subscription: `current` reads from the node, and tries again next time
+      if (generation === this.generation) this.starting = null; // no subscription: `current` reads from the node, and tries again next time
     }
   }
 }

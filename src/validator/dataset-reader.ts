@@ -4,7 +4,7 @@
  * The work of intake that needs no state — so it can run off the main thread (`IntakeThread`),
  * where it does not hold up training or the event loop.
  */
-import { scanDataset, type DatasetFingerprints } from '../dataset/index.js';
+import { scanDataset, transferableFingerprints, type DatasetFingerprints } from '../dataset/index.js';
 import { encodeChat } from '../engine/template.js';
 import { loadTokenizer, type ChatTokenizer } from '../engine/tokenizer.js';
 import type { HubClient } from '../hub/index.js';
@@ -21,6 +21,8 @@ export interface ReadRequest {
   maxTokensPerRow: number;
   /** Folder of the base model's `tokenizer.json` (rows are measured in its tokens). */
   tokenizerDir: string;
+  /** Ahead of intake's queue (an evaluation is waiting for it). */
+  urgent?: boolean;
 }
 
 export type ReadOutcome =
@@ -84,7 +86,8 @@ export async function scanDownloaded(path: string, request: ReadRequest, tokeniz
   });
   return {
     kind: 'read', path, bytes: scan.bytes, valid: scan.valid, errorCount: scan.errorCount,
-    firstError: scan.errors[0]?.replace(path, DATASET_FILE) ?? null, tooLongLine, truncated: scan.truncated, fingerprints: scan.fingerprints,
+    firstError: scan.errors[0]?.replace(path, DATASET_FILE) ?? null, tooLongLine, truncated: scan.truncated,
+    fingerprints: transferableFingerprints(scan.fingerprints), // may go to another thread
   };
 }
 

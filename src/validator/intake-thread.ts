@@ -6,7 +6,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { HubClientOptions } from '../hub/index.js';
-import { FlockError } from '../util/errors.js';
+import { transferableFingerprints, type DatasetFingerprints } from '../dataset/index.js';
+import { errorMessage, FlockError } from '../util/errors.js';
 import { workerEntry } from '../util/worker-entry.js';
 import type { DatasetReader, ReadOutcome, ReadRequest } from './dataset-reader.js';
 import type { TrainingOutcome, TrainingRequest } from './training-set.js';
@@ -28,10 +29,14 @@ export class IntakeThreadError extends FlockError {
 
 interface Pending { resolve: (o: ReadOutcome | TrainingOutcome) => void; reject: (e: Error) => void }
 
+/** A running worker and the requests it has not answered yet. */
+interface Running { worker: Worker; pending: Map<number, Pending> }
+
 export class IntakeThread implements DatasetReader {
-  private worker: Worker | null = null;
-  private readonly pending = new Map<number, Pending>();
+  private running: Running | null = null;
   private nextId = 1;
+  /** Evaluation-set fingerprints in postable form, per original (copied once, not per request). */
+  private readonly postable = new WeakMap<DatasetFingerprints, DatasetFingerprints>();
 
   /** `hub`: the options of the client to download with (`HubClient.portableOptions()`). */
   constructor(private readonly hub: Omit<HubClientOptions, 'log'>, private readonly concurrency = 8) {}
@@ -41,17 +46,12 @@ export class IntakeThread implements DatasetReader {
   }
 
   loadTraining(training: TrainingRequest): Promise<TrainingOutcome> {
-    return this.ask((id) => ({ id, training })) as Promise<TrainingOutcome>;
-  }
-
-  private ask(message: (id: number) => IntakeRequestMessage): Promise<ReadOutcome | TrainingOutcome> {
-    const worker = this.started();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.ref(); // work in flight keeps the process alive; an idle worker does not
-      worker.postMessage(message(id));
-    });
+    let evalFingerprints = this.postable.get(training.evalFingerprints);
+    if (!evalFingerprints) {
+      evalFingerprints = transferableFingerprints(training.evalFingerprints);
+      this.postable.set(training.evalFingerprints, evalFingerprints);
+    }
+    return this.ask((id) => ({ id, training: { ...training, evalFingerprints } })) as Promise<TrainingOutcome>;
   }
 
   /** Start the worker now (loading its modules takes a moment) rather than at the first read. */
@@ -61,32 +61,50 @@ export class IntakeThread implements DatasetReader {
 
   /** Stop the worker (reads in flight fail). The next read starts a new one. */
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    if (worker) await worker.terminate();
+    const running = this.running;
+    this.running = null;
+    if (running) await running.worker.terminate();
   }
 
-  private started(): Worker {
-    if (this.worker) return this.worker;
+  private ask(message: (id: number) => IntakeRequestMessage): Promise<ReadOutcome | TrainingOutcome> {
+    const { worker, pending } = this.started();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.ref(); // work in flight keeps the process alive; an idle worker does not
+      try {
+        worker.postMessage(message(id));
+      } catch (err) {
+        pending.delete(id);
+        if (pending.size === 0) worker.unref();
+        reject(new IntakeThreadError(`could not hand the request to the intake thread: ${errorMessage(err)}`, { cause: err }));
+      }
+    });
+  }
+
+  private started(): Running {
+    if (this.running) return this.running;
     const { entry, evalCode } = workerEntry(import.meta.url, 'intake-worker');
     const worker = new Worker(entry, { eval: evalCode, workerData: { hub: this.hub, concurrency: this.concurrency } satisfies IntakeWorkerData });
+    const running: Running = { worker, pending: new Map() };
     worker.unref();
     worker.on('message', (m: IntakeReplyMessage) => {
-      const p = this.pending.get(m.id);
+      const p = running.pending.get(m.id);
       if (!p) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) worker.unref();
+      running.pending.delete(m.id);
+      if (running.pending.size === 0) worker.unref();
       if ('error' in m) p.reject(new IntakeThreadError(`reading a dataset failed: ${m.error}`));
       else p.resolve(m.outcome);
     });
+    // a worker that fails or stops fails its own requests only (a new worker may be running by then)
     const fail = (err: Error) => {
-      if (this.worker === worker) this.worker = null;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+      if (this.running === running) this.running = null;
+      for (const p of running.pending.values()) p.reject(err);
+      running.pending.clear();
     };
-    worker.on('error', (err) => fail(new IntakeThreadError(`the intake thread failed: ${err.message}`, { cause: err })));
+    worker.on('error', (err) => fail(new IntakeThreadError(`the intake thread failed: ${errorMessage(err)}`, { cause: err })));
     worker.on('exit', (code) => fail(new IntakeThreadError(`the intake thread stopped (exit code ${code})`)));
-    this.worker = worker;
-    return worker;
+    this.running = running;
+    return running;
   }
 }

@@ -8,9 +8,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
-import { downloadDataset, scanDownloaded, TokenizerCache, type Downloaded, type ReadRequest } from './dataset-reader.js';
+import { downloadDataset, scanDownloaded, TokenizerCache, type Downloaded, type ReadOutcome, type ReadRequest } from './dataset-reader.js';
 import type { IntakeReplyMessage, IntakeRequestMessage, IntakeWorkerData } from './intake-thread.js';
-import { loadTrainingSet } from './training-set.js';
+import { loadTrainingSet, type TrainingOutcome } from './training-set.js';
 
 const data = workerData as IntakeWorkerData;
 const hub = new HubClient(data.hub);
@@ -18,7 +18,10 @@ const tokenizers = new TokenizerCache();
 const waiting: Array<{ request: ReadRequest; downloaded: (d: Downloaded) => void; failed: (e: unknown) => void }> = [];
 let downloading = 0;
 let downloaded = 0;
+/** Intake's scans, in the order asked; urgent reads (an evaluation waits) and training loads have their own lanes. */
 let scans: Promise<void> = Promise.resolve();
+let urgentScans: Promise<void> = Promise.resolve();
+let trainingLoads: Promise<void> = Promise.resolve();
 
 /**
  * Start queued downloads. Slow start: one at first, one more for each finished, up to
@@ -36,29 +39,43 @@ function startDownloads(): void {
   }
 }
 
-let trainingLoads: Promise<void> = Promise.resolve();
+/** Send a reply; one that cannot be sent (cannot be cloned, …) becomes an error reply. */
+function reply(message: IntakeReplyMessage): void {
+  try {
+    parentPort!.postMessage(message);
+  } catch (err) {
+    parentPort!.postMessage({ id: message.id, error: `the answer could not be sent back: ${errorMessage(err)}` } satisfies IntakeReplyMessage);
+  }
+}
+
+/** Run `work` after the lane's earlier work; its outcome (or error) is the reply to `id`. */
+function inLane(lane: Promise<void>, id: number, work: () => Promise<ReadOutcome | TrainingOutcome>): Promise<void> {
+  return lane.then(async () => {
+    try {
+      reply({ id, outcome: await work() });
+    } catch (err) {
+      reply({ id, error: errorMessage(err) });
+    }
+  });
+}
 
 parentPort!.on('message', (message: IntakeRequestMessage) => {
   if ('training' in message) {
-    // apart from intake's scans: the next dataset to train must not wait behind them
     const { id, training } = message;
-    trainingLoads = trainingLoads.then(() => loadTrainingSet(training).then(
-      (outcome) => parentPort!.postMessage({ id, outcome } satisfies IntakeReplyMessage),
-      (err: unknown) => parentPort!.postMessage({ id, error: errorMessage(err) } satisfies IntakeReplyMessage),
-    ));
+    trainingLoads = inLane(trainingLoads, id, () => loadTrainingSet(training));
     return;
   }
   const { id, request } = message;
-  const file = new Promise<Downloaded>((downloaded, failed) => waiting.push({ request, downloaded, failed }));
-  startDownloads();
-  scans = scans.then(async () => {
-    let reply: IntakeReplyMessage;
-    try {
-      const d = await file;
-      reply = { id, outcome: d.kind === 'downloaded' ? await scanDownloaded(d.path, request, tokenizers.get(request.tokenizerDir)) : d };
-    } catch (err) {
-      reply = { id, error: errorMessage(err) };
-    }
-    parentPort!.postMessage(reply);
+  const file = new Promise<Downloaded>((downloaded, failed) => {
+    const job = { request, downloaded, failed };
+    if (request.urgent) waiting.unshift(job);
+    else waiting.push(job);
   });
+  startDownloads();
+  const scan = async () => {
+    const d = await file;
+    return d.kind === 'downloaded' ? scanDownloaded(d.path, request, tokenizers.get(request.tokenizerDir)) : d;
+  };
+  if (request.urgent) urgentScans = inLane(urgentScans, id, scan);
+  else scans = inLane(scans, id, scan);
 });

@@ -95,13 +95,14 @@ export async function intakeSubmission(ctx: IntakeContext, sub: SubmissionRecord
 /**
  * The local file and fingerprints of an accepted dataset, re-read (from the hub cache, through
  * the reader) when this process has not seen it yet, after a restart. Hub outages throw; a
- * dataset that cannot be read any more throws `DatasetGoneError`.
+ * dataset that cannot be read any more throws `DatasetGoneError`. `urgent`: an evaluation waits for
+ * it (the reader takes it before intake's queue).
  */
-export async function datasetFile(ctx: IntakeContext, identity: string, sub: SubmissionRecord): Promise<{ path: string; fingerprints: DatasetFingerprints }> {
+export async function datasetFile(ctx: IntakeContext, identity: string, sub: SubmissionRecord, urgent = false): Promise<{ path: string; fingerprints: DatasetFingerprints }> {
   let path = ctx.files.paths.get(identity);
   let fp = ctx.files.fingerprints.get(identity);
   if (path && fp) return { path, fingerprints: fp };
-  const read = unlessUnavailable(await ctx.reader.read(readRequest(ctx, sub)));
+  const read = unlessUnavailable(await ctx.reader.read({ ...readRequest(ctx, sub), urgent }));
   if (read.kind === 'fault') throw new DatasetGoneError(`the dataset cannot be read any more: ${read.reason}`);
   path = read.path;
   fp = read.fingerprints;

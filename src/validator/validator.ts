@@ -30,7 +30,7 @@ import { CompetitionError, loadCompetition, type LoadedCompetition } from './com
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
 import type { DatasetReader } from './dataset-reader.js';
 import { DatasetFiles, DatasetGoneError, datasetFile, intakeSubmission, isTransientHubError, readRequest, type IntakeContext } from './intake.js';
-import { IntakeThread } from './intake-thread.js';
+import { IntakeThread, IntakeThreadError } from './intake-thread.js';
 import type { TrainingOutcome, TrainingRequest } from './training-set.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
@@ -96,6 +96,8 @@ export class Validator {
   private readonly files = new DatasetFiles();
   private readonly overlaps: OverlapCache;
   private readonly reader: DatasetReader;
+  /** Wall time of the evaluations run so far (for scheduling; the metrics keep engine time). */
+  private readonly evaluationWall = { seconds: 0, count: 0 };
   /** The best block, followed between evaluations. */
   private readonly blocks: BlockFollower;
   /** Training rows read ahead, by dataset identity (at most the next one). */
@@ -187,9 +189,10 @@ export class Validator {
 
   /**
    * Download + check every committed dataset not seen yet, oldest commitment first; queue the ones
-   * worth training (`onQueued` after each). Stops early when the validator is asked to stop.
+   * worth training (`onQueued` after each). Stops early when the validator is asked to stop or the
+   * pass is `abandoned`.
    */
-  private async intakeAll(state: ChainState, onQueued?: () => void): Promise<void> {
+  private async intakeAll(state: ChainState, onQueued?: () => void, abandoned: () => boolean = () => false): Promise<void> {
     const { store, log } = this.o;
     const ctx = this.intakeContext(state.competition);
     const key = state.competition.key;
@@ -205,7 +208,7 @@ export class Validator {
     const reads = new Map(claimable.filter((c) => !c.submission.datasetIdentity).map((c) => [c.submission.id, this.reader.read(readRequest(ctx, c.submission))]));
     for (const r of reads.values()) r.catch(() => undefined); // answered below, or dropped when stopping
     for (const c of claimable) {
-      if (this.stopping) break;
+      if (this.stopping || abandoned()) break;
       const s = c.submission;
       if (!s.datasetIdentity) {
         try {
@@ -221,8 +224,10 @@ export class Validator {
           list.push({ uid: s.uid, block: s.block });
           committers.set(r.identity, list);
         } catch (err) {
-          if (!isTransientHubError(err)) throw err;
-          log.warning(`uid ${c.uid}: hub unavailable, dataset will be fetched later: ${errorMessage(err)}`);
+          // the intake thread failed on this dataset: the rest of the pass goes on, it is tried again next pass
+          if (err instanceof IntakeThreadError) log.error(`uid ${c.uid}: ${err.message}; the dataset will be tried again`);
+          else if (isTransientHubError(err)) log.warning(`uid ${c.uid}: hub unavailable, dataset will be fetched later: ${errorMessage(err)}`);
+          else throw err;
           continue;
         }
       }
@@ -240,6 +245,7 @@ export class Validator {
           if (!this.o.index.has(identity, identity)) this.o.index.add(identity, fingerprints);
         } catch (err) {
           if (err instanceof DatasetGoneError) log.warning(`uid ${c.uid}: ${err.message}`);
+          else if (err instanceof IntakeThreadError) log.error(`uid ${c.uid}: ${err.message}; the dataset will be tried again`);
           else if (isTransientHubError(err)) log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
           else throw err;
           if (!check) continue;
@@ -261,10 +267,13 @@ export class Validator {
 
   // ───────────────────────────── 3. evaluations ─────────────────────────────
 
-  /** Seconds one evaluation takes, as measured so far (0 before the first). */
+  /**
+   * Wall seconds one evaluation takes, as measured so far (0 before the first): what the window's
+   * end must leave room for, work done beside it in the engine's turns included.
+   */
   private averageEvaluationSeconds(): number {
-    const m = this.metrics;
-    return m.evaluationSecondsCount > 0 ? m.evaluationSecondsSum / m.evaluationSecondsCount : 0;
+    const w = this.evaluationWall;
+    return w.count > 0 ? w.seconds / w.count : 0;
   }
 
   /** True when the window's end is too close to start another evaluation before setting weights. */
@@ -292,11 +301,12 @@ export class Validator {
       if (!isBase) {
         const sub = store.competitionSubmissions(state.competition.competition.id).find((s) => s.datasetIdentity === identity);
         if (!sub) throw new DatasetEvaluationError('no submission of this dataset is known any more');
-        path = (await datasetFile(this.intakeContext(state.competition), identity, sub)).path;
+        path = (await datasetFile(this.intakeContext(state.competition), identity, sub, true)).path;
       }
       log.info(`evaluating ${who}`, { dataset: identity.slice(0, 12), attempt: next.attempts, queued: store.queueLength(key) });
       const training = path ? this.trainingSet(state.competition, identity, path) : undefined;
       this.readAhead(state.competition); // the next dataset's rows load while this one trains
+      const started = performance.now();
       const r = await evaluateDataset({
         competition: state.competition, backend: this.o.backend, datasetPath: path, identity: isBase ? null : identity,
         log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.o.progressEvery, training,
@@ -304,6 +314,8 @@ export class Validator {
       store.completeEvaluation({ competitionId: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt });
       this.metrics.evaluationsDone++;
       this.metrics.observeEvaluation(r.seconds);
+      this.evaluationWall.seconds += (performance.now() - started) / 1000;
+      this.evaluationWall.count++;
       log.success(`evaluated ${who}: eval loss ${r.evalLoss.toFixed(5)}`, { seconds: Number(r.seconds.toFixed(2)), train: Number(r.trainSeconds.toFixed(2)) });
     } catch (err) {
       if (isTransientHubError(err)) {
@@ -410,7 +422,8 @@ export class Validator {
   async runPass(): Promise<PassSummary> {
     const { store, chain } = this.o;
     const state = await this.readChain();
-    const intake = new BackgroundTask((progress) => this.intakeAll(state, progress));
+    let passOver = false; // set when the pass ends, well or not: intake stops early rather than delay a retry
+    const intake = new BackgroundTask((progress) => this.intakeAll(state, progress, () => passOver));
     let evaluated = 0;
     let failed = 0;
     let weights: SetWeightsOutcome | null = null;
@@ -440,7 +453,8 @@ export class Validator {
         if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo(this.o.netuid);
       }
     } finally {
-      // never leave intake running into the next pass (it stops early once `stopping` is set)
+      // never leave intake running into the next pass: it stops at its next dataset
+      passOver = true;
       await intake.settled;
     }
     intake.throwIfFailed();

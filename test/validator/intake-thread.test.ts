@@ -12,7 +12,7 @@ import { HubClient, startHubServer, type HubServer } from '../../src/hub/index.j
 import { inThreadReader, type ReadRequest } from '../../src/validator/dataset-reader.js';
 import { IntakeThread } from '../../src/validator/intake-thread.js';
 import { loadTrainingSet } from '../../src/validator/training-set.js';
-import { fingerprintRows } from '../../src/dataset/index.js';
+import { fingerprintRows, scanDataset } from '../../src/dataset/index.js';
 import { canonicalRow } from '../../src/dataset/canonical.js';
 import { taskRows, toJsonl } from './subnet.js';
 
@@ -81,6 +81,34 @@ describe('IntakeThread', () => {
     } finally {
       await thread.close();
     }
+  });
+
+  it('sends large fingerprints across (over 1 MiB: resizable buffers on the reading side) both ways', async () => {
+    const writer = new HubClient({ hubUrl: hub.url, token: TOKEN, cacheDir: join(root, 'writer-cache'), retries: 0 });
+    const big = taskRows(14_000, 90);
+    const revision = await writer.uploadFiles({ repo: 'miners/a', type: 'dataset', files: [{ path: 'data.jsonl', content: toJsonl(big) }] });
+    const thread = new IntakeThread(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'big-cache'), retries: 0 }).portableOptions());
+    try {
+      const read = await thread.read(request(revision, { maxBytes: 8 << 20, maxRows: 20_000 }));
+      expect(read).toMatchObject({ kind: 'read', valid: true });
+      if (read.kind !== 'read') return;
+      expect(read.fingerprints.rows).toBe(14_000);
+      expect(read.fingerprints.bands.byteLength).toBeGreaterThan(1 << 20);
+      // an evaluation set as large: its fingerprints come from a scan in this thread
+      const evalScan = await scanDataset(read.path, { limits: { maxFileBytes: 8 << 20, maxRows: 20_000 } });
+      expect((evalScan.fingerprints.bands.buffer as ArrayBuffer & { resizable: boolean }).resizable).toBe(true);
+      const training = await thread.loadTraining({ path: read.path, maxBytes: 8 << 20, maxRows: 20_000, evalFingerprints: evalScan.fingerprints });
+      expect(training).toEqual({ kind: 'unusable', reason: 'no row is left to train on after dropping the rows that match evaluation examples' });
+    } finally {
+      await thread.close();
+    }
+  }, 60_000);
+
+  it('fails a read still pending when the thread is closed, with a clear error', async () => {
+    const thread = new IntakeThread(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'closing-cache'), retries: 0 }).portableOptions());
+    const pending = thread.read(request(revisions[3]!));
+    await thread.close();
+    await expect(pending).rejects.toThrow(/the intake thread stopped/);
   });
 
   it('tells a missing revision (the submission\'s fault) from a hub that is down (try later), and starts again after close', async () => {

@@ -104,6 +104,19 @@ describe('IntakeThread', () => {
     }
   }, 60_000);
 
+  it('answers an urgent read (an evaluation waits for it) ahead of intake\'s queue', async () => {
+    const thread = new IntakeThread(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'urgent-cache'), retries: 0 }).portableOptions());
+    try {
+      const order: string[] = [];
+      const queued = revisions.slice(0, 5).map((r, i) => thread.read(request(r)).then(() => order.push(`intake ${i}`)));
+      const urgent = thread.read({ ...request(revisions[5]!), urgent: true }).then(() => order.push('urgent'));
+      await Promise.all([...queued, urgent]);
+      expect(order.indexOf('urgent')).toBeLessThan(order.indexOf('intake 4'));
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('fails a read still pending when the thread is closed, with a clear error', async () => {
     const thread = new IntakeThread(new HubClient({ hubUrl: hub.url, cacheDir: join(root, 'closing-cache'), retries: 0 }).portableOptions());
     const pending = thread.read(request(revisions[3]!));

@@ -19,6 +19,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FlockError } from '../util/errors.js';
+import { statementCache } from '../util/sqlite.js';
 import { fmix32, NEAR_SCHEME } from './fingerprint.js';
 import { RowMatcher, Sketch, type DatasetFingerprints } from './sketch.js';
 
@@ -101,7 +102,12 @@ function u32Bytes(a: Uint32Array): Buffer {
  * index.close();
  */
 export class FingerprintIndex {
-  private constructor(private readonly db: Database.Database, readonly path: string) {}
+  /** Prepared statements by SQL text. */
+  private readonly statement: (sql: string) => Database.Statement;
+
+  private constructor(private readonly db: Database.Database, readonly path: string) {
+    this.statement = statementCache(db);
+  }
 
   /** Open (creating if needed) the index at `path`; `:memory:` for a throw-away one. */
   static open(path: string): FingerprintIndex {
@@ -206,17 +212,6 @@ export class FingerprintIndex {
     if (this.db.open) this.db.close();
   }
 
-  /** Statements by SQL text, prepared once: preparing costs more than running most of them. */
-  private readonly statements = new Map<string, Database.Statement>();
-
-  private statement(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) {
-      st = this.db.prepare(sql);
-      this.statements.set(sql, st);
-    }
-    return st;
-  }
 
   /** Run a database step, turning SQLite errors into FlockError. */
   private run<T>(f: () => T): T {

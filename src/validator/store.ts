@@ -12,6 +12,7 @@
  * The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[k]` moves version k to k + 1.
  */
 import Database from 'better-sqlite3';
+import { statementCache } from '../util/sqlite.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FlockError } from '../util/errors.js';
@@ -276,6 +277,8 @@ export class ValidatorStore {
   /** Evaluations found `running` at open and put back in the queue. */
   readonly requeuedOnOpen: number;
   private readonly now: () => number;
+  /** Prepared statements by SQL text. */
+  private readonly statement: (sql: string) => Database.Statement;
 
   constructor(readonly file: string, options: OpenStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -288,6 +291,7 @@ export class ValidatorStore {
         hint: options.readonly ? 'run `flock validator run` first, or pass the right --state-dir' : 'check that the state directory is writable',
       });
     }
+    this.statement = statementCache(this.db);
     this.db.pragma('busy_timeout = 5000');
     if (options.readonly) {
       this.checkVersion();
@@ -301,18 +305,6 @@ export class ValidatorStore {
     this.db.pragma('foreign_keys = ON');
     this.migrate();
     this.requeuedOnOpen = this.requeueInterrupted();
-  }
-
-  /** Statements by SQL text, prepared once: preparing costs more than running most of them. */
-  private readonly statements = new Map<string, Database.Statement>();
-
-  private statement(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (!st) {
-      st = this.db.prepare(sql);
-      this.statements.set(sql, st);
-    }
-    return st;
   }
 
   /** Schema version of the open file. */

@@ -27,6 +27,17 @@ function validatorFor(net: TestSubnet, store: ValidatorStore, index: Fingerprint
   });
 }
 
+/** The validator's state DB and copy index under the subnet's folder. */
+function openState(net: TestSubnet): { store: ValidatorStore; index: FingerprintIndex } {
+  return { store: openStore(join(net.root, 'state', 'validator.sqlite')), index: FingerprintIndex.open(join(net.root, 'state', 'fingerprints.sqlite')) };
+}
+
+async function closeAll(net?: TestSubnet, store?: ValidatorStore, index?: FingerprintIndex): Promise<void> {
+  index?.close();
+  store?.close();
+  await net?.close();
+}
+
 async function nextWindow(net: TestSubnet): Promise<void> {
   const info = await net.chain.subnetInfo(NETUID);
   await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
@@ -44,18 +55,13 @@ describe('validator faults: pending weights, hub down, chain down', () => {
 
   beforeAll(async () => {
     net = await startSubnet({ tempo: 30, weightsRateLimit: 2, persistentChain: true });
-    store = openStore(join(net.root, 'state', 'validator.sqlite'));
-    index = FingerprintIndex.open(join(net.root, 'state', 'fingerprints.sqlite'));
+    ({ store, index } = openState(net));
     const a = await net.register('a');
     await net.commit(a, formatCommitment({ repoId: 'miners/a', competitionId: '1', revision: await net.publish('a', toJsonl(taskRows(16, 7))) }));
     const first = await validatorFor(net, store, index).runPass();
     expect(first.weights?.status).toBe('set');
   });
-  afterAll(async () => {
-    index?.close();
-    store?.close();
-    await net?.close();
-  });
+  afterAll(() => closeAll(net, store, index));
 
   it('a weight transaction left pending by a crash that did land is resolved from the chain, not sent again', async () => {
     await nextWindow(net);
@@ -183,14 +189,9 @@ describe('validator faults: recycled uid, commitment older than the registration
   beforeAll(async () => {
     // three slots (owner + two miners), no immunity: a new registration takes the oldest slot
     net = await startSubnet({ tempo: 200, weightsRateLimit: 2, maxAllowedUids: 3, immunityPeriod: 0 });
-    store = openStore(join(net.root, 'state', 'validator.sqlite'));
-    index = FingerprintIndex.open(join(net.root, 'state', 'fingerprints.sqlite'));
+    ({ store, index } = openState(net));
   });
-  afterAll(async () => {
-    index?.close();
-    store?.close();
-    await net?.close();
-  });
+  afterAll(() => closeAll(net, store, index));
 
   it('a new hotkey in a recycled uid starts from zero; a hotkey back with an old commitment scores zero with a reason', async () => {
     const a = await net.register('a');
@@ -229,14 +230,9 @@ describe('validator on a commit-reveal subnet', () => {
 
   beforeAll(async () => {
     net = await startSubnet({ tempo: 20, weightsRateLimit: 2, commitReveal: true });
-    store = openStore(join(net.root, 'state', 'validator.sqlite'));
-    index = FingerprintIndex.open(join(net.root, 'state', 'fingerprints.sqlite'));
+    ({ store, index } = openState(net));
   });
-  afterAll(async () => {
-    index?.close();
-    store?.close();
-    await net?.close();
-  });
+  afterAll(() => closeAll(net, store, index));
 
   it('commits weights in one window and reveals them in the reveal epoch', async () => {
     const a = await net.register('a');

@@ -59,7 +59,10 @@ export class AdamW {
   /** One update of every parameter with learning rate `lr`. */
   step(lr: number): void {
     this.steps++;
-    const hp: AdamWStep = { lr, ...this.options, step: this.steps };
+    // Only the moment and decay settings come from the options: `recipe.optimizer` also holds the
+    // base `lr`, which must never override the scheduled one passed in.
+    const { beta1, beta2, eps, weightDecay } = this.options;
+    const hp: AdamWStep = { lr, beta1, beta2, eps, weightDecay, step: this.steps };
     this.params.forEach((p, i) => this.backend.adamwUpdate(p.param, p.grad, this.m[i]!, this.v[i]!, hp));
   }
 

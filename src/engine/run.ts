@@ -19,7 +19,7 @@ import { EventLoopTurns } from './turns.js';
 import { FlockError } from '../util/errors.js';
 
 /** Version of the engine's numerics, recorded in receipts (bump when results can change). */
-export const ENGINE_VERSION = '1.0.0';
+export const ENGINE_VERSION = '2.0.0';
 
 /** What a result was computed from. */
 export interface Receipt {

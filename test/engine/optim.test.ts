@@ -35,4 +35,18 @@ describe('optim', () => {
     expect(Math.abs(be.view(p)[0]!)).toBeLessThan(0.05);
     expect(opt.stepCount).toBe(300);
   });
+
+  it('applies the learning rate it is given, even when its options carry a base lr (recipe.optimizer)', async () => {
+    // recipe.optimizer holds lr too; a step at the scheduled lr 0 (the first warm-up step) must not move anything
+    const p = be.fromArray(Float32Array.from([1, -2]), [2]), g = be.fromArray(Float32Array.from([0.5, 0.25]), [2]);
+    const options = { type: 'adamw' as const, lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+    const opt = new AdamW(be, [{ param: p, grad: g }], options);
+    opt.step(0);
+    expect(Array.from(be.view(p))).toEqual([1, -2]);
+    // at lr 1e-3, the first bias-corrected Adam step moves each value by lr·(sign + wd·p)
+    opt.step(1e-3);
+    const after = be.view(p);
+    expect(after[0]).toBeCloseTo(1 - 1e-3 * (1 + 0.01 * 1), 6);
+    expect(after[1]).toBeCloseTo(-2 - 1e-3 * (1 - 0.01 * 2), 6);
+  });
 });

@@ -7,7 +7,7 @@
  * its target tokens (recipe v1: "per example, the mean over its target tokens"). The last step of
  * an epoch may have fewer examples; it averages over those it has.
  */
-import type { Recipe } from '../protocol/recipe.js';
+import { warmupStepsFor, type Recipe } from '../protocol/recipe.js';
 import type { LlamaModel } from './llama.js';
 import type { Lora } from './lora.js';
 import { AdamW, clipGradNorm, learningRateAt } from './optim.js';
@@ -72,6 +72,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const opt = new AdamW(be, params, recipe.optimizer);
   const perStep = recipe.batchSize * recipe.gradientAccumulation;
   const total = totalSteps(recipe, examples.length);
+  const warmup = warmupStepsFor(recipe, total);
   const losses: number[] = [];
   let tokens = 0;
   let step = 0;
@@ -95,7 +96,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           tokens += ex.ids.length;
         }
         const gradNorm = await clipGradNorm(be, params.map((p) => p.grad), recipe.gradClip);
-        const lr = learningRateAt(step, total, recipe.optimizer.lr, recipe.warmupSteps);
+        const lr = learningRateAt(step, total, recipe.optimizer.lr, warmup);
         opt.step(lr);
         step++;
         losses.push(objective);

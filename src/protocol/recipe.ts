@@ -3,8 +3,8 @@
  * measures it. Data, not code: it lives in competition.json (`recipe`), every field defaulting to
  * recipe v1 (LoRA rank 4 on q_proj/v_proj, 3 epochs of AdamW at 2e-4, 512-token sequences).
  *
- * Created by the protocol engineer because the engine needed it first; the engine owns its
- * semantics (how each field is applied), this file only its shape and v1 defaults.
+ * The engine owns the semantics (how each field is applied: src/engine/train.ts); this file holds
+ * the shape, the v1 defaults and the warm-up rule both sides share.
  */
 import { z } from 'zod';
 
@@ -38,7 +38,7 @@ export const optimizerSchema = z
   })
   .strict();
 
-export const recipeSchema = z
+const recipeObject = z
   .object({
     /** Recipe format version. */
     version: z.literal(1).default(1),
@@ -52,6 +52,11 @@ export const recipeSchema = z
     optimizer: optimizerSchema.prefault({}),
     /** Optimizer steps of linear warm-up from 0 to lr. */
     warmupSteps: z.number().int().min(0).default(100),
+    /**
+     * Warm-up as a share of all optimizer steps instead (transformers' `warmup_ratio`): warm-up
+     * lasts ceil(ratio × total steps). Replaces `warmupSteps`, which must then be left out.
+     */
+    warmupRatio: z.number().min(0).max(1).optional(),
     /** After warm-up: linear decay to 0 at the last step. */
     lrSchedule: z.literal('linear').default('linear'),
     /** Global gradient-norm clip (0 = off). */
@@ -61,10 +66,29 @@ export const recipeSchema = z
   })
   .strict();
 
+/** The recipe as competition.json writes it: `warmupSteps` and `warmupRatio` exclude each other. */
+export const recipeSchema = z.preprocess((input, ctx) => {
+  if (input && typeof input === 'object' && 'warmupSteps' in input && 'warmupRatio' in input) {
+    ctx.issues.push({ code: 'custom', message: 'give warmupSteps or warmupRatio, not both', path: ['warmupRatio'], input });
+  }
+  return input;
+}, recipeObject);
+
 /** A complete recipe (every default filled in). */
 export type Recipe = z.infer<typeof recipeSchema>;
 /** A recipe as written in competition.json (any field may be left to its v1 default). */
-export type RecipeInput = z.input<typeof recipeSchema>;
+export type RecipeInput = z.input<typeof recipeObject>;
 
 /** Recipe v1 with every default (SYSTEM.md §2.4). */
 export const RECIPE_V1: Readonly<Recipe> = Object.freeze(recipeSchema.parse({}));
+
+/**
+ * Warm-up steps of a recipe over `totalSteps` optimizer steps: `warmupRatio` when given (rounded
+ * up, as transformers does), else `warmupSteps`.
+ *
+ * @example
+ * warmupStepsFor({ ...RECIPE_V1, warmupRatio: 0.1 }, 33); // 4
+ */
+export function warmupStepsFor(recipe: Pick<Recipe, 'warmupSteps' | 'warmupRatio'>, totalSteps: number): number {
+  return recipe.warmupRatio !== undefined ? Math.ceil(recipe.warmupRatio * totalSteps) : recipe.warmupSteps;
+}

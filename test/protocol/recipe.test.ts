@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RECIPE_V1, recipeSchema } from '../../src/protocol/recipe.js';
+import { RECIPE_V1, recipeSchema, warmupStepsFor } from '../../src/protocol/recipe.js';
 
 describe('recipe schema', () => {
   it('fills recipe v1 defaults (SYSTEM.md §2.4)', () => {
@@ -34,9 +34,22 @@ describe('recipe schema', () => {
     [{ version: 2 }, 'version'],
     [{ maxSeqLen: 1.5 }, 'maxSeqLen'],
     [{ learningRate: 1 }, ''],
+    [{ warmupRatio: 1.5 }, 'warmupRatio'],
+    [{ warmupSteps: 10, warmupRatio: 0.1 }, 'warmupRatio'],
   ])('rejects %j at %s', (input, path) => {
     const r = recipeSchema.safeParse(input);
     expect(r.success).toBe(false);
     expect(r.error!.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+
+  it('warm-up: warmupSteps by default, ceil(warmupRatio × total) when the ratio is given (transformers)', () => {
+    expect(warmupStepsFor(RECIPE_V1, 33)).toBe(100);
+    const r = recipeSchema.parse({ warmupRatio: 0.1 });
+    expect(r.warmupRatio).toBe(0.1);
+    expect(warmupStepsFor(r, 33)).toBe(4);
+    expect(warmupStepsFor(r, 30)).toBe(3);
+    expect(warmupStepsFor(recipeSchema.parse({ warmupRatio: 0 }), 30)).toBe(0);
+    // recipe v1 has no ratio: its parsed form (and so its hash) is unchanged
+    expect('warmupRatio' in RECIPE_V1).toBe(false);
   });
 });

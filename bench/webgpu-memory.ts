@@ -34,6 +34,7 @@ class SizeTensor implements Tensor {
 /** A Backend that computes nothing and accounts device memory as the WebGPU pool would. */
 class MemoryBackend implements Backend {
   readonly name = 'memory';
+  identity() { return { backend: this.name, kernels: {}, device: null }; }
   allocated = 0;
   peak = 0;
   private readonly free_ = new Map<number, number>();

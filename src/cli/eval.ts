@@ -136,7 +136,7 @@ async function evalCommand(ctx: CommandContext): Promise<number> {
       result.trainSteps > 0 ? `trained ${result.trainSteps} step(s) on ${result.trainTokens} tokens (${out.trainTokensPerSecond!.toFixed(0)} tok/s)` : 'no training',
       `evaluated ${result.evalTokens} tokens (${out.evalTokensPerSecond.toFixed(0)} tok/s); ${result.seconds.toFixed(1)} s in all`,
       ...(savedTo ? [`adapter saved to ${savedTo} (${join(savedTo, 'adapter_model.safetensors')})`] : []),
-      `receipt: model ${result.receipt.modelHash.slice(0, 16)}… dataset ${result.receipt.datasetHash?.slice(0, 16) ?? '-'}… eval ${result.receipt.evalSetHash.slice(0, 16)}… recipe ${result.receipt.recipeHash.slice(0, 16)}… engine ${result.receipt.engineVersion} (${result.receipt.backend})`,
+      `receipt: model ${result.receipt.modelHash.slice(0, 16)}… dataset ${result.receipt.datasetHash?.slice(0, 16) ?? '-'}… eval ${result.receipt.evalSetHash.slice(0, 16)}… recipe ${result.receipt.recipeHash.slice(0, 16)}… compute: ${result.receipt.compute}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Recipe } from '../protocol/recipe.js';
-import type { Backend } from './backend/backend.js';
+import type { Backend, BackendIdentity } from './backend/backend.js';
 import { CpuBackend } from './backend/cpu/cpu-backend.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { Adapter } from './adapter.js';
@@ -21,11 +21,40 @@ import { FlockError } from '../util/errors.js';
 /** Version of the engine's numerics, recorded in receipts (bump when results can change). */
 export const ENGINE_VERSION = '2.0.0';
 
+/**
+ * Everything that decides the bits of a result besides its inputs: the engine version, the
+ * backend, its kernel variants and its device. `key` is all of it on one line; two results with
+ * the same inputs and the same key are bit-identical.
+ */
+export interface ComputeIdentity extends BackendIdentity {
+  engineVersion: string;
+  key: string;
+}
+
+/**
+ * The compute identity of results computed on `backend` now.
+ *
+ * @example
+ * computeIdentity(new CpuBackend()).key; // 'flock-engine 2.0.0 · cpu · matmul=wasm-simd attention=wasm-simd'
+ */
+export function computeIdentity(backend: Backend): ComputeIdentity {
+  const id = backend.identity();
+  const kernels = Object.keys(id.kernels).sort().map((k) => `${k}=${id.kernels[k]}`).join(' ');
+  const key = [`flock-engine ${ENGINE_VERSION}`, id.backend, kernels, ...(id.device ? [id.device] : [])].join(' · ');
+  return { engineVersion: ENGINE_VERSION, ...id, kernels: { ...id.kernels }, key };
+}
+
 /** What a result was computed from. */
 export interface Receipt {
   engine: string;
   engineVersion: string;
   backend: string;
+  /** Kernel variant per op family (computeIdentity). */
+  kernels: Readonly<Record<string, string>>;
+  /** The device (GPU adapter and driver), or null on the CPU. */
+  device: string | null;
+  /** The compute identity's key: equal keys and inputs give bit-identical losses. */
+  compute: string;
   modelHash: string;
   /** Dataset identity (the caller's hash over its row hashes), or null without training. */
   datasetHash: string | null;
@@ -119,6 +148,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   const turns = new EventLoopTurns();
   const ownBackend = !options.backend;
   const backend = options.backend ?? new CpuBackend();
+  const compute = computeIdentity(backend);
   const model = LlamaModel.load(backend, config, checkpoint.weights);
   let lora: Lora | null = null;
   try {
@@ -158,6 +188,9 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         engine: 'flock-engine',
         engineVersion: ENGINE_VERSION,
         backend: backend.name,
+        kernels: compute.kernels,
+        device: compute.device,
+        compute: compute.key,
         modelHash: checkpoint.hash,
         datasetHash: options.trainRows ? options.datasetHash ?? null : null,
         evalSetHash: options.evalSetHash,

@@ -52,6 +52,8 @@ export function buildSubmissions(p: {
   commitments: ReadonlyMap<string, UidCommitment>;
   store: ValidatorStore;
   competition: LoadedCompetition;
+  /** The validator's compute identity key: an evaluation computed with another counts as not done. */
+  compute: string;
   overlaps: OverlapCache;
   fingerprintsOf: (identity: string) => DatasetFingerprints | undefined;
 }): SubmissionInput[] {
@@ -76,7 +78,7 @@ export function buildSubmissions(p: {
         }
         input.overlaps = overlapsOf(identity, p.fingerprintsOf(identity), p.overlaps, committers);
         const ev = store.getEvaluation(competition.key, identity);
-        if (ev?.status === 'done' && ev.losses) input.losses = ev.losses;
+        if (ev?.status === 'done' && ev.losses && ev.compute === p.compute) input.losses = ev.losses;
         else if (ev?.status === 'failed') input.evaluationError = ev.reason ?? 'the evaluation failed';
       }
     }

@@ -136,6 +136,11 @@ const MIGRATIONS: readonly string[] = [
   );
   ALTER TABLE weight_transactions ADD COLUMN claim_block INTEGER;
   `,
+  // v2 → v3: the compute identity (engine version, backend, kernels, device) of each finished
+  // evaluation, so results of another identity are redone instead of mixed into a round.
+  `
+  ALTER TABLE evaluations ADD COLUMN compute TEXT;
+  `,
 ];
 
 /** Schema version this code writes. */
@@ -193,6 +198,8 @@ export interface EvaluationRecord {
   losses: Float64Array | null;
   evalLoss: number | null;
   receipt: unknown;
+  /** The compute identity key (src/engine/run.ts) a done evaluation was computed with. */
+  compute: string | null;
   reason: string | null;
   queuedAt: number;
   startedAt: number | null;
@@ -205,8 +212,10 @@ export interface CompletedEvaluation {
   datasetIdentity: string;
   losses: ArrayLike<number>;
   evalLoss: number;
-  /** Hashes of dataset, base model, recipe, eval set, engine version, backend. */
+  /** Hashes of dataset, base model, recipe, eval set; engine version, backend, kernels, device. */
   receipt: unknown;
+  /** The compute identity key the losses were computed with. */
+  compute: string;
 }
 
 export interface RoundRecord {
@@ -480,14 +489,28 @@ export class ValidatorStore {
     const now = this.now();
     this.db.transaction(() => {
       this.statement(
-          `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, losses, eval_loss, receipt, reason, queued_at, started_at, finished_at)
-           VALUES (?, ?, 'done', 0, 1, ?, ?, ?, NULL, ?, ?, ?)
+          `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, losses, eval_loss, receipt, compute, reason, queued_at, started_at, finished_at)
+           VALUES (?, ?, 'done', 0, 1, ?, ?, ?, ?, NULL, ?, ?, ?)
            ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET
              status = 'done', losses = excluded.losses, eval_loss = excluded.eval_loss, receipt = excluded.receipt,
-             reason = NULL, finished_at = excluded.finished_at, attempts = MAX(attempts, 1)`,
+             compute = excluded.compute, reason = NULL, finished_at = excluded.finished_at, attempts = MAX(attempts, 1)`,
         )
-        .run(e.competitionId, e.datasetIdentity, blob, e.evalLoss, JSON.stringify(e.receipt ?? null), now, now, now);
+        .run(e.competitionId, e.datasetIdentity, blob, e.evalLoss, JSON.stringify(e.receipt ?? null), e.compute, now, now, now);
     }).immediate();
+  }
+
+  /**
+   * Put every done evaluation of a competition computed with another compute identity (another
+   * engine version, backend, kernel variant or device, or none recorded) back in the queue, its
+   * results dropped: losses of different identities are never compared in one round. Returns how
+   * many were re-queued.
+   */
+  requeueOtherCompute(competitionId: string, compute: string): number {
+    return this.statement(
+      `UPDATE evaluations SET status = 'queued', losses = NULL, eval_loss = NULL, receipt = NULL, compute = NULL,
+         reason = NULL, attempts = 0, started_at = NULL, finished_at = NULL
+       WHERE competition_id = ? AND status = 'done' AND (compute IS NULL OR compute <> ?)`,
+    ).run(competitionId, compute).changes;
   }
 
   /**
@@ -739,7 +762,7 @@ interface SubmissionRow {
 }
 interface EvaluationRow {
   competition_id: string; dataset_identity: string; status: EvaluationStatus; priority_block: number; attempts: number;
-  losses: Buffer | null; eval_loss: number | null; receipt: string | null; reason: string | null;
+  losses: Buffer | null; eval_loss: number | null; receipt: string | null; compute: string | null; reason: string | null;
   queued_at: number; started_at: number | null; finished_at: number | null;
 }
 interface RoundRow { id: number; competition_id: string; block: number; burned: number; created_at: number }
@@ -768,7 +791,7 @@ function evaluationFromRow(r: EvaluationRow): EvaluationRecord {
   return {
     competitionId: r.competition_id, datasetIdentity: r.dataset_identity, status: r.status, priorityBlock: r.priority_block,
     attempts: r.attempts, losses: r.losses ? decodeLosses(r.losses) : null, evalLoss: r.eval_loss,
-    receipt: r.receipt === null ? null : JSON.parse(r.receipt), reason: r.reason,
+    receipt: r.receipt === null ? null : JSON.parse(r.receipt), compute: r.compute, reason: r.reason,
     queuedAt: r.queued_at, startedAt: r.started_at, finishedAt: r.finished_at,
   };
 }

@@ -19,6 +19,7 @@
 import type { Chain, Commitment, Metagraph, Signer, SubnetInfo } from '../chain/chain.js';
 import { NotRegisteredError } from '../chain/index.js';
 import type { Backend } from '../engine/backend/backend.js';
+import { computeIdentity } from '../engine/run.js';
 import { contamination, type FingerprintIndex } from '../dataset/index.js';
 import type { HubClient } from '../hub/index.js';
 import { commitmentForCompetition, copyVerdict, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
@@ -118,6 +119,11 @@ export class Validator {
     await this.blocks.close();
   }
 
+  /** The compute identity key of this validator's evaluations (engine version, backend, kernels, device). */
+  get compute(): string {
+    return computeIdentity(this.o.backend).key;
+  }
+
   /** Ask `run` to stop after the current step (SIGINT/SIGTERM). */
   stop(): void {
     this.stopping = true;
@@ -149,6 +155,9 @@ export class Validator {
     const pointer = parseCompetitionPointer(pointerRaw.fields[0] ?? pointerRaw.data);
     if (!pointer.ok) throw new NotReadyError(`the owner's competition pointer is unusable: ${pointer.reason}`);
     const competition = await this.loadCompetitionCached(pointer.value, block);
+    // results of another engine version, backend, kernel variant or device are redone, never mixed
+    const redo = store.requeueOtherCompute(competition.key, this.compute);
+    if (redo > 0) log.info(`${redo} evaluation(s) were computed with another engine or kernels: evaluating them again`, { compute: this.compute });
     this.reader.warm(); // commitments come next: have the intake thread up by the time they do
 
     const uidOf = new Map<string, number>();
@@ -311,7 +320,7 @@ export class Validator {
         competition: state.competition, backend: this.o.backend, datasetPath: path, identity: isBase ? null : identity,
         log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.o.progressEvery, training,
       });
-      store.completeEvaluation({ competitionId: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt });
+      store.completeEvaluation({ competitionId: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt, compute: r.receipt.compute });
       this.metrics.evaluationsDone++;
       this.metrics.observeEvaluation(r.seconds);
       this.evaluationWall.seconds += (performance.now() - started) / 1000;
@@ -378,12 +387,12 @@ export class Validator {
     if (store.weightsSetInWindow(netuid, weightWindow(info), kind)) return { outcome: { status: 'already_set', window: weightWindow(info) }, round: null };
     const key = state.competition.key;
     const base = store.getEvaluation(key, BASE_EVALUATION);
-    if (base?.status !== 'done' || !base.losses) {
+    if (base?.status !== 'done' || !base.losses || base.compute !== this.compute) {
       log.warning('cannot score yet: the base model has not been evaluated');
       return { outcome: null, round: null };
     }
     const submissions = buildSubmissions({
-      metagraph, ownerHotkey: info.ownerHotkey, commitments: state.commitments, store, competition: state.competition, overlaps: this.overlaps,
+      metagraph, ownerHotkey: info.ownerHotkey, commitments: state.commitments, store, competition: state.competition, compute: this.compute, overlaps: this.overlaps,
       fingerprintsOf: (id) => this.files.fingerprints.get(id),
     });
     const round = scoreRound({

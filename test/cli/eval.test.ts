@@ -42,6 +42,19 @@ describe('flock eval', () => {
     expect(JSON.parse(again.stdout).perExample).toEqual(out.perExample);
   });
 
+  it('the receipt names the kernels that computed the losses (FLOCK_CPU_KERNELS=js gives another compute identity)', () => {
+    const args = ['eval', '--model', join(dir, 'model'), '--eval', join(dir, 'eval.jsonl'), '--train', join(dir, 'train.jsonl'), '--recipe', join(dir, 'recipe.json'), '--json'];
+    const wasm = runFlock(args), js = runFlock(args, { env: { FLOCK_CPU_KERNELS: 'js' } });
+    expect(wasm.code, wasm.stderr).toBe(0);
+    expect(js.code, js.stderr).toBe(0);
+    const a = JSON.parse(wasm.stdout).receipt, b = JSON.parse(js.stdout).receipt;
+    expect(a.kernels).toEqual({ matmul: 'wasm-simd', attention: 'wasm-simd' });
+    expect(b.kernels).toEqual({ matmul: 'js', attention: 'js' });
+    expect(a.compute).toBe(`flock-engine ${a.engineVersion} · cpu · attention=wasm-simd matmul=wasm-simd`);
+    expect(b.compute).toBe(`flock-engine ${b.engineVersion} · cpu · attention=js matmul=js`);
+    expect(a.device).toBeNull();
+  });
+
   it('without --train or --no-train it is a usage error (exit 2)', () => {
     const r = runFlock(['eval', '--model', join(dir, 'model'), '--eval', join(dir, 'eval.jsonl')]);
     expect(r.code).toBe(2);

@@ -76,7 +76,7 @@ describe('validator store', () => {
     const { submission } = a.recordSubmission({ uid: 3, hotkey: 'hk3', commitment: 'alice/ds:1:' + 'a'.repeat(40), block: 100, competitionId: '1', repoId: 'alice/ds', revision: 'a'.repeat(40) });
     a.setSubmissionDataset(submission.id, 'ds1');
     const losses = Float32Array.from([0.1, 2.5, 3.333, 1e-7]);
-    a.completeEvaluation({ competitionId: '1', datasetIdentity: 'ds1', losses, evalLoss: 1.5, receipt: { engine: '0.1.0', dataset: 'ds1' } });
+    a.completeEvaluation({ competitionId: '1', datasetIdentity: 'ds1', losses, evalLoss: 1.5, receipt: { engine: '0.1.0', dataset: 'ds1' }, compute: 'c1' });
     const roundId = a.recordRound({
       competitionId: '1',
       block: 120,
@@ -129,7 +129,7 @@ describe('validator store', () => {
     s.enqueueEvaluation('2', 'other', 1);
     expect(s.queueLength('1')).toBe(3);
     expect(s.claimNextEvaluation('1')!.datasetIdentity).toBe('late');
-    s.completeEvaluation({ competitionId: '1', datasetIdentity: 'late', losses: [1, 2], evalLoss: 1.5, receipt: {} });
+    s.completeEvaluation({ competitionId: '1', datasetIdentity: 'late', losses: [1, 2], evalLoss: 1.5, receipt: {}, compute: 'c1' });
     expect(s.enqueueEvaluation('1', 'late', 1)).toBe('done');
     expect(s.claimNextEvaluation('1')!.datasetIdentity).toBe('early');
     expect(s.claimNextEvaluation('1')!.datasetIdentity).toBe('mid');
@@ -141,7 +141,7 @@ describe('validator store', () => {
     const s = openAt(tempFile());
     const v1 = competitionKey('1', 'a'.repeat(40));
     const v2 = competitionKey('1', 'b'.repeat(40));
-    s.completeEvaluation({ competitionId: v1, datasetIdentity: 'd', losses: [1], evalLoss: 1, receipt: {} });
+    s.completeEvaluation({ competitionId: v1, datasetIdentity: 'd', losses: [1], evalLoss: 1, receipt: {}, compute: 'c1' });
     expect(s.enqueueEvaluation(v2, 'd', 5)).toBe('queued'); // new eval set: trained again
     expect(s.enqueueEvaluation(v1, 'd', 5)).toBe('done');
   });
@@ -156,7 +156,7 @@ describe('validator store', () => {
     expect(s.failEvaluation('1', 'bad', 'line 3: turns must alternate')).toBe('failed');
     expect(s.getEvaluation('1', 'bad')).toMatchObject({ status: 'failed', reason: 'line 3: turns must alternate' });
     // the base model's evaluation is stored like any other, without queueing
-    s.completeEvaluation({ competitionId: '1', datasetIdentity: BASE_EVALUATION, losses: [3, 3], evalLoss: 3, receipt: null });
+    s.completeEvaluation({ competitionId: '1', datasetIdentity: BASE_EVALUATION, losses: [3, 3], evalLoss: 3, receipt: null, compute: 'c1' });
     expect(s.getEvaluation('1', BASE_EVALUATION)!.status).toBe('done');
   });
 
@@ -166,7 +166,7 @@ describe('validator store', () => {
     s.enqueueEvaluation('1', 'finished', 1);
     s.enqueueEvaluation('1', 'training', 2);
     s.claimNextEvaluation('1');
-    s.completeEvaluation({ competitionId: '1', datasetIdentity: 'finished', losses: [0.5], evalLoss: 0.5, receipt: {} });
+    s.completeEvaluation({ competitionId: '1', datasetIdentity: 'finished', losses: [0.5], evalLoss: 0.5, receipt: {}, compute: 'c1' });
     s.close();
 
     const c = child(file, `
@@ -225,7 +225,7 @@ describe('validator store', () => {
       const s = store.openStore(file);
       console.log('ready');
       for (let i = 0; i < ${n}; i++) {
-        s.completeEvaluation({ competitionId: '1', datasetIdentity: 'd' + i, losses: new Float64Array(64).fill(i), evalLoss: i, receipt: { i } });
+        s.completeEvaluation({ competitionId: '1', datasetIdentity: 'd' + i, losses: new Float64Array(64).fill(i), evalLoss: i, receipt: { i }, compute: 'c1' });
       }
       s.close();
       console.log('done');
@@ -285,5 +285,30 @@ describe('validator store', () => {
     // and the history mattered: without it round 2 would differ
     expect(round([], (u) => 0.1 - 0.02 * u).weights).not.toEqual(r2.weights);
     expect(r2AfterRestart.weights.reduce((s, w) => s + w.weight, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('re-queues done evaluations of another compute identity (or none recorded) and keeps the rest', () => {
+    const s = openAt(tempFile());
+    for (const [id, compute] of [['same', 'c2'], ['other', 'c1'], ['old', 'c1']] as const) {
+      s.enqueueEvaluation('1', id, 5);
+      s.completeEvaluation({ competitionId: '1', datasetIdentity: id, losses: [1], evalLoss: 1, receipt: {}, compute });
+    }
+    // a row written before the compute column existed reads as null
+    s.db.prepare(`UPDATE evaluations SET compute = NULL WHERE dataset_identity = 'old'`).run();
+    s.completeEvaluation({ competitionId: 'other-competition', datasetIdentity: 'x', losses: [1], evalLoss: 1, receipt: {}, compute: 'c1' });
+    s.failEvaluation('1', 'bad', 'invalid data');
+    s.enqueueEvaluation('1', 'waiting', 9);
+
+    expect(s.requeueOtherCompute('1', 'c2')).toBe(2);
+    const status = Object.fromEntries(s.listEvaluations('1').map((e) => [e.datasetIdentity, [e.status, e.compute, e.losses === null]]));
+    expect(status).toEqual({
+      same: ['done', 'c2', false],
+      other: ['queued', null, true],
+      old: ['queued', null, true],
+      bad: ['failed', null, true],
+      waiting: ['queued', null, true],
+    });
+    expect(s.getEvaluation('other-competition', 'x')?.status).toBe('done');
+    expect(s.requeueOtherCompute('1', 'c2')).toBe(0);
   });
 });

@@ -119,7 +119,8 @@ describe('validator pass: bad inputs and faults', () => {
     expect(evals.every((e) => e.attempts === 1)).toBe(true);
     expect(evals.find((e) => e.datasetIdentity === BASE_EVALUATION)?.losses).toHaveLength(12);
     const receipt = store.listEvaluations(round.competitionId).find((e) => e.datasetIdentity !== BASE_EVALUATION)!.receipt as Record<string, unknown>;
-    expect(receipt).toMatchObject({ engine: 'flock-engine', backend: 'cpu' });
+    expect(receipt).toMatchObject({ engine: 'flock-engine', backend: 'cpu', compute: v.compute, kernels: { matmul: expect.any(String) } });
+    expect(evals.every((e) => e.compute === v.compute)).toBe(true);
 
     // the weights on chain are the round's
     const tx = store.weightTransactions()[0]!;
@@ -154,6 +155,23 @@ describe('validator pass: bad inputs and faults', () => {
     expect(store.rounds()).toHaveLength(2);
     // a fresh validator (fingerprints re-read from the cache) still sees the near copy, and never trained it
     expect(store.latestRound()!.perUid.find((u) => u.uid === uid['nearcopy'])).toMatchObject({ stage: 'copy', weight: 0 });
+  });
+
+  it('redoes evaluations computed with another engine version or kernels instead of mixing them into a round', async () => {
+    const v = newValidator(net, stateDir, store, index);
+    const key = store.latestRound()!.competitionId;
+    const before = new Map(store.listEvaluations(key).map((e) => [e.datasetIdentity, Array.from(e.losses!)]));
+    // as if these were computed by the engine before the learning-rate schedule was applied
+    store.db.prepare(`UPDATE evaluations SET compute = 'flock-engine 1.0.0 · cpu · attention=js matmul=js'`).run();
+    const info = await net.chain.subnetInfo(NETUID);
+    await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+    const pass = await v.runPass();
+    expect(pass.evaluated).toBe(4);
+    expect(pass.weights?.status).toBe('set');
+    const after = store.listEvaluations(key);
+    expect(after.every((e) => e.status === 'done' && e.compute === v.compute)).toBe(true);
+    // redone with the same compute identity as the first time: bit-identical losses
+    for (const e of after) expect(Array.from(e.losses!), e.datasetIdentity).toEqual(before.get(e.datasetIdentity));
   });
 
   it('serves Prometheus metrics', async () => {

@@ -1,7 +1,7 @@
 /**
  * The op-level compute backend. The model (llama.ts), LoRA (lora.ts), the optimizer (optim.ts) and
- * the training/evaluation loops are written once against this interface; `cpu/` implements it now,
- * `webgpu/` next. A backend owns its tensors (a GPU backend keeps them on the device): the model
+ * the training/evaluation loops are written once against this interface; `cpu/` and `webgpu/`
+ * implement it. A backend owns its tensors (a GPU backend keeps them on the device): the model
  * only holds opaque handles and reads data back with `read` (the only async call, so a GPU backend
  * can queue every op and flush at a read).
  *
@@ -40,9 +40,24 @@ export interface AdamWStep {
   step: number;
 }
 
+/**
+ * What computes a backend's results: its name, the kernel variant chosen for each op family, and
+ * the device. With the same engine version, equal identities give bit-identical results.
+ */
+export interface BackendIdentity {
+  backend: string;
+  /** Op family → variant, e.g. { matmul: 'wasm-simd', attention: 'wasm-simd' }. */
+  kernels: Readonly<Record<string, string>>;
+  /** The device that runs the kernels (adapter and driver), or null for the host CPU. */
+  device: string | null;
+}
+
 export interface Backend {
   /** 'cpu', 'webgpu', … — recorded in receipts. */
   readonly name: string;
+
+  /** The kernels and device this backend computes with now (recorded in receipts). */
+  identity(): BackendIdentity;
 
   // ─── memory ────────────────────────────────────────────────────────────────────────────────
 

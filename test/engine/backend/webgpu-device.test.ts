@@ -88,6 +88,10 @@ describe('kernel variant flags', () => {
       process.env['FLOCK_WEBGPU_ATTENTION'] = 'rows';
       const forced = await createWebGpuBackend();
       expect([forced.matmulVariant, forced.attentionVariant]).toEqual(['splitk', 'rows']);
+      // the variants and the adapter (with its driver) make the compute identity recorded in receipts
+      const id = forced.identity();
+      expect(id).toMatchObject({ backend: 'webgpu', kernels: { matmul: 'splitk', attention: 'rows' } });
+      expect(id.device).toContain(forced.adapter.description || forced.adapter.device);
       forced.dispose();
       delete process.env['FLOCK_WEBGPU_MATMUL'];
       delete process.env['FLOCK_WEBGPU_ATTENTION'];

@@ -5,12 +5,12 @@
  * computed by one thread with one fixed loop.
  */
 import { availableParallelism } from 'node:os';
-import { shapeSize, type AdamWStep, type Backend, type DType, type Tensor } from '../backend.js';
+import { shapeSize, type AdamWStep, type Backend, type BackendIdentity, type DType, type Tensor } from '../backend.js';
 import * as K from './kernels.js';
 import { CpuPool } from './pool.js';
 import {
   OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY_BACKWARD, OP_CROSS_ENTROPY_FORWARD,
-  OP_LINEAR_BACKWARD_INPUT, OP_LINEAR_BACKWARD_WEIGHT, OP_LINEAR_FORWARD,
+  OP_LINEAR_BACKWARD_INPUT, OP_LINEAR_BACKWARD_WEIGHT, OP_LINEAR_FORWARD, linearKernelVariant,
 } from './ops.js';
 
 /** A CPU tensor: a typed array over its own SharedArrayBuffer (shared by reshapes). */
@@ -57,6 +57,16 @@ export class CpuBackend implements Backend {
 
   constructor(options: CpuBackendOptions = {}) {
     this.pool = new CpuPool(Math.max(1, options.threads ?? availableParallelism()));
+  }
+
+  /**
+   * The thread count is not part of it: results are bit-identical whatever it is. The matrix
+   * products and attention run on WebAssembly SIMD or on the JS kernels (FLOCK_CPU_KERNELS=js),
+   * which round differently; everything else is JS.
+   */
+  identity(): BackendIdentity {
+    const v = linearKernelVariant();
+    return { backend: this.name, kernels: { matmul: v, attention: v }, device: null };
   }
 
   /** Resolves once the worker threads are up (ops work before that, on fewer threads). */

@@ -13,7 +13,7 @@
  *   console.log(await backend.read(x)); // Float32Array [2, 4, 6]
  *   backend.dispose();
  */
-import type { AdamWStep, Backend, DType, Tensor } from '../backend.js';
+import type { AdamWStep, Backend, BackendIdentity, DType, Tensor } from '../backend.js';
 import { shapeSize } from '../backend.js';
 import type { Logger } from '../../../util/log.js';
 import { silentLogger } from '../../../util/log.js';
@@ -77,6 +77,16 @@ export class WebGpuBackend implements Backend {
   /** The adapter this backend runs on. */
   get adapter(): GpuAdapterDescription {
     return this.runtime.adapter;
+  }
+
+  /**
+   * The adapter (its description carries the driver) and the matmul and attention variants:
+   * another GPU, driver or variant may round differently.
+   */
+  identity(): BackendIdentity {
+    const a = this.adapter;
+    const device = [a.vendor, a.architecture, a.device, a.description].map((s) => s || '?').join(' / ');
+    return { backend: this.name, kernels: { matmul: this.matmulVariant, attention: this.attentionVariant }, device };
   }
 
   /** Device memory held by the backend's buffer pool. */

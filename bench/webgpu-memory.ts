@@ -65,6 +65,12 @@ class MemoryBackend implements Backend {
     s.refs++;
     return new SizeTensor(shape, t.dtype, s);
   }
+  slice(t: Tensor, _offset: number, shape: readonly number[]): Tensor {
+    const s = (t as SizeTensor).store;
+    s.refs++;
+    return new SizeTensor(shape, t.dtype, s);
+  }
+  async readAll(ts: readonly Tensor[]): Promise<Float32Array[]> { return ts.map((t) => new Float32Array(t.size)); }
   free(t: Tensor): void {
     const s = (t as SizeTensor).store;
     if (--s.refs > 0) return;

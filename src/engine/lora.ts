@@ -4,9 +4,14 @@
  *   y = x·Wᵀ + (alpha/R) · dropout(x)·Aᵀ·Bᵀ        (PEFT's LoRA, no rsLoRA)
  * Recipe v1 initialisation: A Kaiming-uniform with a = √5 (bound 1/√in, as nn.Linear and PEFT),
  * drawn from the engine PRNG (prng.ts), and B = 0, so the adapted model starts equal to the base.
+ *
+ * Memory layout (llm.c's): every weight lives in one flat buffer and every gradient in another,
+ * at the same offsets, each matrix a named view (Backend.slice) starting at a SLICE_ALIGN
+ * boundary; the padding between them stays 0. Zeroing the gradients is one fill, their norm one
+ * read, and AdamW (whose moments are flat buffers of the same layout) one pass.
  */
 import { FlockError } from '../util/errors.js';
-import type { Backend, Tensor } from './backend/backend.js';
+import { alignSlice, type Backend, type Tensor } from './backend/backend.js';
 import type { LlamaConfig } from './config.js';
 import { LORA_TARGETS, loraTensorName, projectionDims, type Adapter, type LoraTarget } from './adapter.js';
 import { deriveKey, Stream, STREAM_LORA_INIT } from './prng.js';
@@ -20,7 +25,7 @@ export interface LoraOptions {
   targets: readonly string[];
 }
 
-/** One adapted projection. */
+/** One adapted projection: views into the flat weight and gradient buffers. */
 export interface LoraPair {
   layer: number;
   module: LoraTarget;
@@ -30,6 +35,27 @@ export interface LoraPair {
   b: Tensor; // [out, R]
   da: Tensor; // [R, in], accumulated by backward
   db: Tensor; // [out, R]
+  /** Where A and B start in the flat buffers (elements). */
+  offsetA: number;
+  offsetB: number;
+}
+
+/** A projection's initial weights, before they are laid out. */
+interface PairInit {
+  layer: number;
+  module: LoraTarget;
+  inFeatures: number;
+  outFeatures: number;
+  a: Float32Array;
+  b: Float32Array;
+}
+
+/** The flat buffers every LoRA matrix is a view of. */
+export interface LoraBuffers {
+  /** Every weight (padding included, always 0). */
+  param: Tensor;
+  /** Every gradient, at the same offsets. */
+  grad: Tensor;
 }
 
 /** Check and normalise target names (unknown names are refused with the list of known ones). */
@@ -48,14 +74,43 @@ export function parseLoraTargets(targets: readonly string[]): LoraTarget[] {
 export class Lora {
   /** alpha / rank: the factor on the low-rank branch. */
   readonly scaling: number;
+  /** The flat weight and gradient buffers. */
+  readonly flat: LoraBuffers;
   private readonly pairs = new Map<string, LoraPair>();
 
   private constructor(
     private readonly backend: Backend,
     readonly options: LoraOptions,
     readonly targets: readonly LoraTarget[],
+    inits: readonly PairInit[],
   ) {
     this.scaling = options.alpha / options.rank;
+    const R = options.rank;
+    const offsets: Array<[number, number]> = [];
+    let end = 0;
+    for (const p of inits) {
+      const offsetA = end;
+      const offsetB = alignSlice(offsetA + p.a.length);
+      end = alignSlice(offsetB + p.b.length);
+      offsets.push([offsetA, offsetB]);
+    }
+    const weights = new Float32Array(Math.max(end, 1));
+    inits.forEach((p, i) => {
+      weights.set(p.a, offsets[i]![0]);
+      weights.set(p.b, offsets[i]![1]);
+    });
+    this.flat = { param: backend.fromArray(weights, [weights.length]), grad: backend.zeros([weights.length]) };
+    inits.forEach((p, i) => {
+      const [offsetA, offsetB] = offsets[i]!;
+      const view = (t: Tensor, offset: number, shape: number[]) => backend.slice(t, offset, shape);
+      this.pairs.set(`${p.layer}.${p.module}`, {
+        layer: p.layer, module: p.module, inFeatures: p.inFeatures, outFeatures: p.outFeatures, offsetA, offsetB,
+        a: view(this.flat.param, offsetA, [R, p.inFeatures]),
+        b: view(this.flat.param, offsetB, [p.outFeatures, R]),
+        da: view(this.flat.grad, offsetA, [R, p.inFeatures]),
+        db: view(this.flat.grad, offsetB, [p.outFeatures, R]),
+      });
+    });
   }
 
   /**
@@ -67,24 +122,24 @@ export class Lora {
   static create(backend: Backend, config: LlamaConfig, options: LoraOptions, seed: number): Lora {
     const targets = parseLoraTargets(options.targets);
     if (!Number.isInteger(options.rank) || options.rank < 1) throw new FlockError(`LoRA rank must be a positive integer, got ${options.rank}`);
-    const lora = new Lora(backend, options, targets);
+    const inits: PairInit[] = [];
     for (let layer = 0; layer < config.numLayers; layer++) {
-      targets.forEach((module) => {
+      for (const module of targets) {
         const { inFeatures, outFeatures } = projectionDims(config, module);
         const a = new Float32Array(options.rank * inFeatures);
         const bound = 1 / Math.sqrt(inFeatures);
         const s = new Stream(deriveKey(seed, STREAM_LORA_INIT, layer, LORA_TARGETS.indexOf(module)));
         for (let i = 0; i < a.length; i++) a[i] = (2 * s.next() - 1) * bound;
-        lora.add(layer, module, inFeatures, outFeatures, a, new Float32Array(outFeatures * options.rank));
-      });
+        inits.push({ layer, module, inFeatures, outFeatures, a, b: new Float32Array(outFeatures * options.rank) });
+      }
     }
-    return lora;
+    return new Lora(backend, options, targets, inits);
   }
 
   /** LoRA weights from a loaded PEFT adapter (checked against `config` by adapter.ts). */
   static fromAdapter(backend: Backend, config: LlamaConfig, adapter: Adapter): Lora {
     const targets = parseLoraTargets(adapter.targetModules);
-    const lora = new Lora(backend, { rank: adapter.r, alpha: adapter.alpha, dropout: adapter.dropout, targets }, targets);
+    const inits: PairInit[] = [];
     for (let layer = 0; layer < config.numLayers; layer++) {
       for (const module of targets) {
         const { inFeatures, outFeatures } = projectionDims(config, module);
@@ -95,22 +150,10 @@ export class Lora {
             hint: 'the adapter was trained on another base model',
           });
         }
-        lora.add(layer, module, inFeatures, outFeatures, a.data, b.data);
+        inits.push({ layer, module, inFeatures, outFeatures, a: a.data, b: b.data });
       }
     }
-    return lora;
-  }
-
-  private add(layer: number, module: LoraTarget, inFeatures: number, outFeatures: number, a: Float32Array, b: Float32Array): void {
-    const R = this.options.rank;
-    const be = this.backend;
-    this.pairs.set(`${layer}.${module}`, {
-      layer, module, inFeatures, outFeatures,
-      a: be.fromArray(a, [R, inFeatures]),
-      b: be.fromArray(b, [outFeatures, R]),
-      da: be.zeros([R, inFeatures]),
-      db: be.zeros([outFeatures, R]),
-    });
+    return new Lora(backend, { rank: adapter.r, alpha: adapter.alpha, dropout: adapter.dropout, targets }, targets, inits);
   }
 
   /** The pair adapting `module` of `layer`, if targeted. */
@@ -134,21 +177,24 @@ export class Lora {
   }
 
   zeroGrad(): void {
-    for (const p of this.pairs.values()) {
-      this.backend.fill(p.da, 0);
-      this.backend.fill(p.db, 0);
-    }
+    this.backend.fill(this.flat.grad, 0);
   }
 
-  /** The weights as an in-memory PEFT adapter (for adapter.ts's saveAdapter). */
+  /** The weights as an in-memory PEFT adapter (for adapter.ts's saveAdapter), in one read. */
   async toAdapter(baseModel: string): Promise<Adapter> {
+    const all = await this.backend.read(this.flat.param);
     const weights = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const { name, param } of this.parameters()) weights.set(name, { shape: [...param.shape], data: await this.backend.read(param) });
+    for (const p of this.pairs.values()) {
+      weights.set(loraTensorName(p.layer, p.module, 'A'), { shape: [...p.a.shape], data: all.slice(p.offsetA, p.offsetA + p.a.size) });
+      weights.set(loraTensorName(p.layer, p.module, 'B'), { shape: [...p.b.shape], data: all.slice(p.offsetB, p.offsetB + p.b.size) });
+    }
     return { r: this.options.rank, alpha: this.options.alpha, dropout: this.options.dropout, targetModules: [...this.targets], baseModel, weights };
   }
 
   free(): void {
     for (const p of this.pairs.values()) for (const t of [p.a, p.b, p.da, p.db]) this.backend.free(t);
     this.pairs.clear();
+    this.backend.free(this.flat.param);
+    this.backend.free(this.flat.grad);
   }
 }

@@ -18,17 +18,23 @@ export function learningRateAt(step: number, total: number, base: number, warmup
   return base * Math.max(0, (total - step) / Math.max(1, total - warmup));
 }
 
-/**
- * Scale the gradients so their global L2 norm is at most `maxNorm` (no-op when maxNorm is 0).
- * Returns the norm before clipping. As torch: factor maxNorm / (norm + 1e-6), applied when < 1.
- */
-export async function clipGradNorm(backend: Backend, grads: readonly Tensor[], maxNorm: number): Promise<number> {
+/** The L2 norm of every gradient value, summed in float64 in index order. */
+export function globalNorm(values: Float32Array): number {
   let sum = 0;
-  for (const g of grads) sum += await backend.sumSquares(g);
-  const norm = Math.sqrt(sum);
+  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
+  return Math.sqrt(sum);
+}
+
+/**
+ * Scale the gradients (one flat buffer, `values` its contents when already read) so their global
+ * L2 norm is at most `maxNorm` (no-op when maxNorm is 0). Returns the norm before clipping. As
+ * torch's clip_grad_norm_: factor maxNorm / (norm + 1e-6), applied when < 1.
+ */
+export async function clipGradNorm(backend: Backend, grads: Tensor, maxNorm: number, values?: Float32Array): Promise<number> {
+  const norm = globalNorm(values ?? (await backend.read(grads)));
   if (maxNorm > 0) {
     const factor = maxNorm / (norm + 1e-6);
-    if (factor < 1) for (const g of grads) backend.scale(g, g, factor);
+    if (factor < 1) backend.scale(grads, grads, factor);
   }
   return norm;
 }
@@ -41,19 +47,22 @@ export interface AdamWOptions {
   weightDecay: number;
 }
 
-/** AdamW state (first and second moments) for a fixed list of parameters. */
+/**
+ * AdamW state for one flat parameter buffer and its gradient buffer (lora.ts's layout): the first
+ * and second moments are flat buffers of the same size, so a step is one pass over all of them.
+ */
 export class AdamW {
-  private readonly m: Tensor[];
-  private readonly v: Tensor[];
+  private readonly m: Tensor;
+  private readonly v: Tensor;
   private steps = 0;
 
   constructor(
     private readonly backend: Backend,
-    private readonly params: readonly { param: Tensor; grad: Tensor }[],
+    private readonly flat: { param: Tensor; grad: Tensor },
     private readonly options: AdamWOptions,
   ) {
-    this.m = params.map((p) => backend.zeros([...p.param.shape]));
-    this.v = params.map((p) => backend.zeros([...p.param.shape]));
+    this.m = backend.zeros([flat.param.size]);
+    this.v = backend.zeros([flat.param.size]);
   }
 
   /** One update of every parameter with learning rate `lr`. */
@@ -63,7 +72,7 @@ export class AdamW {
     // base `lr`, which must never override the scheduled one passed in.
     const { beta1, beta2, eps, weightDecay } = this.options;
     const hp: AdamWStep = { lr, beta1, beta2, eps, weightDecay, step: this.steps };
-    this.params.forEach((p, i) => this.backend.adamwUpdate(p.param, p.grad, this.m[i]!, this.v[i]!, hp));
+    this.backend.adamwUpdate(this.flat.param, this.flat.grad, this.m, this.v, hp);
   }
 
   /** Updates taken so far. */
@@ -72,6 +81,7 @@ export class AdamW {
   }
 
   free(): void {
-    for (const t of [...this.m, ...this.v]) this.backend.free(t);
+    this.backend.free(this.m);
+    this.backend.free(this.v);
   }
 }

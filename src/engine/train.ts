@@ -68,8 +68,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, lora, recipe, examples, seed } = options;
   const turns = options.turns ?? new EventLoopTurns();
   const be = model.backend;
-  const params = lora.parameters();
-  const opt = new AdamW(be, params, recipe.optimizer);
+  const opt = new AdamW(be, lora.flat, recipe.optimizer);
+  // each example's weighted per-token losses are summed here on the device, so a step reads back
+  // once (this and the gradients together) instead of once per example and once per tensor
+  const maxT = examples.reduce((m, e) => Math.max(m, e.ids.length), 1);
+  const lossSums = be.zeros([maxT]);
   const perStep = recipe.batchSize * recipe.gradientAccumulation;
   const total = totalSteps(recipe, examples.length);
   const warmup = warmupStepsFor(recipe, total);
@@ -83,19 +86,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (let start = 0; start < order.length; start += perStep) {
         const group = order.slice(start, start + perStep);
         lora.zeroGrad();
-        let objective = 0;
+        be.fill(lossSums, 0);
         for (const idx of group) {
           const ex = examples[idx]!;
           const acts = model.forward(ex.ids, ex.labels, { lora, train: true, dropoutKey: deriveKey(seed, STREAM_DROPOUT, micro++) });
           const weight = 1 / (ex.targets * group.length);
           const dl = Float32Array.from(ex.labels, (l) => (l >= 0 ? weight : 0));
-          const perToken = await be.read(acts.losses);
-          for (let t = 0; t < perToken.length; t++) objective += dl[t]! * perToken[t]!;
+          // losses are 0 where there is no target, so this adds weight · the example's target losses
+          const sums = be.slice(lossSums, 0, [ex.ids.length]);
+          be.axpy(sums, weight, acts.losses);
+          be.free(sums);
           model.backward(acts, dl);
           model.release(acts);
           tokens += ex.ids.length;
         }
-        const gradNorm = await clipGradNorm(be, params.map((p) => p.grad), recipe.gradClip);
+        const [grads, perPosition] = await be.readAll([lora.flat.grad, lossSums]); // the step's one round trip
+        let objective = 0;
+        for (let t = 0; t < perPosition!.length; t++) objective += perPosition![t]!;
+        const gradNorm = await clipGradNorm(be, lora.flat.grad, recipe.gradClip, grads);
         const lr = learningRateAt(step, total, recipe.optimizer.lr, warmup);
         opt.step(lr);
         step++;
@@ -106,6 +114,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
   } finally {
     opt.free();
+    be.free(lossSums);
   }
   return { steps: step, tokens, losses };
 }

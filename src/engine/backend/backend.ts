@@ -75,6 +75,17 @@ export interface Backend {
   copy(dst: Tensor, src: Tensor): void;
   /** A tensor sharing `t`'s storage with another shape of the same size (no copy). */
   reshape(t: Tensor, shape: readonly number[]): Tensor;
+  /**
+   * A tensor over elements [offset, offset + size(shape)) of `t` (no copy): named views into one
+   * buffer, as the LoRA parameters, gradients and Adam moments are kept. `offset` is a multiple of
+   * SLICE_ALIGN. Free it like any tensor; the storage lives until every handle is freed.
+   */
+  slice(t: Tensor, offset: number, shape: readonly number[]): Tensor;
+  /**
+   * Copies of several tensors' contents on the host, in one round trip to the device (one
+   * `read` each would wait for the device once per tensor).
+   */
+  readAll(ts: readonly Tensor[]): Promise<Float32Array[]>;
   /** Release the tensor's storage; the handle must not be used again. */
   free(t: Tensor): void;
   /** Release every resource (worker threads, device) of the backend. */
@@ -183,6 +194,17 @@ export interface Backend {
    * m̂ = m / (1−β1^step), v̂ = v / (1−β2^step) (PyTorch's AdamW).
    */
   adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hp: AdamWStep): void;
+}
+
+/**
+ * Slices start at multiples of this many elements: 256 bytes, WebGPU's guaranteed storage-buffer
+ * binding offset alignment (`minStorageBufferOffsetAlignment`).
+ */
+export const SLICE_ALIGN = 64;
+
+/** `n` rounded up to a multiple of SLICE_ALIGN: where the next slice after `n` elements may start. */
+export function alignSlice(n: number): number {
+  return Math.ceil(n / SLICE_ALIGN) * SLICE_ALIGN;
 }
 
 /** Number of elements of a shape. */

@@ -12,6 +12,8 @@ import { Lora } from '../../../src/engine/lora.js';
 import { PRESETS, initPresetWeights } from '../../../src/engine/presets.js';
 import { deriveKey, Stream, STREAM_DROPOUT } from '../../../src/engine/prng.js';
 import { errorMessage } from '../../../src/util/errors.js';
+import { recipeSchema } from '../../../src/protocol/recipe.js';
+import { train as trainRecipe, type TrainProgress } from '../../../src/engine/train.js';
 
 const config = { ...PRESETS.tiny, maxPositionEmbeddings: 64 };
 const weights = initPresetWeights(config, 3);
@@ -112,5 +114,50 @@ describe('tiny Llama + LoRA on webgpu', () => {
     expectRelClose(got, want, 1e-3, 'training loss at step');
     const again = await train(gpu, 7);
     expect(again).toEqual(got);
+  });
+
+  it("the engine's trainer reads back from the device once per optimizer step, and follows the cpu", async () => {
+    // accumulation 4 with 2 LoRA targets on 2 layers: reading every example's losses and every
+    // tensor's squared sum would be 4 + 8 round trips a step
+    const recipe = recipeSchema.parse({ epochs: 1, gradientAccumulation: 4, warmupSteps: 1, lora: { dropout: 0.1 }, optimizer: { lr: 1e-2 }, gradClip: 0.5 });
+    const examples = sequences(10, 24, 41).map(({ ids, labels }) => ({ ids, labels, targets: labels.filter((v) => v >= 0).length }));
+    const run = async (be: Backend) => {
+      const model = LlamaModel.load(be, config, { get: (n) => weights.get(n)! });
+      const lora = Lora.create(be, config, LORA, 3);
+      const steps: TrainProgress[] = [];
+      const before = be === gpu ? gpu.runtime.readbacks : 0;
+      await trainRecipe({ model, lora, recipe, examples, seed: 9, onStep: (p) => steps.push(p) });
+      const readbacks = be === gpu ? gpu.runtime.readbacks - before : 0;
+      lora.free();
+      model.free();
+      return { steps, readbacks };
+    };
+    const want = await run(cpu);
+    const got = await run(gpu);
+    expect(got.steps).toHaveLength(3); // 4 + 4 + a short step of 2
+    expect(got.readbacks).toBe(3);
+    expect(want.steps.some((s) => s.gradNorm > 0.5)).toBe(true); // clipping was active
+    expectRelClose(got.steps.map((s) => s.loss), want.steps.map((s) => s.loss), 1e-3, 'objective at step');
+    expectRelClose(got.steps.map((s) => s.gradNorm), want.steps.map((s) => s.gradNorm), 1e-3, 'gradient norm at step');
+  });
+
+  it('slices: views at aligned offsets of one buffer, read together in one round trip', async () => {
+    const flat = gpu.zeros([64 * 3]);
+    const a = gpu.slice(flat, 0, [2, 3]), b = gpu.slice(flat, 64, [5]), c = gpu.slice(flat, 128, [64]);
+    gpu.write(a, Float32Array.from([1, 2, 3, 4, 5, 6]));
+    gpu.fill(b, 7);
+    gpu.scale(c, c, 2); // in place on a slice
+    const first = gpu.slice(flat, 0, [64]);
+    gpu.copy(c, first); // the first 64 elements, padding included, into the third block
+    const before = gpu.runtime.readbacks;
+    const [all, bOnly] = await gpu.readAll([flat, b]);
+    expect(gpu.runtime.readbacks - before).toBe(1);
+    expect(Array.from(all!.subarray(0, 8))).toEqual([1, 2, 3, 4, 5, 6, 0, 0]);
+    expect(Array.from(bOnly!)).toEqual([7, 7, 7, 7, 7]);
+    expect(Array.from(all!.subarray(128, 136))).toEqual([1, 2, 3, 4, 5, 6, 0, 0]);
+    // two different slices of one buffer in one op: WebGPU forbids a writable binding aliasing another
+    expect(() => gpu.add(c, c, first)).toThrow(/aliases/);
+    expect(() => gpu.slice(flat, 10, [4])).toThrow(/multiples of 64/);
+    for (const t of [a, b, c, first, flat]) gpu.free(t);
   });
 });

@@ -5,15 +5,18 @@
  * computed by one thread with one fixed loop.
  */
 import { availableParallelism } from 'node:os';
-import { shapeSize, type AdamWStep, type Backend, type BackendIdentity, type DType, type Tensor } from '../backend.js';
+import { shapeSize, SLICE_ALIGN, type AdamWStep, type Backend, type BackendIdentity, type DType, type Tensor } from '../backend.js';
 import * as K from './kernels.js';
-import { CpuPool } from './pool.js';
+import { CpuPool, type PoolTensor } from './pool.js';
 import {
   OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY_BACKWARD, OP_CROSS_ENTROPY_FORWARD,
   OP_LINEAR_BACKWARD_INPUT, OP_LINEAR_BACKWARD_WEIGHT, OP_LINEAR_FORWARD, linearKernelVariant,
 } from './ops.js';
 
-/** A CPU tensor: a typed array over its own SharedArrayBuffer (shared by reshapes). */
+/**
+ * A CPU tensor: a typed array over a SharedArrayBuffer, from element `offset` on (shared by
+ * reshapes and slices).
+ */
 export class CpuTensor implements Tensor {
   readonly size: number;
   constructor(
@@ -21,14 +24,15 @@ export class CpuTensor implements Tensor {
     readonly dtype: DType,
     readonly id: number,
     readonly buffer: SharedArrayBuffer,
+    readonly offset = 0,
   ) {
     this.size = shapeSize(shape);
   }
   get f32(): Float32Array {
-    return new Float32Array(this.buffer, 0, this.size);
+    return new Float32Array(this.buffer, this.offset * 4, this.size);
   }
   get i32(): Int32Array {
-    return new Int32Array(this.buffer, 0, this.size);
+    return new Int32Array(this.buffer, this.offset * 4, this.size);
   }
 }
 
@@ -120,6 +124,10 @@ export class CpuBackend implements Backend {
     return c.dtype === 'i32' ? Float32Array.from(c.i32) : c.f32.slice();
   }
 
+  readAll(ts: readonly Tensor[]): Promise<Float32Array[]> {
+    return Promise.all(ts.map((t) => this.read(t)));
+  }
+
   /** The tensor's storage itself (CPU only: tests and host-side loops read it without a copy). */
   view(t: Tensor): Float32Array {
     return f32(t);
@@ -133,14 +141,24 @@ export class CpuBackend implements Backend {
 
   copy(dst: Tensor, src: Tensor): void {
     sameSize('copy', dst, src);
-    new Int32Array(cpu(dst).buffer, 0, dst.size).set(new Int32Array(cpu(src).buffer, 0, src.size));
+    const d = cpu(dst), s = cpu(src);
+    new Int32Array(d.buffer, d.offset * 4, d.size).set(new Int32Array(s.buffer, s.offset * 4, s.size));
   }
 
   reshape(t: Tensor, shape: readonly number[]): CpuTensor {
     const c = cpu(t);
     if (shapeSize(shape) !== c.size) throw new RangeError(`reshape: [${c.shape.join(', ')}] → [${shape.join(', ')}] changes the size`);
     this.owners.set(c.id, (this.owners.get(c.id) ?? 0) + 1);
-    return new CpuTensor([...shape], c.dtype, c.id, c.buffer);
+    return new CpuTensor([...shape], c.dtype, c.id, c.buffer, c.offset);
+  }
+
+  slice(t: Tensor, offset: number, shape: readonly number[]): CpuTensor {
+    const c = cpu(t);
+    const size = shapeSize(shape);
+    if (!Number.isInteger(offset) || offset < 0 || offset % SLICE_ALIGN !== 0) throw new RangeError(`slice: offset ${offset} is not a multiple of ${SLICE_ALIGN}`);
+    if (offset + size > c.size) throw new RangeError(`slice: [${offset}, ${offset + size}) is outside a tensor of ${c.size}`);
+    this.owners.set(c.id, (this.owners.get(c.id) ?? 0) + 1);
+    return new CpuTensor([...shape], c.dtype, c.id, c.buffer, c.offset + offset);
   }
 
   free(t: Tensor): void {
@@ -340,8 +358,12 @@ function i32(t: Tensor): Int32Array {
   if (c.dtype !== 'i32') throw new TypeError('expected an i32 tensor');
   return c.i32;
 }
-function ids(...ts: Tensor[]): number[] {
-  return ts.map((t) => cpu(t).id);
+/** Where the pool's threads find each tensor: its buffer's id and its first element. */
+function ids(...ts: Tensor[]): PoolTensor[] {
+  return ts.map((t) => {
+    const c = cpu(t);
+    return { id: c.id, offset: c.offset };
+  });
 }
 function sameSize(op: string, ...ts: Tensor[]): void {
   for (const t of ts) if (t.size !== ts[0]!.size) throw new RangeError(`${op}: tensors of different sizes (${ts.map((u) => u.size).join(' vs ')})`);

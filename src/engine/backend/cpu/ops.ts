@@ -2,8 +2,9 @@
  * The kernels that the worker pool splits across threads, by op code. The main thread and every
  * worker run the same `runOp` over the same shared buffers, each on its own work range.
  *
- * Argument block (Float64Array): [op, u0, u1, id0…id7, s0…s15] — tensor ids name shared buffers,
- * s* are sizes and scalars, in the order each case below reads them.
+ * Argument block (Float64Array): [op, u0, u1, id0…id7, offset0…offset7, s0…s15] — tensor ids name
+ * shared buffers, offsets the element each tensor starts at in its buffer (slices), s* are sizes
+ * and scalars, in the order each case below reads them.
  */
 import * as K from './kernels.js';
 import { WasmMatmul } from './wasm-matmul.js';
@@ -30,16 +31,17 @@ export const OP_CROSS_ENTROPY_FORWARD = 6;
 export const OP_CROSS_ENTROPY_BACKWARD = 7;
 
 export const ARG_IDS = 3;
-export const ARG_SCALARS = 11;
-export const ARG_LENGTH = 27;
+export const ARG_OFFSETS = 11;
+export const ARG_SCALARS = 19;
+export const ARG_LENGTH = 35;
 
 /** Look-up of a tensor's shared buffer by id. */
 export type BufferTable = Map<number, SharedArrayBuffer>;
 
 /** Run op `args[0]` on work units [args[1], args[2]). */
 export function runOp(args: Float64Array, buffers: BufferTable): void {
-  const f = (slot: number) => new Float32Array(buffers.get(args[ARG_IDS + slot]!)!);
-  const i = (slot: number) => new Int32Array(buffers.get(args[ARG_IDS + slot]!)!);
+  const f = (slot: number) => new Float32Array(buffers.get(args[ARG_IDS + slot]!)!, args[ARG_OFFSETS + slot]! * 4);
+  const i = (slot: number) => new Int32Array(buffers.get(args[ARG_IDS + slot]!)!, args[ARG_OFFSETS + slot]! * 4);
   const s = (slot: number) => args[ARG_SCALARS + slot]!;
   const u0 = args[1]!, u1 = args[2]!;
   switch (args[0]) {

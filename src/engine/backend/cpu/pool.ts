@@ -5,7 +5,10 @@
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { workerEntry } from '../../../util/worker-entry.js';
-import { ARG_IDS, ARG_LENGTH, ARG_SCALARS, runOp, type BufferTable } from './ops.js';
+import { ARG_IDS, ARG_LENGTH, ARG_OFFSETS, ARG_SCALARS, runOp, type BufferTable } from './ops.js';
+
+/** A tensor as an op names it: the id of its shared buffer and the element it starts at. */
+export interface PoolTensor { id: number; offset: number }
 
 interface PoolWorker { worker: Worker; ctl: Int32Array; args: Float64Array; port: MessagePort; seq: number; dead: boolean }
 
@@ -50,12 +53,15 @@ export class CpuPool {
 
   /**
    * Run `op` over work units [0, units) split into contiguous ranges (multiples of `align`), one per
-   * thread; `ids` name the tensors, `scalars` the sizes and constants (see ops.ts).
+   * thread; `tensors` name the buffers, `scalars` the sizes and constants (see ops.ts).
    */
-  run(op: number, ids: number[], scalars: number[], units: number, align = 1, parallel = true): void {
+  run(op: number, tensors: PoolTensor[], scalars: number[], units: number, align = 1, parallel = true): void {
     const fill = (a: Float64Array, u0: number, u1: number) => {
       a[0] = op; a[1] = u0; a[2] = u1;
-      ids.forEach((id, j) => (a[ARG_IDS + j] = id));
+      tensors.forEach((t, j) => {
+        a[ARG_IDS + j] = t.id;
+        a[ARG_OFFSETS + j] = t.offset;
+      });
       scalars.forEach((s, j) => (a[ARG_SCALARS + j] = s));
     };
     // workers still starting up are skipped: the split changes, never the result

@@ -14,7 +14,7 @@
  *   backend.dispose();
  */
 import type { AdamWStep, Backend, BackendIdentity, DType, Tensor } from '../backend.js';
-import { shapeSize } from '../backend.js';
+import { shapeSize, SLICE_ALIGN } from '../backend.js';
 import type { Logger } from '../../../util/log.js';
 import { silentLogger } from '../../../util/log.js';
 import { acquireDevice, adapterName, type GpuAdapterDescription } from './device.js';
@@ -136,12 +136,21 @@ export class WebGpuBackend implements Backend {
   write(t: Tensor, data: Float32Array | Int32Array): void {
     const g = this.plain(t);
     check(data.length === g.size && (data instanceof Int32Array) === (g.dtype === 'i32'), 'write', () => `${data.constructor.name}(${data.length}) into ${g.dtype} ${shapeOf(g)}`);
-    this.runtime.upload(g.buffer, data);
+    this.runtime.upload(g.buffer, data, g.offset);
   }
 
   async read(t: Tensor): Promise<Float32Array> {
-    const g = gpu(t);
-    const bytes = await this.runtime.read(g.buffer, g.bytes);
+    return (await this.readAll([t]))[0]!;
+  }
+
+  /** One round trip for all of them (runtime.readbacks counts round trips). */
+  async readAll(ts: readonly Tensor[]): Promise<Float32Array[]> {
+    const gs = ts.map(gpu);
+    const parts = await this.runtime.readMany(gs.map((g) => ({ buffer: g.buffer, bytes: g.bytes, offset: g.offset })));
+    return gs.map((g, i) => this.decode(g, parts[i]!));
+  }
+
+  private decode(g: GpuTensor, bytes: ArrayBuffer): Float32Array {
     if (g.format === 'bf16') {
       const bits = new Uint16Array(bytes, 0, g.size);
       const out = new Uint32Array(g.size);
@@ -157,14 +166,31 @@ export class WebGpuBackend implements Backend {
 
   copy(dst: Tensor, src: Tensor): void {
     check(dst.size === src.size, 'copy', () => `${shapeOf(src)} into ${shapeOf(dst)}`);
-    if (this.plain(dst).buffer !== this.plain(src).buffer) this.runtime.copy(this.plain(dst).buffer, this.plain(src).buffer, this.plain(src).bytes);
+    const d = this.plain(dst), s = this.plain(src);
+    if (d.buffer !== s.buffer) this.runtime.copy(d.buffer, s.buffer, s.bytes, d.offset, s.offset);
+    else if (d.offset !== s.offset) {
+      // WebGPU copies never stay within one buffer: two slices of it go through a scratch buffer
+      const scratch = this.runtime.allocate(s.bytes, 'copy');
+      this.runtime.copy(scratch, s.buffer, s.bytes, 0, s.offset);
+      this.runtime.copy(d.buffer, scratch, s.bytes, d.offset, 0);
+      this.runtime.release(scratch);
+    }
   }
 
   reshape(t: Tensor, shape: readonly number[]): Tensor {
     const g = gpu(t);
     check(shapeSize(shape) === g.size, 'reshape', () => `${shapeOf(g)} to [${shape.join(',')}]`);
     g.storage.refs++;
-    return new GpuTensor(shape, g.dtype, g.storage);
+    return new GpuTensor(shape, g.dtype, g.storage, g.offset);
+  }
+
+  slice(t: Tensor, offset: number, shape: readonly number[]): Tensor {
+    const g = this.plain(t); // a slice of a bf16 weight would not start on a whole element pair
+    const size = shapeSize(shape);
+    check(Number.isInteger(offset) && offset >= 0 && offset % SLICE_ALIGN === 0 && offset + size <= g.size, 'slice',
+      () => `[${offset}, ${offset + size}) of ${shapeOf(g)} (offsets are multiples of ${SLICE_ALIGN})`);
+    g.storage.refs++;
+    return new GpuTensor(shape, g.dtype, g.storage, g.offset + offset * 4);
   }
 
   /** Drops a handle; the buffer returns to the pool when its last handle (reshapes included) is freed. */

@@ -36,6 +36,8 @@ export class GpuRuntime {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly readbackFree = new Map<number, GPUBuffer[]>();
   private readonly stats: GpuMemoryStats = { allocated: 0, peakAllocated: 0, inUse: 0, buffersCreated: 0 };
+  /** Round trips to the device so far: each read waits for every queued command once. */
+  readbacks = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly arenaHost = new ArrayBuffer(UNIFORM_SLOT * ARENA_SLOTS);
@@ -119,13 +121,13 @@ export class GpuRuntime {
    * Encodes one dispatch of `p` over `buffers` (in the program's binding order, each bound for
    * `bindBytes[i]` bytes) with these uniform values.
    */
-  dispatch(p: Program, buffers: readonly GPUBuffer[], bindBytes: readonly number[], uniforms: readonly number[], workgroups: readonly [number, number, number]): void {
+  dispatch(p: Program, buffers: readonly GPUBuffer[], bindBytes: readonly number[], uniforms: readonly number[], workgroups: readonly [number, number, number], offsets?: readonly number[]): void {
     this.check();
     if (buffers.length !== p.bindings.length) throw new Error(`${p.name}: expected ${p.bindings.length} buffers, got ${buffers.length}`);
     if (workgroups[0] === 0 || workgroups[1] === 0 || workgroups[2] === 0) return;
     if ((p.uniforms.length > 0 && this.arenaUsed + UNIFORM_SLOT > this.arenaHost.byteLength) || this.profiler?.full) this.flush();
     const pipe = this.pipeline(p);
-    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer, offset: 0, size: Math.max(4, bindBytes[i]!) } }));
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer, offset: offsets?.[i] ?? 0, size: Math.max(4, bindBytes[i]!) } }));
     if (p.uniforms.length > 0) {
       packUniforms(p, uniforms, this.arenaView, this.arenaUsed);
       entries.push({ binding: buffers.length, resource: { buffer: this.arena, offset: this.arenaUsed, size: uniformBytes(p) } });
@@ -144,20 +146,20 @@ export class GpuRuntime {
     this.pendingCommands++;
   }
 
-  /** Encodes dst[0..bytes) = src[0..bytes). */
-  copy(dst: GPUBuffer, src: GPUBuffer, bytes: number): void {
+  /** Encodes dst[dstOffset..+bytes) = src[srcOffset..+bytes). */
+  copy(dst: GPUBuffer, src: GPUBuffer, bytes: number, dstOffset = 0, srcOffset = 0): void {
     this.check();
     if (bytes === 0) return;
     this.endPass();
-    this.commandEncoder().copyBufferToBuffer(src, 0, dst, 0, bytes);
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.pendingCommands++;
   }
 
-  /** Writes host data into a buffer after every queued command (submits them first). */
-  upload(buf: GPUBuffer, data: Float32Array | Int32Array | Uint32Array): void {
+  /** Writes host data into a buffer (from byte `offset`) after every queued command (submits them first). */
+  upload(buf: GPUBuffer, data: Float32Array | Int32Array | Uint32Array, offset = 0): void {
     this.check();
     if (this.pendingCommands > 0) this.flush();
-    this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   /** Submits everything encoded so far. */
@@ -173,21 +175,37 @@ export class GpuRuntime {
     this.pendingCommands = 0;
   }
 
-  /** The first `bytes` bytes of `buf`, once every queued command has run. */
-  async read(buf: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  /** `bytes` bytes of `buf` from byte `offset`, once every queued command has run. */
+  async read(buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    return (await this.readMany([{ buffer: buf, bytes, offset }]))[0]!;
+  }
+
+  /**
+   * Several byte ranges, once every queued command has run, through one staging buffer: one
+   * submit and one wait for the device (a round trip, counted in `readbacks`) for all of them.
+   */
+  async readMany(parts: readonly { buffer: GPUBuffer; bytes: number; offset?: number }[]): Promise<ArrayBuffer[]> {
     this.check();
-    const size = Math.max(UNIFORM_SLOT, Math.ceil(bytes / UNIFORM_SLOT) * UNIFORM_SLOT);
+    const at: number[] = [];
+    let total = 0;
+    for (const p of parts) {
+      at.push(total);
+      total += Math.ceil(p.bytes / 4) * 4; // copies move whole 4-byte words
+    }
+    const size = Math.max(UNIFORM_SLOT, Math.ceil(total / UNIFORM_SLOT) * UNIFORM_SLOT);
     const staging = this.readbackFree.get(size)?.pop() ??
       this.device.createBuffer({ label: 'flock.readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    if (bytes > 0) this.copy(staging, buf, bytes);
+    parts.forEach((p, i) => this.copy(staging, p.buffer, Math.ceil(p.bytes / 4) * 4, at[i]!, p.offset ?? 0));
     this.flush();
+    this.readbacks++;
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, size);
     } catch (err) {
       this.check();
       throw new FlockError(`WebGPU: reading back from ${adapterName(this.adapter)} failed: ${(err as Error).message}`, { cause: err });
     }
-    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    const mapped = staging.getMappedRange(0, size);
+    const out = parts.map((p, i) => mapped.slice(at[i]!, at[i]! + p.bytes));
     staging.unmap();
     let list = this.readbackFree.get(size);
     if (!list) this.readbackFree.set(size, (list = []));

@@ -1,7 +1,7 @@
 /**
- * The WebGPU backend's tensor handle: a shape over a pooled device buffer. Views made by
- * `reshape` share the storage, which counts its handles (as the CPU backend does): the buffer
- * goes back to the pool when every handle has been freed.
+ * The WebGPU backend's tensor handle: a shape over a pooled device buffer, from byte `offset` on.
+ * Views made by `reshape` and `slice` share the storage, which counts its handles (as the CPU
+ * backend does): the buffer goes back to the pool when every handle has been freed.
  */
 import type { DType, Tensor } from '../backend.js';
 import { shapeSize } from '../backend.js';
@@ -28,6 +28,8 @@ export class GpuTensor implements Tensor {
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly storage: GpuStorage,
+    /** Byte offset of the first element in the buffer (a multiple of 256 for slices). */
+    readonly offset = 0,
   ) {
     this.size = shapeSize(shape);
   }

@@ -221,6 +221,32 @@ describe('cpu backend ops', () => {
     expect(run(be)).toEqual(run(be1));
   });
 
+  it('slices: named views into one buffer, read and written in place by every thread', async () => {
+    await be.ready();
+    const N = 40, I = 48, O = 56; // N·I·O above the parallel threshold: the worker computes half the rows
+    const xs = randn(N * I), ws = randn(O * I), rs = randn(N * O);
+    const flat = be.zeros([64 + O * I + 64]), grads = be.zeros([64 + O * I + 64]);
+    const w = be.slice(flat, 64, [O, I]), dw = be.slice(grads, 64, [O, I]);
+    be.write(w, ws);
+    const x = be.fromArray(xs, [N, I]), r = be.fromArray(rs, [N, O]);
+    const out = be.zeros([N, O]);
+    be.linearForward(out, x, w);
+    be.linearBackwardWeight(dw, r, x);
+    // the same ops on tensors of their own
+    const w2 = be.fromArray(ws, [O, I]), out2 = be.zeros([N, O]), dw2 = be.zeros([O, I]);
+    be.linearForward(out2, x, w2);
+    be.linearBackwardWeight(dw2, r, x);
+    expect(Array.from(be.view(out))).toEqual(Array.from(be.view(out2)));
+    const [g] = await be.readAll([grads]);
+    expect(Array.from(g!.subarray(64, 64 + O * I))).toEqual(Array.from(be.view(dw2)));
+    // nothing outside the view was touched
+    expect(g!.subarray(0, 64).every((v) => v === 0) && g!.subarray(64 + O * I).every((v) => v === 0)).toBe(true);
+    expect(Array.from((await be.read(flat)).subarray(64, 64 + O * I))).toEqual(Array.from(ws));
+    expect(() => be.slice(flat, 32, [4])).toThrow(/multiple of 64/);
+    expect(() => be.slice(flat, 192, [O * I])).toThrow(/outside/);
+    for (const tt of [w, dw, flat, grads, x, r, out, w2, out2, dw2]) be.free(tt);
+  });
+
   it('a worker thread that stopped answering cannot hang an op: the main thread runs its slice', async () => {
     const b = new CpuBackend({ threads: 2 });
     try {

@@ -5,7 +5,7 @@
  */
 import type { GpuRuntime } from '../runtime.js';
 import type { GpuTensor } from '../tensor.js';
-import { gridFor, gridStride, launch, program, type Bound } from './launch.js';
+import { gridFor, gridStride, launch, program, sameElements, type Bound } from './launch.js';
 
 const f = (name: string) => ({ name, type: 'f32' as const, access: 'read' as const });
 const fw = (name: string) => ({ name, type: 'f32' as const, access: 'read_write' as const });
@@ -50,7 +50,7 @@ const DOUBLE_INPLACE = program({
 /** out = a + b; out may alias a, b or both. */
 export function add(rt: GpuRuntime, out: GpuTensor, a: GpuTensor, b: GpuTensor): void {
   const n = out.size;
-  const oa = out.buffer === a.buffer, ob = out.buffer === b.buffer;
+  const oa = sameElements(out, a), ob = sameElements(out, b);
   if (oa && ob) launch(rt, DOUBLE_INPLACE, [out], [n], gridFor(n));
   else if (oa) launch(rt, ADD_INPLACE, [out, b], [n], gridFor(n));
   else if (ob) launch(rt, ADD_INPLACE, [out, a], [n], gridFor(n)); // a + b == b + a exactly
@@ -78,7 +78,7 @@ const SCALE_INPLACE = program({
 
 /** out = s · a; out may alias a. */
 export function scale(rt: GpuRuntime, out: GpuTensor, a: GpuTensor, s: number): void {
-  if (out.buffer === a.buffer) launch(rt, SCALE_INPLACE, [out], [out.size, s], gridFor(out.size));
+  if (sameElements(out, a)) launch(rt, SCALE_INPLACE, [out], [out.size, s], gridFor(out.size));
   else launch(rt, SCALE, [out, a], [out.size, s], gridFor(out.size));
 }
 
@@ -144,7 +144,7 @@ function dropoutUniforms(n: number, p: number, seed: number): number[] {
 /** out = keep ? x / (1−p) : 0; out may alias x. */
 export function dropoutForward(rt: GpuRuntime, out: GpuTensor, x: GpuTensor, p: number, seed: number): void {
   const u = dropoutUniforms(out.size, p, seed);
-  if (out.buffer === x.buffer) launch(rt, DROPOUT_FWD_INPLACE, [out], u, gridFor(out.size));
+  if (sameElements(out, x)) launch(rt, DROPOUT_FWD_INPLACE, [out], u, gridFor(out.size));
   else launch(rt, DROPOUT_FWD, [out, x], u, gridFor(out.size));
 }
 

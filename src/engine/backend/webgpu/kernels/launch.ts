@@ -6,8 +6,13 @@ import type { Program } from '../program.js';
 import type { GpuRuntime } from '../runtime.js';
 import type { GpuTensor } from '../tensor.js';
 
-/** What a dispatch binds: a tensor, or a scratch buffer with its size. */
-export type Bound = Pick<GpuTensor, 'buffer' | 'bytes'> & { format?: GpuTensor['format'] };
+/** What a dispatch binds: a tensor, or a scratch buffer with its size (and byte offset, default 0). */
+export type Bound = Pick<GpuTensor, 'buffer' | 'bytes'> & { format?: GpuTensor['format']; offset?: number };
+
+/** True when two bindings are the same elements (an in-place op), not just the same buffer. */
+export function sameElements(a: Bound, b: Bound): boolean {
+  return a.buffer === b.buffer && (a.offset ?? 0) === (b.offset ?? 0);
+}
 
 /** Workgroup size of elementwise and row kernels. */
 export const WG = 256;
@@ -17,7 +22,8 @@ const MAX_WORKGROUPS = 4096;
 /**
  * Dispatches `p` over tensors (in binding order). A buffer bound writable may not be bound again in
  * the same dispatch (WebGPU forbids it), so ops whose output may alias an input use an in-place
- * program variant; anything else aliasing is a caller bug and throws here, naming the op.
+ * program variant; anything else aliasing (slices of one buffer included) is a caller bug and
+ * throws here, naming the op.
  */
 export function launch(rt: GpuRuntime, p: Program, tensors: readonly Bound[], uniforms: readonly number[], workgroups: readonly [number, number, number]): void {
   const buffers = tensors.map((t) => t.buffer);
@@ -31,7 +37,7 @@ export function launch(rt: GpuRuntime, p: Program, tensors: readonly Bound[], un
       if (j !== i && other === buffers[i]) throw new Error(`webgpu ${p.name}: tensor '${b.name}' aliases '${p.bindings[j]!.name}', which this op does not allow`);
     });
   });
-  rt.dispatch(p, buffers, tensors.map((t) => t.bytes), uniforms, workgroups);
+  rt.dispatch(p, buffers, tensors.map((t) => t.bytes), uniforms, workgroups, tensors.map((t) => t.offset ?? 0));
 }
 
 /** Workgroups for a grid-stride loop over n elements. */

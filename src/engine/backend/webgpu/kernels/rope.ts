@@ -4,7 +4,7 @@
  */
 import type { GpuRuntime } from '../runtime.js';
 import type { GpuTensor } from '../tensor.js';
-import { gridFor, gridStride, launch, program } from './launch.js';
+import { gridFor, gridStride, launch, program, sameElements } from './launch.js';
 
 const U = [{ name: 'pairs', type: 'u32' as const }, { name: 'heads', type: 'u32' as const }, { name: 'half', type: 'u32' as const }];
 const TABLES = [
@@ -61,7 +61,7 @@ function sizes(x: GpuTensor, pos: GpuTensor, cos: GpuTensor): [number, number, n
 /** out = R(pos) · x per head; out may alias x. */
 export function ropeForward(rt: GpuRuntime, out: GpuTensor, x: GpuTensor, pos: GpuTensor, cos: GpuTensor, sin: GpuTensor): void {
   const u = sizes(x, pos, cos);
-  if (out.buffer === x.buffer) launch(rt, FWD_INPLACE, [out, pos, cos, sin], u, gridFor(u[0]));
+  if (sameElements(out, x)) launch(rt, FWD_INPLACE, [out, pos, cos, sin], u, gridFor(u[0]));
   else launch(rt, FWD, [out, x, pos, cos, sin], u, gridFor(u[0]));
 }
 

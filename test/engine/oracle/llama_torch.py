@@ -3,12 +3,29 @@
 and benchmark. Debian's python3-torch (1.13) is enough.
 
   llama_torch.py eval  MODEL_DIR REQUEST.json   -> {"perExample": [...]}         float64
+  llama_torch.py train MODEL_DIR REQUEST.json   -> {"losses": [...], …}          float64, LoRA training
   llama_torch.py bench MODEL_DIR REQUEST.json   -> {"trainTokensPerSecond": …}   float32, LoRA training
 
 REQUEST.json: {"sequences": [{"ids": [...], "labels": [...]}], "adapter": DIR or null,
                "lora": {"rank", "alpha", "dropout", "targets"}, "accumulation": 8, "threads": 2}
 labels are already shifted (labels[t] is the target of the logits at t, -100 = none), as the
 engine's template.ts produces them.
+
+train: recipe-style LoRA fine-tuning with torch's own optimizer, clipping and scheduler, from a
+PEFT adapter folder, step by step as the recipe defines it. REQUEST.json:
+  {"adapter": DIR (initial PEFT adapter), "sequences": [...] (training examples),
+   "order": [[i, ...], ...] (one permutation of the example indices per epoch: the shuffle is the
+            caller's, given as data),
+   "recipe": {"batchSize", "gradientAccumulation", "epochs", "warmupSteps" | "warmupRatio",
+              "gradClip", "optimizer": {"lr", "beta1", "beta2", "eps", "weightDecay"},
+              "lora": {"rank", "alpha", "dropout" (must be 0), "targets"}},
+   "evalSequences": [...], "threads": 2}
+Each optimizer step takes the next batchSize·gradientAccumulation examples of the epoch's order
+(the last step of an epoch takes what is left), in micro-batches of batchSize; its objective is the
+mean over those examples of each example's mean target-token loss. Output:
+  {"losses": per-step objective, "gradNorms": per-step global norm before clipping,
+   "lrs": per-step learning rate, "totalSteps", "warmupSteps",
+   "adapter": {PEFT tensor name: flattened values}, "evalPerExample": losses after training}
 """
 import json
 import math
@@ -143,12 +160,100 @@ def attach_adapter(model, adapter_dir):
         model.lora[(layer, module)] = (t, b) if which == "lora_A" else (a, t)
 
 
+def linear_warmup_decay(warmup, total):
+    """transformers' get_linear_schedule_with_warmup as a LambdaLR factor of the 0-based step."""
+    def factor(step):
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return factor
+
+
+def train(cfg, weights, req):
+    recipe = req["recipe"]
+    lc, oc = recipe["lora"], recipe["optimizer"]
+    if lc.get("dropout", 0) != 0:
+        sys.exit(f"train: LoRA dropout {lc['dropout']} is not supported (masks are the engine's own); use 0")
+    adapter_cfg = json.load(open(os.path.join(req["adapter"], "adapter_config.json")))
+    if (adapter_cfg["r"], adapter_cfg["lora_alpha"]) != (lc["rank"], lc["alpha"]):
+        sys.exit(f"train: the adapter has r={adapter_cfg['r']} alpha={adapter_cfg['lora_alpha']}, the recipe rank={lc['rank']} alpha={lc['alpha']}")
+    if adapter_cfg.get("lora_dropout", 0) != 0:
+        sys.exit("train: the adapter's lora_dropout must be 0")
+
+    model = Llama(cfg, weights, torch.float64)
+    model.scaling = lc["alpha"] / lc["rank"]
+    # trainable leaves, one per saved tensor, keyed by the tensor's name in the file
+    tensors = read_safetensors(os.path.join(req["adapter"], "adapter_model.safetensors"))
+    params = {name: t.clone().requires_grad_(True) for name, t in sorted(tensors.items())}
+    found = set()
+    for name, p in params.items():
+        parts = name.split(".")  # base_model.model.model.layers.{i}.{block}.{module}.lora_{A|B}.weight
+        layer, module, which = int(parts[4]), parts[6], parts[7]
+        found.add(module)
+        a, b = model.lora.get((layer, module), (None, None))
+        model.lora[(layer, module)] = (p, b) if which == "lora_A" else (a, p)
+    if found != set(lc["targets"]):
+        sys.exit(f"train: the adapter targets {sorted(found)}, the recipe {sorted(lc['targets'])}")
+    if any(a is None or b is None for a, b in model.lora.values()):
+        sys.exit("train: the adapter has an A without its B or a B without its A")
+    plist = list(params.values())
+
+    seqs = req["sequences"]
+    n = len(seqs)
+    order = req["order"]
+    epochs = recipe["epochs"]
+    if len(order) != epochs or any(sorted(o) != list(range(n)) for o in order):
+        sys.exit(f"train: order must hold {epochs} permutations of range({n})")
+    bs, acc = recipe["batchSize"], recipe["gradientAccumulation"]
+    per_step = bs * acc
+    total = epochs * math.ceil(n / per_step)
+    if "warmupRatio" in recipe and "warmupSteps" in recipe:
+        sys.exit("train: give warmupSteps or warmupRatio, not both")
+    warmup = math.ceil(recipe["warmupRatio"] * total) if "warmupRatio" in recipe else recipe["warmupSteps"]
+
+    opt = torch.optim.AdamW(plist, lr=oc["lr"], betas=(oc["beta1"], oc["beta2"]), eps=oc["eps"],
+                            weight_decay=oc["weightDecay"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_warmup_decay(warmup, total))
+    clip = recipe["gradClip"]
+    losses, norms, lrs = [], [], []
+    for epoch_order in order:
+        for start in range(0, n, per_step):
+            step_examples = epoch_order[start:start + per_step]
+            opt.zero_grad(set_to_none=False)
+            objective = 0.0
+            for mb in range(0, len(step_examples), bs):
+                micro = step_examples[mb:mb + bs]
+                # this micro-batch's share of the step objective: its examples' mean losses over
+                # the number of examples in the whole step
+                loss = torch.stack([example_loss(model, seqs[i], train=True) for i in micro]).sum() / len(step_examples)
+                loss.backward()
+                objective += loss.item()
+            if clip > 0:
+                norm = torch.nn.utils.clip_grad_norm_(plist, clip).item()
+            else:
+                norm = torch.norm(torch.stack([p.grad.norm() for p in plist])).item()
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+            losses.append(objective)
+            norms.append(norm)
+
+    with torch.no_grad():
+        evals = [example_loss(model, s).item() for s in req.get("evalSequences", [])]
+    return {"losses": losses, "gradNorms": norms, "lrs": lrs, "totalSteps": total, "warmupSteps": warmup,
+            "adapter": {name: p.detach().reshape(-1).tolist() for name, p in params.items()},
+            "evalPerExample": evals}
+
+
 def main():
     mode, model_dir, request_path = sys.argv[1:4]
     req = json.load(open(request_path))
     torch.set_num_threads(int(req.get("threads", 2)))
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     weights = load_weights(model_dir)
+    if mode == "train":
+        print(json.dumps(train(cfg, weights, req)))
+        return
     if mode == "eval":
         model = Llama(cfg, weights, torch.float64)
         if req.get("adapter"):

@@ -38,14 +38,14 @@ for (let i = 0; i < all.length; i += 32) {
 }
 console.log(`set-up: ${NEURONS} neurons registered and committed in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (block ${dev.bestNumber()})`);
 
-const mg = await chain.metagraph(1);
-const commitments = await chain.getAllCommitments(1);
+const mg = await chain.metagraph({ netuid: 1 });
+const commitments = await chain.getAllCommitments({ netuid: 1 });
 if (mg.n !== NEURONS || commitments.length !== NEURONS) throw new Error(`expected ${NEURONS} neurons and commitments, got ${mg.n} and ${commitments.length}`);
 
-await median(`metagraph (${NEURONS} neurons)`, () => chain.metagraph(1));
-await median(`getAllCommitments (${NEURONS})`, () => chain.getAllCommitments(1));
-await median('getCommitment (one hotkey)', () => chain.getCommitment(1, hotkeys[100]!.address));
-await median('subnetInfo', () => chain.subnetInfo(1));
+await median(`metagraph (${NEURONS} neurons)`, () => chain.metagraph({ netuid: 1 }));
+await median(`getAllCommitments (${NEURONS})`, () => chain.getAllCommitments({ netuid: 1 }));
+await median('getCommitment (one hotkey)', () => chain.getCommitment({ netuid: 1, hotkey: hotkeys[100]!.address }));
+await median('subnetInfo', () => chain.subnetInfo({ netuid: 1 }));
 await median('currentBlock', () => chain.currentBlock());
 
 await chain.close();

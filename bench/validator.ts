@@ -68,7 +68,7 @@ async function setUp(n: number, rows: number): Promise<BenchSubnet> {
     net,
     async commitAll() {
       for (const { miner, sha } of later) await net.commit(miner, commitment(miner, sha));
-      const info = await net.chain.subnetInfo(NETUID);
+      const info = await net.chain.subnetInfo({ netuid: NETUID });
       await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
     },
   };

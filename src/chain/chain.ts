@@ -121,18 +121,22 @@ export interface PendingReveal {
   commitBlock: number;
 }
 
+/**
+ * Every method takes one parameter object (as the actions in src/chain/subtensor/actions do) and
+ * fails with the typed errors of src/chain/subtensor/errors.ts; each action's `…ErrorType` names them.
+ */
 export interface Chain {
   /** The endpoint in use (credentials stripped). */
   readonly endpoint: string;
   currentBlock(): Promise<BlockRef>;
   /** Follow new best blocks (the current one first) until the returned function is called. */
-  watchBlocks(onBlock: (number: number) => void): Promise<() => Promise<void>>;
-  subnetInfo(netuid: number): Promise<SubnetInfo>;
-  metagraph(netuid: number): Promise<Metagraph>;
+  watchBlocks(params: { onBlock: (number: number) => void }): Promise<() => Promise<void>>;
+  subnetInfo(params: { netuid: number }): Promise<SubnetInfo>;
+  metagraph(params: { netuid: number }): Promise<Metagraph>;
   /** The uid of a hotkey on a subnet, or undefined when not registered. */
-  uidOf(netuid: number, hotkey: string): Promise<number | undefined>;
-  getCommitment(netuid: number, hotkey: string): Promise<Commitment | undefined>;
-  getAllCommitments(netuid: number): Promise<Commitment[]>;
+  uidOf(params: { netuid: number; hotkey: string }): Promise<number | undefined>;
+  getCommitment(params: { netuid: number; hotkey: string }): Promise<Commitment | undefined>;
+  getAllCommitments(params: { netuid: number }): Promise<Commitment[]>;
   /** Store `data` (UTF-8, ≤ 128 bytes) as the signer hotkey's commitment. */
   setCommitment(params: { netuid: number; data: string; signer: Signer }): Promise<TxResult>;
   setWeights(params: SetWeightsParams): Promise<SetWeightsResult>;

@@ -66,7 +66,7 @@ async function metagraph(ctx: CommandContext, cmd: Command): Promise<number> {
   const netuid = netuidOf(ctx);
   const chain = await connectFromFlags(ctx, cmd);
   try {
-    const mg = await chain.metagraph(netuid);
+    const mg = await chain.metagraph({ netuid });
     if (ctx.opts['json']) process.stdout.write(`${JSON.stringify(mg, null, 2)}\n`);
     else process.stdout.write(`${formatMetagraph(mg, Boolean(ctx.opts['full']))}\n`);
     return 0;
@@ -79,7 +79,7 @@ async function subnet(ctx: CommandContext, cmd: Command): Promise<number> {
   const netuid = netuidOf(ctx);
   const chain = await connectFromFlags(ctx, cmd);
   try {
-    const info = await chain.subnetInfo(netuid);
+    const info = await chain.subnetInfo({ netuid });
     if (ctx.opts['json']) {
       process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     } else {
@@ -103,7 +103,7 @@ async function commitments(ctx: CommandContext, cmd: Command): Promise<number> {
   const netuid = netuidOf(ctx);
   const chain = await connectFromFlags(ctx, cmd);
   try {
-    const [block, all, mg] = await Promise.all([chain.currentBlock(), chain.getAllCommitments(netuid), chain.metagraph(netuid)]);
+    const [block, all, mg] = await Promise.all([chain.currentBlock(), chain.getAllCommitments({ netuid }), chain.metagraph({ netuid })]);
     const uidOf = new Map(mg.hotkeys.map((h, uid) => [h, uid]));
     if (ctx.opts['json']) {
       const out = all.map((c) => ({ netuid: c.netuid, uid: uidOf.get(c.hotkey) ?? null, hotkey: c.hotkey, block: c.block, data: c.data, fields: c.fields.map((f) => Buffer.from(f).toString('hex')) }));

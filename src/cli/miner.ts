@@ -79,10 +79,10 @@ async function statusCommand(ctx: CommandContext, cmd: Command): Promise<number>
   const hotkey = await wallet(o).getHotkeyPub();
   const chain = await connect(ctx, cmd);
   try {
-    const mg = await chain.metagraph(netuid);
+    const mg = await chain.metagraph({ netuid });
     const uid = mg.hotkeys.indexOf(hotkey.address);
     if (uid < 0) throw new FlockError(`hotkey ${hotkey.address} is not registered on subnet ${netuid}`);
-    const c = await chain.getCommitment(netuid, hotkey.address);
+    const c = await chain.getCommitment({ netuid, hotkey: hotkey.address });
     const status = {
       hotkey: hotkey.address, uid, block: mg.block.number, commitment: c?.data ?? null, commitmentBlock: c?.block ?? null,
       incentive: mg.incentive[uid] ?? 0, emission: mg.emission[uid] ?? 0, consensus: mg.consensus[uid] ?? 0,
@@ -112,8 +112,8 @@ async function scoreCommand(ctx: CommandContext, cmd: Command): Promise<number> 
     try {
       const { pointer } = await activeCompetition(chain, hub, netuid);
       pointerText ??= JSON.stringify({ c: pointer.competitionId, r: pointer.repoId, v: pointer.revision });
-      const mg = await chain.metagraph(netuid);
-      committed = (await chain.getAllCommitments(netuid)).flatMap((c) => {
+      const mg = await chain.metagraph({ netuid });
+      committed = (await chain.getAllCommitments({ netuid })).flatMap((c) => {
         const p = commitmentForCompetition(c.fields[0] ?? c.data, pointer.competitionId);
         const uid = mg.hotkeys.indexOf(c.hotkey);
         return p.ok && uid >= 0 ? [{ uid, block: c.block, repo: p.value.repoId, revision: p.value.revision }] : [];

@@ -287,7 +287,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     }
 
     // ── the leaderboard: validators' rounds + the chain's incentive and emission ──
-    const mg = await chain.metagraph(LOCALNET_NETUID);
+    const mg = await chain.metagraph({ netuid: LOCALNET_NETUID });
     const first = stores[0]!.latestRound();
     const comp = stores[0]!.latestCompetition();
     const base = comp ? stores[0]!.getEvaluation(competitionKey(comp.id, comp.revision), BASE_EVALUATION) : undefined;
@@ -329,8 +329,8 @@ function zeroReason(stage: string, reason: string | undefined): string {
 
 /** Produce blocks until the chain has run the subnet's next epoch. */
 export async function advanceToNextEpoch(dev: Devnet, chain: SubtensorChain): Promise<Metagraph> {
-  const info = await chain.subnetInfo(LOCALNET_NETUID);
+  const info = await chain.subnetInfo({ netuid: LOCALNET_NETUID });
   const n = Math.max(1, info.nextEpochBlock - dev.bestNumber() + 1);
   await dev.produceBlocks(n);
-  return chain.metagraph(LOCALNET_NETUID);
+  return chain.metagraph({ netuid: LOCALNET_NETUID });
 }

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Chain, Signer } from '../chain/chain.js';
+import { SpaceLimitExceededError } from '../chain/index.js';
 import { formatErrors, validateDataset } from '../dataset/index.js';
 import { EntryNotFoundError, RepoNotFoundError, RevisionNotFoundError, type HubClient } from '../hub/index.js';
 import {
@@ -63,8 +64,8 @@ export class InvalidDatasetError extends FlockError {
 
 /** The owner's competition pointer, and the competition it names. */
 export async function activeCompetition(chain: Chain, hub: HubClient, netuid: number): Promise<{ pointer: CompetitionPointer; competition: Competition }> {
-  const info = await chain.subnetInfo(netuid);
-  const raw = await chain.getCommitment(netuid, info.ownerHotkey);
+  const info = await chain.subnetInfo({ netuid });
+  const raw = await chain.getCommitment({ netuid, hotkey: info.ownerHotkey });
   if (!raw) throw new FlockError(`the owner of subnet ${netuid} (${info.ownerHotkey}) has not published a competition`, { hint: 'wait for the owner to run `flock owner publish`' });
   const pointer = parseCompetitionPointer(raw.fields[0] ?? raw.data);
   if (!pointer.ok) throw new FlockError(`the owner's competition pointer is unusable: ${pointer.reason}`);
@@ -120,12 +121,12 @@ export async function uploadDataset(hub: HubClient, repo: string, path: string):
 
 /** True for the chain's per-epoch commitment space refusal. */
 export function isSpaceLimitExceeded(err: unknown): boolean {
-  return (err as { error?: unknown })?.error === 'SpaceLimitExceeded' || /SpaceLimitExceeded/.test(String((err as Error)?.message));
+  return err instanceof SpaceLimitExceededError;
 }
 
 /** Wait until the chain passes the next epoch boundary, reporting the blocks left. */
 async function waitForNextEpoch(o: SubmitOptions): Promise<void> {
-  const info = await o.chain.subnetInfo(o.netuid);
+  const info = await o.chain.subnetInfo({ netuid: o.netuid });
   const target = info.nextEpochBlock + 1;
   const poll = o.pollMs ?? (o.blockSeconds ?? 12) * 1000;
   for (;;) {
@@ -149,7 +150,7 @@ export async function submitDataset(o: SubmitOptions): Promise<SubmitResult> {
   const { competition } = await activeCompetition(chain, hub, netuid);
   const checked = await checkDatasetForCompetition(o.datasetPath, competition);
   log.info(`dataset is valid`, { rows: checked.rows, identity: checked.identity.slice(0, 12), competition: competition.id });
-  const uid = await chain.uidOf(netuid, o.hotkey.address);
+  const uid = await chain.uidOf({ netuid, hotkey: o.hotkey.address });
   if (uid === undefined) throw new FlockError(`hotkey ${o.hotkey.address} is not registered on subnet ${netuid}`, { hint: `register it first: btcli subnets register --netuid ${netuid}` });
 
   const { revision, uploaded } = await uploadDataset(hub, o.repo, o.datasetPath);

@@ -70,7 +70,7 @@ async function uploadModel(hub: HubClient, dir: string, repo: string): Promise<s
 export async function publishCompetition(o: PublishOptions): Promise<PublishResult> {
   const { chain, hub, netuid, log } = o;
   const input = { ...(o.competitionJson as Record<string, unknown>) };
-  const info = await chain.subnetInfo(netuid);
+  const info = await chain.subnetInfo({ netuid });
   if (info.ownerHotkey !== o.owner.address) {
     throw new FlockError(`hotkey ${o.owner.address} is not the owner of subnet ${netuid} (${info.ownerHotkey})`, { hint: "validators read the pointer from the owner hotkey's commitment only" });
   }

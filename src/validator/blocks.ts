@@ -38,10 +38,10 @@ export class BlockFollower {
   private async subscribe(): Promise<void> {
     const generation = this.generation;
     try {
-      const stop = await this.chain.watchBlocks((number) => {
+      const stop = await this.chain.watchBlocks({ onBlock: (number) => {
         if (generation !== this.generation) return;
         if (!this.latest || number >= this.latest.number) this.latest = { number, at: performance.now() };
-      });
+      } });
       if (generation !== this.generation) await stop(); // closed while subscribing
       else this.stop = stop;
     } catch {

@@ -17,7 +17,7 @@
  * `run` repeats passes; faults (hub or chain down) back off and retry, keeping finished work.
  */
 import type { Chain, Commitment, Metagraph, Signer, SubnetInfo } from '../chain/chain.js';
-import { NotRegisteredError } from '../chain/index.js';
+import { isChainUnavailable, NotRegisteredError } from '../chain/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { computeIdentity } from '../engine/run.js';
 import { contamination, type FingerprintIndex } from '../dataset/index.js';
@@ -36,7 +36,7 @@ import type { TrainingOutcome, TrainingRequest } from './training-set.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
 import { BASE_EVALUATION, type EvaluationRecord, type ValidatorStore } from './store.js';
-import { isConnectionError, resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
+import { resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
 
 export interface ValidatorOptions {
   chain: Chain;
@@ -141,7 +141,7 @@ export class Validator {
   /** Read the chain (one round trip for the three reads), load the competition and record every commitment. */
   private async readChain(): Promise<ChainState> {
     const { chain, netuid, store, log } = this.o;
-    const [info, metagraph, all] = await Promise.all([chain.subnetInfo(netuid), chain.metagraph(netuid), chain.getAllCommitments(netuid)]);
+    const [info, metagraph, all] = await Promise.all([chain.subnetInfo({ netuid }), chain.metagraph({ netuid }), chain.getAllCommitments({ netuid })]);
     const block = metagraph.block.number;
     this.metrics.currentBlock = block;
     const myUid = metagraph.hotkeys.indexOf(this.o.signer.address);
@@ -378,11 +378,11 @@ export class Validator {
   /** Score the round on fresh chain state and set weights for this window (once). */
   async scoreAndSetWeights(state: ChainState): Promise<{ outcome: SetWeightsOutcome | null; round: RoundResult | null }> {
     const { chain, store, netuid, log } = this.o;
-    const [info, before] = await Promise.all([chain.subnetInfo(netuid), chain.metagraph(netuid)]);
+    const [info, before] = await Promise.all([chain.subnetInfo({ netuid }), chain.metagraph({ netuid })]);
     const kind = info.commitRevealEnabled ? 'commit' : 'set';
     // a reveal sets weights (and the hotkey's lastUpdate): read the metagraph again after one
     const revealed = info.commitRevealEnabled ? await revealDueWeights({ chain, store, netuid, signer: this.o.signer, log }) : 0;
-    const metagraph = revealed > 0 ? await chain.metagraph(netuid) : before;
+    const metagraph = revealed > 0 ? await chain.metagraph({ netuid }) : before;
     this.metrics.currentBlock = metagraph.block.number;
     if (store.weightsSetInWindow(netuid, weightWindow(info), kind)) return { outcome: { status: 'already_set', window: weightWindow(info) }, round: null };
     const key = state.competition.key;
@@ -459,7 +459,7 @@ export class Validator {
         else failed++;
         block = await this.blocks.current();
         // a long pass may cross the epoch: follow the new window
-        if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo(this.o.netuid);
+        if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo({ netuid: this.o.netuid });
       }
     } finally {
       // never leave intake running into the next pass: it stops at its next dataset
@@ -527,5 +527,5 @@ async function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
 
 /** Faults the loop waits out: hub or chain down, competition not published (yet) or broken. */
 export function isRetryable(err: unknown): boolean {
-  return isTransientHubError(err) || isConnectionError(err) || err instanceof NotReadyError || err instanceof CompetitionError;
+  return isTransientHubError(err) || isChainUnavailable(err) || err instanceof NotReadyError || err instanceof CompetitionError;
 }

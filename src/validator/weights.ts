@@ -8,7 +8,7 @@
  * landed (the hotkey's `lastUpdate` at or after the claim block) and marks it included or failed.
  */
 import type { Chain, Metagraph, Signer, SubnetInfo } from '../chain/chain.js';
-import { commitHash } from '../chain/index.js';
+import { commitHash, ExpiredWeightCommitError, isChainUnavailable } from '../chain/index.js';
 import { toU16Weights } from '../protocol/scoring.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -98,7 +98,7 @@ export async function setWeightsForWindow(p: {
     p.log.success(`weights committed for window ${window}`, { block: r.blockNumber, uids: r.uids.length });
     return { status: 'set', block: r.blockNumber, window, transaction: p.store.weightTransaction(tx.id)! };
   } catch (err) {
-    if (isConnectionError(err)) throw err; // stays pending: resolved against the chain on the next sync
+    if (isChainUnavailable(err)) throw err; // stays pending: resolved against the chain on the next sync
     const error = errorMessage(err);
     p.store.markWeightTransaction(tx.id, { status: 'failed', error });
     p.log.warning(`setting weights failed: ${error}`, { window });
@@ -128,9 +128,9 @@ export async function revealDueWeights(p: { chain: Chain; store: ValidatorStore;
       p.log.success(`weights revealed for window ${c.window}`, { block: r.blockNumber });
       revealed++;
     } catch (err) {
-      if (isConnectionError(err)) throw err;
+      if (isChainUnavailable(err)) throw err;
       const msg = errorMessage(err);
-      if (/Expired/i.test(msg)) {
+      if (err instanceof ExpiredWeightCommitError) {
         const claim = p.store.claimWeightWindow({ netuid: p.netuid, window: c.window, kind: 'reveal', roundId: c.roundId, uids: c.uids, weights: c.weights });
         p.store.markWeightTransaction(claim.transaction.id, { status: 'failed', error: msg });
         // a failed reveal frees the kind; record the give-up on the commit itself so it is not retried
@@ -142,10 +142,4 @@ export async function revealDueWeights(p: { chain: Chain; store: ValidatorStore;
     }
   }
   return revealed;
-}
-
-/** Chain failures that say nothing about the transaction (node down, timeout). */
-export function isConnectionError(err: unknown): boolean {
-  const name = (err as { name?: string } | null)?.name;
-  return name === 'ChainConnectionError' || name === 'ChainTimeoutError';
 }

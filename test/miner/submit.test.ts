@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpaceLimitExceededError } from '../../src/chain/index.js';
 import { InvalidDatasetError, submitDataset } from '../../src/miner/submit.js';
 import { publishCompetition } from '../../src/owner/publish.js';
 import { parseCommitment } from '../../src/protocol/index.js';
@@ -36,7 +37,7 @@ describe('flock miner submit', () => {
     const out = JSON.parse(r.stdout) as { uid: number; commitment: string; block: number; uploaded: boolean; revision: string };
     expect(out.uid).toBe(m.uid);
     expect(out.uploaded).toBe(true);
-    const onChain = await f.chain.getCommitment(NETUID, m.key.address);
+    const onChain = await f.chain.getCommitment({ netuid: NETUID, hotkey: m.key.address });
     expect(onChain?.data).toBe(out.commitment);
     expect(onChain?.block).toBe(out.block);
     const parsed = parseCommitment(out.commitment);
@@ -54,7 +55,7 @@ describe('flock miner submit', () => {
     writeFileSync(bad, `${toJsonl(taskRows(3, 1))}{"conversations": [{"role": "assistant", "content": "no user turn"}]}\n`);
     await expect(submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: m.key, datasetPath: bad, repo: 'miners/bob', log: silentLogger }))
       .rejects.toBeInstanceOf(InvalidDatasetError);
-    expect(await f.chain.getCommitment(NETUID, m.key.address)).toBeUndefined();
+    expect(await f.chain.getCommitment({ netuid: NETUID, hotkey: m.key.address })).toBeUndefined();
     await expect(f.minerHub.resolveRevision({ repo: 'miners/bob', type: 'dataset' })).rejects.toThrow();
   }, 30_000);
 
@@ -85,6 +86,7 @@ describe('flock miner submit', () => {
       try {
         await f.chain.setCommitment({ netuid: NETUID, data: filler, signer: m.key });
       } catch (err) {
+        expect(err).toBeInstanceOf(SpaceLimitExceededError);
         expect(String(err)).toContain('SpaceLimitExceeded');
         refused = true;
       }
@@ -105,10 +107,10 @@ describe('flock miner submit', () => {
       expect(r.retries).toBe(1);
       expect(ticks.length).toBeGreaterThan(0);
       expect(ticks[0]).toBeGreaterThan(0);
-      const info = await f.chain.subnetInfo(NETUID);
+      const info = await f.chain.subnetInfo({ netuid: NETUID });
       expect(r.block).toBeGreaterThan(refusedAt);
       expect(r.block).toBeGreaterThan(info.lastEpochBlock - info.tempo - 1);
-      expect((await f.chain.getCommitment(NETUID, m.key.address))?.data).toBe(r.commitment);
+      expect((await f.chain.getCommitment({ netuid: NETUID, hotkey: m.key.address }))?.data).toBe(r.commitment);
     } finally {
       clearInterval(timer);
     }

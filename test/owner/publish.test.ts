@@ -23,7 +23,7 @@ describe('flock owner publish', () => {
       '--wallet.name', 'owner', '--hf-token', OWNER_TOKEN, '--json', ...f.cliArgs]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { pointer: string; block: number; revision: string; baseModel: { repo: string; revision: string } };
-    const onChain = await f.chain.getCommitment(NETUID, f.owner.address);
+    const onChain = await f.chain.getCommitment({ netuid: NETUID, hotkey: f.owner.address });
     expect(onChain?.data).toBe(out.pointer);
     expect(onChain?.block).toBe(out.block);
     const pointer = parseCompetitionPointer(out.pointer);
@@ -37,7 +37,7 @@ describe('flock owner publish', () => {
   }, 60_000);
 
   it('refuses an invalid competition, a bad eval set and a non-owner hotkey without committing', async () => {
-    const before = await f.chain.getCommitment(NETUID, f.owner.address);
+    const before = await f.chain.getCommitment({ netuid: NETUID, hotkey: f.owner.address });
     const bad = join(f.root, 'bad-competition.json');
     writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync(f.competitionFile, 'utf8')), recipe: { epochs: 0 } }));
     const r = await runFlockAsync(['owner', 'publish', '--competition', bad, '--eval', f.evalFile, '--repo', 'flock/comp', '--model', f.modelDir,
@@ -57,7 +57,7 @@ describe('flock owner publish', () => {
       chain: f.chain, hub: f.ownerHub, netuid: NETUID, owner: notOwner, competitionJson: JSON.parse(readFileSync(f.competitionFile, 'utf8')),
       evalPath: f.evalFile, repo: 'flock/comp', model: { dir: f.modelDir }, log: silentLogger,
     })).rejects.toThrow(/is not the owner of subnet 1/);
-    expect(await f.chain.getCommitment(NETUID, f.owner.address)).toEqual(before);
+    expect(await f.chain.getCommitment({ netuid: NETUID, hotkey: f.owner.address })).toEqual(before);
   }, 60_000);
 
   it('takes --model as REPO@REVISION and refuses anything else', async () => {

@@ -39,7 +39,7 @@ async function closeAll(net?: TestSubnet, store?: ValidatorStore, index?: Finger
 }
 
 async function nextWindow(net: TestSubnet): Promise<void> {
-  const info = await net.chain.subnetInfo(NETUID);
+  const info = await net.chain.subnetInfo({ netuid: NETUID });
   await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
 }
 
@@ -65,7 +65,7 @@ describe('validator faults: pending weights, hub down, chain down', () => {
 
   it('a weight transaction left pending by a crash that did land is resolved from the chain, not sent again', async () => {
     await nextWindow(net);
-    const info = await net.chain.subnetInfo(NETUID);
+    const info = await net.chain.subnetInfo({ netuid: NETUID });
     const window = weightWindow(info);
     // the crash: window claimed, transaction sent, process gone before recording the outcome
     const claim = store.claimWeightWindow({ netuid: NETUID, window, uids: [1], weights: [65535] });
@@ -82,7 +82,7 @@ describe('validator faults: pending weights, hub down, chain down', () => {
 
   it('a pending transaction that never landed is declared lost after a grace period and weights are set again in that window', async () => {
     await nextWindow(net);
-    const info = await net.chain.subnetInfo(NETUID);
+    const info = await net.chain.subnetInfo({ netuid: NETUID });
     const window = weightWindow(info);
     const claim = store.claimWeightWindow({ netuid: NETUID, window, uids: [1], weights: [65535] });
     store.setWeightTransactionClaimBlock(claim.transaction.id, info.block.number);
@@ -124,7 +124,7 @@ describe('validator faults: pending weights, hub down, chain down', () => {
     await nextWindow(net);
     const c = await net.register('c');
     await net.commit(c, formatCommitment({ repoId: 'miners/c', competitionId: '1', revision: await net.publish('c', toJsonl(taskRows(16, 5))) }));
-    const info = await net.chain.subnetInfo(NETUID);
+    const info = await net.chain.subnetInfo({ netuid: NETUID });
     await net.dev.produceBlocks(info.nextEpochBlock - info.block.number - 2); // two blocks left
     const pass = await validatorFor(net, store, index).runPass();
     expect(pass.evaluated).toBe(1);
@@ -248,7 +248,7 @@ describe('validator on a commit-reveal subnet', () => {
     const reveal = store.weightTransactions().find((t) => t.kind === 'reveal')!;
     expect(reveal).toMatchObject({ status: 'included', window: commit.window });
     // the revealed weights are on chain
-    const mg = await net.chain.metagraph(NETUID);
+    const mg = await net.chain.metagraph({ netuid: NETUID });
     expect(mg.lastUpdate[0]).toBe(reveal.block);
   });
 });

@@ -171,7 +171,7 @@ export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
       const key = await keypairFromSeed(new Uint8Array(32).fill(7));
       await chain.burnedRegister({ netuid: NETUID, hotkey: key.address, signer: coldkey });
       await chain.addStake({ netuid: NETUID, hotkey: key.address, amount: 1000, signer: coldkey });
-      const info = await chain.subnetInfo(NETUID);
+      const info = await chain.subnetInfo({ netuid: NETUID });
       await dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
       await new Wallet({ name: 'validator', hotkey: 'default', path: walletsDir }).setHotkey(key, { overwrite: true });
       return key;

@@ -125,7 +125,7 @@ describe('validator pass: bad inputs and faults', () => {
     // the weights on chain are the round's
     const tx = store.weightTransactions()[0]!;
     expect(tx).toMatchObject({ status: 'included', kind: 'set' });
-    const mg = await net.chain.metagraph(NETUID);
+    const mg = await net.chain.metagraph({ netuid: NETUID });
     expect(mg.lastUpdate[0]).toBe(tx.block);
 
     // status reads the same, from the store alone
@@ -145,7 +145,7 @@ describe('validator pass: bad inputs and faults', () => {
     expect(again.evaluated).toBe(0); // nothing finished is redone
     expect(store.weightTransactions()).toHaveLength(before);
 
-    const info = await net.chain.subnetInfo(NETUID);
+    const info = await net.chain.subnetInfo({ netuid: NETUID });
     await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
     const next = await v.runPass();
     expect(next.weights?.status).toBe('set');
@@ -163,7 +163,7 @@ describe('validator pass: bad inputs and faults', () => {
     const before = new Map(store.listEvaluations(key).map((e) => [e.datasetIdentity, Array.from(e.losses!)]));
     // as if these were computed by the engine before the learning-rate schedule was applied
     store.db.prepare(`UPDATE evaluations SET compute = 'flock-engine 1.0.0 · cpu · attention=js matmul=js'`).run();
-    const info = await net.chain.subnetInfo(NETUID);
+    const info = await net.chain.subnetInfo({ netuid: NETUID });
     await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
     const pass = await v.runPass();
     expect(pass.evaluated).toBe(4);
@@ -178,7 +178,7 @@ describe('validator pass: bad inputs and faults', () => {
     const v = newValidator(net, stateDir, store, index);
     const server = await startMetricsServer(v.metrics, 0);
     try {
-      const info = await net.chain.subnetInfo(NETUID);
+      const info = await net.chain.subnetInfo({ netuid: NETUID });
       await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
       await v.runPass();
       const text = await (await fetch(server.url)).text();

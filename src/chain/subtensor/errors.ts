@@ -1,6 +1,8 @@
 /**
  * Typed chain errors (viem style): each failure has its own class with a literal `name`, a message
- * that names the bad value, and a hint with the next step. All extend the project's FlockError.
+ * that names the bad value, and a hint with the next step. All extend the project's FlockError;
+ * callers tell them apart with `instanceof`, and each action exports the union it can throw
+ * (`GetMetagraphErrorType`, `SetWeightsErrorType`, …).
  */
 import { FlockError, type FlockErrorOptions } from '../../util/errors.js';
 
@@ -29,6 +31,57 @@ export class ChainDispatchError extends FlockError {
   constructor(readonly pallet: string, readonly error: string, readonly docs: string, options: FlockErrorOptions = {}) {
     super(options.details?.length ? `${pallet}.${error}` : `the chain refused the transaction: ${pallet}.${error}${docs ? ` (${docs})` : ''}`, options);
   }
+}
+
+/** A weight commit was not revealed in time (`SubtensorModule.ExpiredWeightCommit`): commit again. */
+export class ExpiredWeightCommitError extends ChainDispatchError {
+  override name = 'ExpiredWeightCommitError' as const;
+}
+
+/** The hotkey used its commitment space for this epoch (`Commitments.SpaceLimitExceeded`). */
+export class SpaceLimitExceededError extends ChainDispatchError {
+  override name = 'SpaceLimitExceededError' as const;
+}
+
+/** Module errors that have a class of their own (the rest are plain ChainDispatchError). */
+export const DISPATCH_ERROR_CLASSES: Record<string, typeof ChainDispatchError> = {
+  ExpiredWeightCommit: ExpiredWeightCommitError,
+  SpaceLimitExceeded: SpaceLimitExceededError,
+};
+
+/** The node refused to take a transaction into its pool (bad nonce, low balance, a rate limit …). */
+export class TransactionRejectedError extends FlockError {
+  override name: string = 'TransactionRejectedError';
+  constructor(readonly what: string, readonly reason: string, options: FlockErrorOptions = {}) {
+    super(`${what}: the node rejected the transaction: ${reason}`, options);
+  }
+}
+
+/** The same transaction is already in the node's pool. */
+export class TransactionPendingError extends TransactionRejectedError {
+  override name = 'TransactionPendingError' as const;
+  constructor(what: string) {
+    super(what, 'the same transaction is already pending', { hint: 'wait for it to be included, then retry' });
+    this.message = `${what}: the same transaction is already pending`;
+  }
+}
+
+/** A transaction the pool took was later found invalid, dropped or replaced, and never included. */
+export class TransactionDroppedError extends FlockError {
+  override name = 'TransactionDroppedError' as const;
+  constructor(readonly what: string, readonly status: string) {
+    super(`${what}: the transaction was ${status} by the node`, { hint: 'retry; if it repeats, check the nonce and the account balance' });
+  }
+}
+
+/** What every chain read can fail with: the node is unreachable or too slow. */
+export type ChainRequestErrorType = ChainConnectionError | ChainTimeoutError;
+/** What every transaction can fail with: a read's failures, the pool's refusal, the chain's. */
+export type TransactionErrorType = ChainRequestErrorType | TransactionRejectedError | TransactionDroppedError | ChainDispatchError;
+
+/** True for failures that say nothing about the request itself (the node is down or slow). */
+export function isChainUnavailable(err: unknown): err is ChainRequestErrorType {
+  return err instanceof ChainConnectionError || err instanceof ChainTimeoutError;
 }
 
 /** The subnet's weights rate limit has not passed since this hotkey last set weights. */

@@ -6,6 +6,7 @@ export * from './weights.js';
 export * from './commit-reveal.js';
 export * from './commitment-data.js';
 export * from './submit.js';
+export * from './weight-setting.js';
 export * from './actions/getCurrentBlock.js';
 export * from './actions/watchBlocks.js';
 export * from './actions/getSubnetInfo.js';

@@ -6,10 +6,12 @@
  */
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
-import { FlockError } from '../../util/errors.js';
 import type { Signer, TxResult } from '../chain.js';
 import { ensureConnected, signerPair, withTimeout, type SubtensorClient } from './client.js';
-import { ChainConnectionError, ChainDispatchError, ChainTimeoutError, DISPATCH_HINTS } from './errors.js';
+import {
+  ChainConnectionError, ChainDispatchError, ChainTimeoutError, DISPATCH_ERROR_CLASSES, DISPATCH_HINTS, TransactionDroppedError, TransactionPendingError,
+  TransactionRejectedError,
+} from './errors.js';
 
 export interface SubmitResult extends TxResult {
   events: EventRecord[];
@@ -23,23 +25,23 @@ const CUSTOM_TX_ERRORS: Record<number, string> = {
   12: 'ServingRateLimitExceeded', 13: 'InvalidPort', 255: 'BadRequest',
 };
 
-/** A DispatchError as a typed error. */
+/** A DispatchError as a typed error (a class of its own for the module errors callers act on). */
 export function dispatchErrorOf(client: SubtensorClient, err: DispatchError): ChainDispatchError {
   if (err.isModule) {
     const meta = client.api.registry.findMetaError(err.asModule);
     const docs = meta.docs.join(' ').trim();
-    return new ChainDispatchError(meta.section[0]!.toUpperCase() + meta.section.slice(1), meta.name, docs, { hint: DISPATCH_HINTS[meta.name] });
+    const Class = DISPATCH_ERROR_CLASSES[meta.name] ?? ChainDispatchError;
+    return new Class(meta.section[0]!.toUpperCase() + meta.section.slice(1), meta.name, docs, { hint: DISPATCH_HINTS[meta.name] });
   }
   return new ChainDispatchError('System', err.type, err.toString());
 }
 
-function poolError(client: SubtensorClient, what: string, message: string): FlockError {
+/** The node's refusal of a transaction (its message text is all the pool gives us) as a typed error. */
+function poolError(client: SubtensorClient, what: string, message: string): TransactionRejectedError {
   const custom = /Custom error: (\d+)/.exec(message);
   const name = custom ? CUSTOM_TX_ERRORS[Number(custom[1])] : undefined;
-  if (/Priority is too low|already imported|AlreadyImported/i.test(message)) {
-    return new FlockError(`${what}: the same transaction is already pending`, { hint: 'wait for it to be included, then retry' });
-  }
-  return new FlockError(`${what}: the node rejected the transaction: ${name ? `${name} (${message})` : message}`, {
+  if (/Priority is too low|already imported|AlreadyImported/i.test(message)) return new TransactionPendingError(what);
+  return new TransactionRejectedError(what, name ? `${name} (${message})` : message, {
     hint: name ? DISPATCH_HINTS[name] ?? 'see the message above' : `node: ${client.endpoint}`,
   });
 }
@@ -69,7 +71,7 @@ export async function submitExtrinsic(
         else resolve({ blockHash: (status.isInBlock ? status.asInBlock : status.asFinalized).toHex(), events: [...events], txHash: result.txHash.toHex() });
       } else if (status.isInvalid || status.isDropped || status.isUsurped) {
         unsubscribe?.();
-        reject(new FlockError(`${what}: the transaction was ${status.type.toLowerCase()} by the node`, { hint: 'retry; if it repeats, check the nonce and the account balance' }));
+        reject(new TransactionDroppedError(what, status.type.toLowerCase()));
       }
     }).then((unsub) => { unsubscribe = unsub; }, (err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);

@@ -31,12 +31,12 @@ export class SubtensorChain implements Chain {
 
   get endpoint(): string { return this.client.endpoint; }
   currentBlock() { return getCurrentBlock(this.client); }
-  watchBlocks(onBlock: (number: number) => void) { return watchBlocks(this.client, onBlock); }
-  subnetInfo(netuid: number) { return getSubnetInfo(this.client, { netuid }); }
-  metagraph(netuid: number) { return getMetagraph(this.client, { netuid }); }
-  uidOf(netuid: number, hotkey: string) { return getUid(this.client, { netuid, hotkey }); }
-  getCommitment(netuid: number, hotkey: string) { return getCommitment(this.client, { netuid, hotkey }); }
-  getAllCommitments(netuid: number) { return getAllCommitments(this.client, { netuid }); }
+  watchBlocks(p: { onBlock: (number: number) => void }) { return watchBlocks(this.client, p); }
+  subnetInfo(p: { netuid: number }) { return getSubnetInfo(this.client, p); }
+  metagraph(p: { netuid: number }) { return getMetagraph(this.client, p); }
+  uidOf(p: { netuid: number; hotkey: string }) { return getUid(this.client, p); }
+  getCommitment(p: { netuid: number; hotkey: string }) { return getCommitment(this.client, p); }
+  getAllCommitments(p: { netuid: number }) { return getAllCommitments(this.client, p); }
   setCommitment(p: { netuid: number; data: string; signer: Signer }) { return setCommitment(this.client, p); }
   setWeights(p: SetWeightsParams) { return setWeights(this.client, p); }
   commitWeights(p: SetWeightsParams & { salt?: number[] }) { return commitWeights(this.client, p); }

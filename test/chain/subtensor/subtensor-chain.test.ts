@@ -11,7 +11,7 @@ import type { Header } from '@polkadot/types/interfaces';
 import { startDevnet, type Devnet } from '../../../src/chain/devnet/index.js';
 import { headerHash } from '../../../src/chain/subtensor/actions/getCurrentBlock.js';
 import {
-  ChainConnectionError, ChainDispatchError, SettingWeightsTooFastError, SubnetNotFoundError, SubtensorChain, commitHash,
+  ChainConnectionError, ChainDispatchError, ExpiredWeightCommitError, SettingWeightsTooFastError, SubnetNotFoundError, SubtensorChain, commitHash,
   keypairFromUri, legacyEpochSchedule, type WalletKeypair,
 } from '../../../src/chain/index.js';
 
@@ -45,7 +45,7 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
   }, 60_000);
 
   it('reads the subnet: tempo, owner, schedule, weight rules', async () => {
-    const info = await chain.subnetInfo(NETUID);
+    const info = await chain.subnetInfo({ netuid: NETUID });
     expect(info).toMatchObject({
       netuid: NETUID, tempo: TEMPO, weightsRateLimit: RATE_LIMIT, weightsVersionKey: 0, commitRevealEnabled: false,
       ownerHotkey: alice.address, minAllowedWeights: 1, maxWeightLimit: 1,
@@ -56,39 +56,39 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
     expect(info.nextEpochBlock - info.block.number).toBeLessThanOrEqual(TEMPO + 1);
     expect(legacyEpochSchedule(20, 1, 10)).toEqual({ lastEpochBlock: 20, nextEpochBlock: 31 });
     expect(legacyEpochSchedule(25, 1, 10)).toEqual({ lastEpochBlock: 20, nextEpochBlock: 31 });
-    await expect(chain.subnetInfo(7)).rejects.toBeInstanceOf(SubnetNotFoundError);
+    await expect(chain.subnetInfo({ netuid: 7 })).rejects.toBeInstanceOf(SubnetNotFoundError);
   });
 
   it('registers a hotkey, commits, and reads the commitment back with its block', async () => {
     const reg = await chain.burnedRegister({ netuid: NETUID, hotkey: bobHot.address, signer: bob });
     expect(reg.uid).toBe(1);
-    expect(await chain.uidOf(NETUID, bobHot.address)).toBe(1);
-    expect(await chain.uidOf(NETUID, charlieHot.address)).toBeUndefined();
+    expect(await chain.uidOf({ netuid: NETUID, hotkey: bobHot.address })).toBe(1);
+    expect(await chain.uidOf({ netuid: NETUID, hotkey: charlieHot.address })).toBeUndefined();
 
     const first = await chain.setCommitment({ netuid: NETUID, data: 'bob/ds:1:4f2c', signer: bobHot });
-    let c = await chain.getCommitment(NETUID, bobHot.address);
+    let c = await chain.getCommitment({ netuid: NETUID, hotkey: bobHot.address });
     expect(c).toMatchObject({ netuid: NETUID, hotkey: bobHot.address, block: first.blockNumber, data: 'bob/ds:1:4f2c' });
 
     await dev.produceBlocks(2);
     const second = await chain.setCommitment({ netuid: NETUID, data: 'bob/ds:1:ünïcode', signer: bobHot });
     expect(second.blockNumber).toBeGreaterThan(first.blockNumber);
-    c = await chain.getCommitment(NETUID, bobHot.address);
+    c = await chain.getCommitment({ netuid: NETUID, hotkey: bobHot.address });
     expect(c).toMatchObject({ block: second.blockNumber, data: 'bob/ds:1:ünïcode' });
 
     const owner = await chain.setCommitment({ netuid: NETUID, data: '{"c":"1"}', signer: alice });
-    const all = await chain.getAllCommitments(NETUID);
+    const all = await chain.getAllCommitments({ netuid: NETUID });
     expect(all.map((x) => [x.hotkey, x.block, x.data])).toEqual([
       [bobHot.address, second.blockNumber, 'bob/ds:1:ünïcode'],
       [alice.address, owner.blockNumber, '{"c":"1"}'],
     ]);
-    expect(await chain.getCommitment(NETUID, charlieHot.address)).toBeUndefined();
+    expect(await chain.getCommitment({ netuid: NETUID, hotkey: charlieHot.address })).toBeUndefined();
 
     const refused = chain.setCommitment({ netuid: NETUID, data: 'nope', signer: charlieHot });
     await expect(refused).rejects.toBeInstanceOf(ChainDispatchError);
     await expect(refused).rejects.toThrow(/Commitments\.AccountNotAllowedCommit/);
     await expect(chain.setCommitment({ netuid: NETUID, data: 'x'.repeat(129), signer: bobHot })).rejects.toThrow(/at most 128/);
 
-    const mg = await chain.metagraph(NETUID);
+    const mg = await chain.metagraph({ netuid: NETUID });
     expect(mg.n).toBe(2);
     expect(mg.uids).toEqual([0, 1]);
     expect(mg.hotkeys).toEqual([alice.address, bobHot.address]);
@@ -116,7 +116,7 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
     await dev.produceBlocks(RATE_LIMIT);
     const again = await chain.setWeights({ netuid: NETUID, uids: [1], weights: [1], versionKey: 0, signer: alice });
     expect(again.blockNumber).toBeGreaterThan(w.blockNumber);
-    const mg = await chain.metagraph(NETUID);
+    const mg = await chain.metagraph({ netuid: NETUID });
     expect(mg.lastUpdate[0]).toBe(again.blockNumber);
 
     // the version key goes on chain as given
@@ -135,8 +135,8 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
     await expect(noPermit).rejects.toMatchObject({ hint: expect.stringContaining('validator permit') });
 
     await chain.addStake({ netuid: NETUID, hotkey: bobHot.address, amount: 1000, signer: bob });
-    await produceUntil(dev, (await chain.subnetInfo(NETUID)).nextEpochBlock);
-    const mg = await chain.metagraph(NETUID);
+    await produceUntil(dev, (await chain.subnetInfo({ netuid: NETUID })).nextEpochBlock);
+    const mg = await chain.metagraph({ netuid: NETUID });
     expect(mg.validatorPermit[1]).toBe(true);
     expect(mg.alphaStake[1]).toBeGreaterThanOrEqual(1000);
     expect(mg.stake[1]).toBeGreaterThanOrEqual(1000);
@@ -169,7 +169,7 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
   it('follows new blocks from the current one on, until told to stop', async () => {
     const seen: number[] = [];
     const start = (await chain.currentBlock()).number;
-    const stop = await chain.watchBlocks((n) => seen.push(n));
+    const stop = await chain.watchBlocks({ onBlock: (n) => seen.push(n) });
     await dev.produceBlocks(3);
     const deadline = Date.now() + 10_000;
     while (seen[seen.length - 1] !== start + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -187,7 +187,7 @@ describe('commit-reveal on a devnet', { timeout: 60_000 }, () => {
     const chain = await SubtensorChain.connect({ endpoint: dev.url, txTimeoutMs: 20_000 });
     try {
       const alice = await keypairFromUri('//Alice');
-      const info = await chain.subnetInfo(NETUID);
+      const info = await chain.subnetInfo({ netuid: NETUID });
       expect(info.commitRevealEnabled).toBe(true);
       await expect(chain.setWeights({ netuid: NETUID, uids: [0], weights: [1], versionKey: 0, signer: alice }))
         .rejects.toMatchObject({ error: 'CommitRevealEnabled', hint: 'use commitWeights / revealWeights' });
@@ -199,7 +199,7 @@ describe('commit-reveal on a devnet', { timeout: 60_000 }, () => {
       expect(JSON.stringify(commits.toJSON())).toContain(pending.commitHash);
 
       await expect(chain.revealWeights({ pending, signer: alice })).rejects.toThrow(/RevealTooEarly/);
-      const next = (await chain.subnetInfo(NETUID)).nextEpochBlock;
+      const next = (await chain.subnetInfo({ netuid: NETUID })).nextEpochBlock;
       await produceUntil(dev, next + 1);
       const bad = chain.revealWeights({ pending: { ...pending, salt: [9, 9, 9, 9, 9, 9, 9, 9] }, signer: alice });
       await expect(bad).rejects.toThrow(/InvalidRevealCommitHashNotMatch/);
@@ -207,6 +207,14 @@ describe('commit-reveal on a devnet', { timeout: 60_000 }, () => {
       expect(revealed.blockNumber).toBeGreaterThan(next);
       const stored = await chain.client.api.query['subtensorModule']!['weights']!(NETUID, 0) as unknown as Codec;
       expect(stored.toJSON()).toEqual([[0, 65535]]);
+
+      // a commit left unrevealed past its reveal epoch expires: its own error class, for callers to act on
+      await produceUntil(dev, dev.bestNumber() + RATE_LIMIT + 1);
+      const late = await chain.commitWeights({ netuid: NETUID, uids: [0], weights: [1], versionKey: 0, signer: alice, salt: [8, 7, 6, 5, 4, 3, 2, 1] });
+      await produceUntil(dev, dev.bestNumber() + (info.revealPeriodEpochs + 2) * (TEMPO + 1));
+      const expired = chain.revealWeights({ pending: late, signer: alice });
+      await expect(expired).rejects.toBeInstanceOf(ExpiredWeightCommitError);
+      await expect(expired).rejects.toThrow(/SubtensorModule\.ExpiredWeightCommit/);
     } finally {
       await chain.close();
       await dev.close();
@@ -235,7 +243,7 @@ describe('a node that goes away', () => {
         block = await chain.currentBlock().catch(() => undefined);
       }
       expect(block?.number).toBe(c.blockNumber);
-      expect(await chain.getCommitment(NETUID, alice.address)).toMatchObject({ data: 'before restart', block: c.blockNumber });
+      expect(await chain.getCommitment({ netuid: NETUID, hotkey: alice.address })).toMatchObject({ data: 'before restart', block: c.blockNumber });
       const after = await chain.setCommitment({ netuid: NETUID, data: 'after restart', signer: alice });
       expect(after.blockNumber).toBe(c.blockNumber + 1);
     } finally {

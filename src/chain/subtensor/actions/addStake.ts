@@ -1,6 +1,7 @@
 import type { Signer, TxResult } from '../../chain.js';
 import type { SubtensorClient } from '../client.js';
 import { submitExtrinsic } from '../submit.js';
+import type { TransactionErrorType } from '../errors.js';
 
 export interface AddStakeParameters {
   netuid: number;
@@ -11,6 +12,7 @@ export interface AddStakeParameters {
   signer: Signer;
 }
 export type AddStakeReturnType = TxResult;
+export type AddStakeErrorType = TransactionErrorType;
 
 /**
  * Stake TAO from the signing coldkey to a hotkey on a subnet (`SubtensorModule.add_stake`).

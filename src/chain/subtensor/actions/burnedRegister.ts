@@ -3,6 +3,7 @@ import { FlockError } from '../../../util/errors.js';
 import type { SubtensorClient } from '../client.js';
 import { findEvent, submitExtrinsic } from '../submit.js';
 import { getUid } from './getUid.js';
+import type { TransactionErrorType } from '../errors.js';
 
 export interface BurnedRegisterParameters {
   netuid: number;
@@ -12,6 +13,8 @@ export interface BurnedRegisterParameters {
   signer: Signer;
 }
 export type BurnedRegisterReturnType = TxResult & { uid: number };
+/** FlockError: included, yet the hotkey has no uid (the chain did not register it). */
+export type BurnedRegisterErrorType = TransactionErrorType | FlockError;
 
 /**
  * Register a hotkey on a subnet by burning the registration cost from the signing coldkey

@@ -5,11 +5,13 @@ import type { Commitment } from '../../chain.js';
 import { SS58_FORMAT } from '../../wallet/keypair.js';
 import { request, storage, type SubtensorClient } from '../client.js';
 import { commitmentFrom } from './getCommitment.js';
+import type { ChainRequestErrorType } from '../errors.js';
 
 export interface GetAllCommitmentsParameters {
   netuid: number;
 }
 export type GetAllCommitmentsReturnType = Commitment[];
+export type GetAllCommitmentsErrorType = ChainRequestErrorType;
 
 /**
  * Every commitment under a subnet (`Commitments.CommitmentOf` entries), oldest block first.

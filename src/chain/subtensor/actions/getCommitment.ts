@@ -3,12 +3,14 @@ import type { Codec } from '@polkadot/types/types';
 import type { Commitment } from '../../chain.js';
 import { num, request, storage, type SubtensorClient } from '../client.js';
 import { fieldBytes, utf8 } from '../commitment-data.js';
+import type { ChainRequestErrorType } from '../errors.js';
 
 export interface GetCommitmentParameters {
   netuid: number;
   hotkey: string;
 }
 export type GetCommitmentReturnType = Commitment | undefined;
+export type GetCommitmentErrorType = ChainRequestErrorType;
 
 interface Registration {
   block: Codec;

@@ -2,8 +2,10 @@ import { compactToU8a, hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import type { BlockRef } from '../../chain.js';
 import { request, type SubtensorClient } from '../client.js';
+import type { ChainRequestErrorType } from '../errors.js';
 
 export type GetCurrentBlockReturnType = BlockRef;
+export type GetCurrentBlockErrorType = ChainRequestErrorType;
 
 /** A block header as `chain_getHeader` returns it (digest items are SCALE-encoded hex). */
 export interface HeaderJson {

@@ -4,14 +4,14 @@ import { encodeAddress } from '@polkadot/util-crypto';
 import type { Metagraph } from '../../chain.js';
 import { SS58_FORMAT } from '../../wallet/keypair.js';
 import { big, bools, num, nums, request, storage, type SubtensorClient } from '../client.js';
-import { SubnetNotFoundError } from '../errors.js';
+import { SubnetNotFoundError, type ChainRequestErrorType } from '../errors.js';
 import { getCurrentBlock } from './getCurrentBlock.js';
 
 export interface GetMetagraphParameters {
   netuid: number;
 }
 export type GetMetagraphReturnType = Metagraph;
-export type GetMetagraphErrorType = SubnetNotFoundError;
+export type GetMetagraphErrorType = SubnetNotFoundError | ChainRequestErrorType;
 
 const RAO = 1e9;
 const U64_MAX = 2n ** 64n - 1n;

@@ -2,7 +2,7 @@ import { encodeAddress } from '@polkadot/util-crypto';
 import type { BlockRef, SubnetInfo } from '../../chain.js';
 import { SS58_FORMAT } from '../../wallet/keypair.js';
 import { hasStorage, num, request, storage, type SubtensorClient } from '../client.js';
-import { SubnetNotFoundError } from '../errors.js';
+import { SubnetNotFoundError, type ChainRequestErrorType } from '../errors.js';
 import { getCurrentBlock } from './getCurrentBlock.js';
 
 export interface GetSubnetInfoParameters {
@@ -11,7 +11,7 @@ export interface GetSubnetInfoParameters {
   at?: BlockRef;
 }
 export type GetSubnetInfoReturnType = SubnetInfo & { block: BlockRef };
-export type GetSubnetInfoErrorType = SubnetNotFoundError;
+export type GetSubnetInfoErrorType = SubnetNotFoundError | ChainRequestErrorType;
 
 const RAO = 1e9;
 

@@ -1,11 +1,13 @@
 import type { Option, u16 } from '@polkadot/types';
 import { request, storage, type SubtensorClient } from '../client.js';
+import type { ChainRequestErrorType } from '../errors.js';
 
 export interface GetUidParameters {
   netuid: number;
   hotkey: string;
 }
 export type GetUidReturnType = number | undefined;
+export type GetUidErrorType = ChainRequestErrorType;
 
 /**
  * The uid of a hotkey on a subnet (`SubtensorModule.Uids`), or undefined when not registered.

@@ -1,12 +1,15 @@
 import type { PendingReveal, Signer, TxResult } from '../../chain.js';
 import type { SubtensorClient } from '../client.js';
 import { submitExtrinsic } from '../submit.js';
+import type { TransactionErrorType } from '../errors.js';
 
 export interface RevealWeightsParameters {
   pending: PendingReveal;
   signer: Signer;
 }
 export type RevealWeightsReturnType = TxResult;
+/** ChainDispatchError includes ExpiredWeightCommitError (too late: commit again). */
+export type RevealWeightsErrorType = TransactionErrorType;
 
 /**
  * Reveal committed weights (`SubtensorModule.reveal_weights`) in the reveal epoch; the chain

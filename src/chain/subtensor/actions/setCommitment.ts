@@ -2,6 +2,7 @@ import type { Signer, TxResult } from '../../chain.js';
 import { commitmentInfo } from '../commitment-data.js';
 import type { SubtensorClient } from '../client.js';
 import { submitExtrinsic } from '../submit.js';
+import type { TransactionErrorType } from '../errors.js';
 
 export interface SetCommitmentParameters {
   netuid: number;
@@ -11,6 +12,8 @@ export interface SetCommitmentParameters {
   signer: Signer;
 }
 export type SetCommitmentReturnType = TxResult;
+/** ChainDispatchError includes SpaceLimitExceededError (the epoch's commitment space is used). */
+export type SetCommitmentErrorType = TransactionErrorType;
 
 /**
  * Store `data` as the signer hotkey's commitment on a subnet (`Commitments.set_commitment`).

@@ -128,6 +128,8 @@ export interface PendingReveal {
 export interface Chain {
   /** The endpoint in use (credentials stripped). */
   readonly endpoint: string;
+  /** False while the connection to the node is down (it reconnects by itself). */
+  readonly connected: boolean;
   currentBlock(): Promise<BlockRef>;
   /** Follow new best blocks (the current one first) until the returned function is called. */
   watchBlocks(params: { onBlock: (number: number) => void }): Promise<() => Promise<void>>;

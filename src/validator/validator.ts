@@ -104,6 +104,10 @@ export class Validator {
   /** Training rows read ahead, by dataset identity (at most the next one). */
   private readonly trainingAhead = new Map<string, Promise<TrainingOutcome>>();
   private competition: LoadedCompetition | null = null;
+  /** The chain as the last pass read it: what evaluations go on with while the node is away. */
+  private lastState: ChainState | null = null;
+  /** Set while weights wait for the node to come back (logged once per outage). */
+  private weightsWaiting = false;
   private stopping = false;
 
   constructor(readonly o: ValidatorOptions) {
@@ -176,7 +180,8 @@ export class Validator {
       });
       commitments.set(c.hotkey, { uid, hotkey: c.hotkey, commitment: c, submission, ...(parsed.ok ? {} : { commitmentError: parsed.reason }) });
     }
-    return { block, info, metagraph, myUid, ownerUid, competition, commitments };
+    this.lastState = { block, info, metagraph, myUid, ownerUid, competition, commitments };
+    return this.lastState;
   }
 
   private async loadCompetitionCached(pointer: CompetitionPointer, block: number): Promise<LoadedCompetition> {
@@ -441,10 +446,15 @@ export class Validator {
     try {
       while (!this.stopping) {
         intake.throwIfFailed();
-        if (this.weightsDue(state, block) && store.getEvaluation(state.competition.key, BASE_EVALUATION)?.status === 'done') {
-          const r = await this.scoreAndSetWeights(state);
-          weights = r.outcome ?? weights;
-          round = r.round ?? round;
+        if (this.weightsDue(state, block) && store.getEvaluation(state.competition.key, BASE_EVALUATION)?.status === 'done' && this.chainReachable()) {
+          try {
+            const r = await this.scoreAndSetWeights(state);
+            weights = r.outcome ?? weights;
+            round = r.round ?? round;
+          } catch (err) {
+            if (!isChainUnavailable(err)) throw err;
+            this.chainReachable(); // the node went away just now: weights wait, evaluations go on
+          }
         }
         const ran = await this.evaluateNext(state);
         if (!ran) {
@@ -458,8 +468,13 @@ export class Validator {
         if (ran.status === 'done') evaluated++;
         else failed++;
         block = await this.blocks.current();
-        // a long pass may cross the epoch: follow the new window
-        if (block >= state.info.nextEpochBlock) state.info = await chain.subnetInfo({ netuid: this.o.netuid });
+        // a long pass may cross the epoch: follow the new window (when the node is there to say)
+        if (block >= state.info.nextEpochBlock && chain.connected) {
+          state.info = await chain.subnetInfo({ netuid: this.o.netuid }).catch((err: unknown) => {
+            if (isChainUnavailable(err)) return state.info;
+            throw err;
+          });
+        }
       }
     } finally {
       // never leave intake running into the next pass: it stops at its next dataset
@@ -477,8 +492,38 @@ export class Validator {
   }
 
   /**
+   * True when the node is connected. Otherwise logs, once per outage, that weights wait for it
+   * while evaluations go on.
+   */
+  private chainReachable(): boolean {
+    if (this.o.chain.connected) {
+      this.weightsWaiting = false;
+      return true;
+    }
+    if (!this.weightsWaiting) this.o.log.warning('the chain is unreachable: weights wait for it; queued evaluations go on');
+    this.weightsWaiting = true;
+    return false;
+  }
+
+  /**
+   * While the node is away, evaluate what is queued for the competition the last pass saw
+   * (training needs no chain). Returns when the queue is empty, the node is back or the validator
+   * stops.
+   */
+  private async evaluateWhileChainAway(): Promise<number> {
+    const state = this.lastState;
+    let evaluated = 0;
+    while (state && !this.stopping && !this.chainReachable() && this.o.store.queueLength(state.competition.key) > 0) {
+      if (!(await this.evaluateNext(state))) break;
+      evaluated++;
+    }
+    return evaluated;
+  }
+
+  /**
    * Run passes until `rounds` rounds have set weights (forever when undefined), or one pass with
-   * `once`. Faults back off and retry (at most `maxRetries` in a row when given).
+   * `once`. Faults back off and retry (at most `maxRetries` in a row when given); while the chain
+   * is away, queued evaluations go on between the retries.
    */
   async run(p: { rounds?: number; once?: boolean; maxRetries?: number } = {}): Promise<PassSummary[]> {
     const { log } = this.o;
@@ -496,6 +541,7 @@ export class Validator {
         if (pass.queued === 0) await this.sleep(this.o.pollMs ?? (this.o.blockSeconds ?? 12) * 1000);
       } catch (err) {
         if (!isRetryable(err)) throw err;
+        if (isChainUnavailable(err) && (await this.evaluateWhileChainAway()) > 0) continue; // then try the chain again at once
         failures++;
         if (p.maxRetries !== undefined && failures > p.maxRetries) throw err;
         const wait = Math.min(this.o.maxBackoffMs ?? 60_000, base * 2 ** Math.min(failures - 1, 16));

@@ -20,10 +20,19 @@ import { NETUID, startSubnet, taskRows, toJsonl, type TestSubnet } from './subne
 const backend = new CpuBackend({ threads: 1 });
 afterAll(() => backend.dispose());
 
-function validatorFor(net: TestSubnet, store: ValidatorStore, index: FingerprintIndex, o: { chain?: SubtensorChain; log?: Logger } = {}): Validator {
+// what reaches the console itself, around whatever the chain client routes (library-logs.ts)
+const rawConsole: unknown[][] = [];
+const consoleError = console.error;
+console.error = (...args: unknown[]) => {
+  rawConsole.push(args);
+  consoleError(...args);
+};
+afterAll(() => { console.error = consoleError; });
+
+function validatorFor(net: TestSubnet, store: ValidatorStore, index: FingerprintIndex, o: { chain?: SubtensorChain; log?: Logger; blockSeconds?: number } = {}): Validator {
   return new Validator({
     chain: o.chain ?? net.chain, hub: net.validatorHub(join(net.root, 'state', 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
-    log: o.log ?? silentLogger, blockSeconds: 12, retryBaseMs: 200, maxBackoffMs: 500, pollMs: 10,
+    log: o.log ?? silentLogger, blockSeconds: o.blockSeconds ?? 12, retryBaseMs: 200, maxBackoffMs: 500, pollMs: 10,
   });
 }
 
@@ -154,6 +163,48 @@ describe('validator faults: pending weights, hub down, chain down', () => {
       expect(passes[0]!.weights?.status).toBe('set');
       expect(lines.join('')).toMatch(/retrying in/);
       expect(store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt])).toEqual(doneBefore);
+    } finally {
+      await chain.close();
+    }
+  });
+
+  it('chain down mid-pass: queued evaluations go on, weights wait for the node; one log line when it drops, one when it is back', async () => {
+    const key = store.latestRound()!.competitionId;
+    for (const [name, seed] of [['d1', 301], ['d2', 302], ['d3', 303]] as const) {
+      const m = await net.register(name);
+      await net.commit(m, formatCommitment({ repoId: `miners/${name}`, competitionId: '1', revision: await net.publish(name, toJsonl(taskRows(24, seed))) }));
+    }
+    await nextWindow(net);
+    const { log, lines } = capture();
+    const rawBefore = rawConsole.length;
+    const chain = await SubtensorChain.connect({ endpoint: net.dev.url, connectTimeoutMs: 800, timeoutMs: 2000, txTimeoutMs: 20_000, retryDelayMs: 100, log });
+    try {
+      const port = net.dev.port;
+      // a short block time: the block number goes stale between evaluations, so the loop asks the node after each one
+      const running = validatorFor(net, store, index, { chain, log, blockSeconds: 0.1 }).run({ once: true, maxRetries: 40 });
+      // the node goes away once the first of the new datasets has been evaluated
+      const started = Date.now();
+      while (!lines.some((l) => /evaluated uid/.test(l)) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 20));
+      await net.dev.close();
+      const downAt = Date.now();
+      // every queued dataset is trained while the node is away (a validator that waited for the node would stop here)
+      while (store.queueLength(key) > 0 && Date.now() - downAt < 30_000) await new Promise((r) => setTimeout(r, 50));
+      expect(store.queueLength(key)).toBe(0);
+      const upAt = Date.now();
+      const trainedWhileDown = store.listEvaluations(key, 'done').filter((e) => e.finishedAt! >= downAt && e.finishedAt! <= upAt);
+      expect(trainedWhileDown.length).toBeGreaterThanOrEqual(1);
+      await new Promise((r) => setTimeout(r, 2500)); // longer than the client waits for a reconnect: scoring fails and is retried
+      net.dev = await startDevnet({ port, dir: join(net.root, 'chain'), blockTimeMs: 0 });
+      const passes = await running;
+      expect(passes.at(-1)!.weights?.status).toBe('set');
+      expect(store.listEvaluations(key, 'queued')).toHaveLength(0);
+      const text = lines.join('');
+      expect(text.match(/lost the connection to ws:/g)).toHaveLength(1);
+      expect(text.match(/the connection to ws:\S+ is back/g)).toHaveLength(1);
+      expect(text.match(/weights wait for it; queued evaluations go on/g)).toHaveLength(1);
+      // @polkadot's own console lines (API-WS: disconnected …) stay out of the operator's log
+      expect(rawConsole.slice(rawBefore).filter((a) => a.some((x) => typeof x === 'string' && /API-WS/.test(x)))).toEqual([]);
+      for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \| /);
     } finally {
       await chain.close();
     }

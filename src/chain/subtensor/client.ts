@@ -15,6 +15,7 @@ import { FlockError } from '../../util/errors.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import type { Signer } from '../chain.js';
 import { ChainConnectionError, ChainTimeoutError } from './errors.js';
+import { routeLibraryLogs } from './library-logs.js';
 import { GENESIS_HASHES, redactEndpoint } from './network.js';
 
 export interface SubtensorClient {
@@ -31,6 +32,8 @@ export interface SubtensorClient {
   log: Logger;
   /** Set by `closeClient`: a deliberate disconnect is not reported as a lost connection. */
   closed: boolean;
+  /** Ends the routing of @polkadot's console lines to `log` (library-logs.ts). */
+  unrouteLogs: () => void;
 }
 
 export interface CreateSubtensorClientParameters {
@@ -77,6 +80,7 @@ export async function createSubtensorClient(p: CreateSubtensorClientParameters):
   const timeoutMs = p.timeoutMs ?? 30_000;
   const connectTimeoutMs = p.connectTimeoutMs ?? 20_000;
   const log = p.log ?? silentLogger;
+  const unrouteLogs = routeLibraryLogs(log);
   const provider = new WsProvider(p.endpoint, p.retryDelayMs ?? 1000, {}, timeoutMs);
   const api = new ApiPromise({ provider, noInitWarn: true, signedExtensions: SUBTENSOR_EXTENSIONS });
   let lastError: unknown;
@@ -85,14 +89,27 @@ export async function createSubtensorClient(p: CreateSubtensorClientParameters):
     await withTimeout(api.isReadyOrError, connectTimeoutMs, () => new ChainConnectionError(endpoint, `no answer within ${connectTimeoutMs} ms${lastError ? ` (${describe(lastError)})` : ''}`));
   } catch (err) {
     await api.disconnect().catch(() => undefined);
+    unrouteLogs();
     if (err instanceof ChainConnectionError) throw err;
     throw new ChainConnectionError(endpoint, describe(err), { cause: err });
   } finally {
     offError();
   }
-  const client: SubtensorClient = { api, provider, endpoint, timeoutMs, connectTimeoutMs, txTimeoutMs: p.txTimeoutMs ?? 120_000, log, closed: false };
-  provider.on('disconnected', () => { if (!client.closed) log.warning(`lost the connection to ${endpoint}; reconnecting`); });
-  provider.on('connected', () => log.debug(`connected to ${endpoint}`));
+  const client: SubtensorClient = {
+    api, provider, endpoint, timeoutMs, connectTimeoutMs, txTimeoutMs: p.txTimeoutMs ?? 120_000, log, closed: false, unrouteLogs,
+  };
+  // one line when the connection drops and one when it is back, however many reconnect attempts lie between
+  let down = false;
+  provider.on('disconnected', () => {
+    if (client.closed || down) return;
+    down = true;
+    log.warning(`lost the connection to ${endpoint}; reconnecting`);
+  });
+  provider.on('connected', () => {
+    if (!down) return;
+    down = false;
+    log.info(`the connection to ${endpoint} is back`);
+  });
   log.debug(`connected to ${endpoint}`, {
     chain: api.runtimeChain.toString(), spec: api.runtimeVersion.specVersion.toNumber(),
     network: GENESIS_HASHES[api.genesisHash.toHex()] ?? 'other',
@@ -188,4 +205,5 @@ export function signerAddress(signer: Signer): string {
 export async function closeClient(client: SubtensorClient): Promise<void> {
   client.closed = true;
   await client.api.disconnect().catch(() => undefined);
+  client.unrouteLogs();
 }

@@ -30,6 +30,7 @@ export class SubtensorChain implements Chain {
   }
 
   get endpoint(): string { return this.client.endpoint; }
+  get connected(): boolean { return !this.client.closed && this.client.provider.isConnected; }
   currentBlock() { return getCurrentBlock(this.client); }
   watchBlocks(p: { onBlock: (number: number) => void }) { return watchBlocks(this.client, p); }
   subnetInfo(p: { netuid: number }) { return getSubnetInfo(this.client, p); }

@@ -1,5 +1,5 @@
 /**
- * Dataset toolkit benchmark: prints the figures issue 2 asks for. Run: `npx tsx bench/dataset.ts`
+ * Dataset toolkit benchmark: prints its figures. Run: `npx tsx bench/dataset.ts`
  * (build first — `npm run build` — for the RSS figure, which runs the real `flock` CLI).
  *
  * 1. Fingerprinting throughput, one core: read + validate + canonicalise + SHA-256 + MinHash/LSH

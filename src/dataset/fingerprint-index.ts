@@ -13,7 +13,7 @@
  * merges its rows' keys only with the sketches of the candidates, so the cost grows with the
  * number of overlapping datasets, not with the size of the index. (A 50% copy whose rows were
  * each 10% edited shares f ≈ 2.5%; overlaps that share under ~1% of keys may go unreported.)
- * SQLite in WAL mode, so a dashboard can read while the validator writes.
+ * SQLite in WAL mode, so other processes can read while the validator writes.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The row schema (SYSTEM.md §2.3) and its validator.
+ * The row schema (docs/protocol.md, "Datasets") and its validator.
  *
  * A row is `{"system"?: string | null, "conversations": [{"role", "content"}, …]}`: turns alternate
  * user/assistant, start with the user, end with the assistant, and every content is a non-empty

@@ -1,5 +1,5 @@
 /**
- * Recipe v1's chat template (SYSTEM.md §2.4) and its assistant-only loss targets.
+ * Recipe v1's chat template (docs/protocol.md, "The recipe") and its assistant-only loss targets.
  *
  *   <|begin_of_text|>
  *   [<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>]      only if trim(system) ≠ ''
@@ -16,7 +16,7 @@
  */
 import type { ChatTokenizer } from './tokenizer.js';
 
-/** A chat row as the dataset format defines it (SYSTEM.md §2.3). */
+/** A chat row as the dataset format defines it (docs/protocol.md, "Datasets"). */
 export interface ChatRow {
   system?: string | null;
   conversations: { role: 'user' | 'assistant'; content: string }[];

@@ -1,5 +1,5 @@
 /**
- * competition.json: what the subnet owner publishes (SYSTEM.md §2.2) at the repo + revision named
+ * competition.json: what the subnet owner publishes (docs/protocol.md) at the repo + revision named
  * by the competition pointer. It names the base model, the evaluation recipe, the scoring
  * constants, the dataset limits and thresholds, and the evaluation set file. Every field but
  * `protocol`, `id` and `baseModel` has a default, so a minimal file is
@@ -29,7 +29,7 @@ const checked = (problem: (s: string) => string | null) =>
 
 const fraction = (d: number) => z.number().min(0).max(1).default(d);
 
-/** Scoring constants (scoring.md), each defaulting to scoring v1. */
+/** Scoring constants (docs/protocol.md, "Scoring v1"), each defaulting to scoring v1. */
 export const scoringConstantsSchema = z
   .object({
     baseMargin: z.number().min(0).lt(1).default(S.baseMargin),
@@ -46,7 +46,7 @@ export const scoringConstantsSchema = z
   .strict()
   .refine((s) => s.epsilonEnd <= s.epsilonStart, { message: 'epsilonEnd must not exceed epsilonStart', path: ['epsilonEnd'] });
 
-/** Dataset limits: bounds that protect the validator (SYSTEM.md §2.3). */
+/** Dataset limits: bounds that protect the validator (docs/protocol.md, "Datasets"). */
 export const datasetLimitsSchema = z
   .object({
     /** Rows past this many are ignored (first rows kept). */
@@ -62,7 +62,7 @@ export const competitionSchema = z
   .object({
     protocol: z.literal(PROTOCOL_VERSION),
     id: checked(competitionIdProblem),
-    /** Free text for dashboards. */
+    /** Free text for people (shown by tools; never interpreted). */
     title: z.string().max(200).optional(),
     baseModel: z
       .object({

@@ -1,5 +1,5 @@
 /**
- * The protocol miners and validators agree on (SYSTEM.md §2): commitments, the competition
+ * The protocol miners and validators agree on (docs/protocol.md): commitments, the competition
  * pointer and competition.json, the recipe schema, and scoring v1. Pure: no I/O.
  */
 export * from './result.js';

@@ -1,5 +1,5 @@
 /**
- * The evaluation recipe (SYSTEM.md §2.4): how a validator trains a LoRA adapter on a dataset and
+ * The evaluation recipe (docs/protocol.md, "The recipe"): how a validator trains a LoRA adapter on a dataset and
  * measures it. Data, not code: it lives in competition.json (`recipe`), every field defaulting to
  * recipe v1 (LoRA rank 4 on q_proj/v_proj, 3 epochs of AdamW at 2e-4, 512-token sequences).
  *
@@ -79,7 +79,7 @@ export type Recipe = z.infer<typeof recipeSchema>;
 /** A recipe as written in competition.json (any field may be left to its v1 default). */
 export type RecipeInput = z.input<typeof recipeObject>;
 
-/** Recipe v1 with every default (SYSTEM.md §2.4). */
+/** Recipe v1 with every default. */
 export const RECIPE_V1: Readonly<Recipe> = Object.freeze(recipeSchema.parse({}));
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Scoring v1 (`shared/design/scoring.md`): from per-example evaluation losses to the u16 weights a
+ * Scoring v1 (docs/protocol.md, "Scoring v1"): from per-example evaluation losses to the u16 weights a
  * validator sets on chain. Pure, deterministic functions; every zero carries a reason a miner can
  * read. `scoreRound` runs steps 1–11; each step is also exported on its own.
  *
@@ -8,7 +8,7 @@
  * "Earlier" means a lower commitment block, ties broken by the lower uid.
  */
 
-/** The scoring constants of competition.json (`scoring`), with scoring.md's defaults. */
+/** The scoring constants of competition.json (`scoring`), with scoring v1's defaults. */
 export interface ScoringConstants {
   /** Step 5: a dataset must lower the base loss by at least this fraction. */
   baseMargin: number;
@@ -322,7 +322,7 @@ export function smoothWeights(
 export const U16_MAX = 65_535;
 
 /**
- * Step 11: max-upscale to u16 as the chain does (subtensor.md §2): all zero if the max is 0,
+ * Step 11: max-upscale to u16 as the chain's weight check expects: all zero if the max is 0,
  * else round_half_away(v·65535/max). Zero entries are left out (the SDK does the same); uids are
  * sorted ascending.
  */

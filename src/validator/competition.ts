@@ -1,5 +1,5 @@
 /**
- * Loading the active competition (SYSTEM.md §2.2): the owner's pointer → `competition.json`, the
+ * Loading the active competition (docs/protocol.md): the owner's pointer → `competition.json`, the
  * evaluation set and the base model, all from the hub at pinned 40-hex revisions. Files land in
  * the Hugging Face cache, so a restarted validator loads a competition it has seen before without
  * the network (a full SHA is served from the cache).

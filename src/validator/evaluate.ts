@@ -1,5 +1,5 @@
 /**
- * One evaluation as the validator runs it (SYSTEM.md §2.4): the competition's recipe and seed, the
+ * One evaluation as the validator runs it (docs/protocol.md, "The recipe"): the competition's recipe and seed, the
  * dataset's rows with contaminated rows dropped (scoring step 3), trained and evaluated by the
  * engine (`runEvaluation`), or the base model evaluated with no training.
  */

@@ -1,5 +1,5 @@
 /**
- * A dataset's rows as the validator trains on them (SYSTEM.md §2.4, scoring step 3): validated,
+ * A dataset's rows as the validator trains on them (the recipe, and scoring step 3 of docs/protocol.md): validated,
  * with rows that match evaluation examples dropped, each with its row hash (the engine orders rows
  * by it). Read by the intake thread one evaluation ahead, so loading the next dataset overlaps
  * training the current one.

@@ -1,5 +1,5 @@
 /**
- * `flock localnet --quick --json` end to end (issue 6's done-when): the built CLI starts a devnet
+ * `flock localnet --quick --json` end to end: the built CLI starts a devnet
  * and a local hub, publishes a competition, has miners of known quality submit, runs validators
  * through real epochs, and reports the leaderboard with the chain's incentive. Also: Ctrl-C stops
  * a run cleanly (the process exits by itself, its ports are closed).

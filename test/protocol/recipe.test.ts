@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RECIPE_V1, recipeSchema, warmupStepsFor } from '../../src/protocol/recipe.js';
 
 describe('recipe schema', () => {
-  it('fills recipe v1 defaults (SYSTEM.md §2.4)', () => {
+  it('fills recipe v1 defaults', () => {
     expect(RECIPE_V1).toEqual({
       version: 1,
       lora: { rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] },

@@ -86,7 +86,7 @@ describe('step functions', () => {
     const weights = Array.from({ length: 40 }, (_, uid) => ({ uid, weight: r() ** 3 }));
     const { values } = toU16Weights(weights);
     const max = Math.max(...values);
-    // subtensor.md §2 step 14, on the u16 values we send
+    // the chain's max-weight check, on the u16 values we send
     expect(values.map((v) => Math.round((v * 65535) / max))).toEqual(values);
     expect(max).toBe(65535);
   });

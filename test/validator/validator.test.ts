@@ -1,6 +1,6 @@
 /**
- * The validator loop against a devnet and a local hub started here: every bad input and fault of
- * issue 5 gets a zero with a reason while the loop goes on; the same data is trained once; weights
+ * The validator loop against a devnet and a local hub started here: every bad input or fault a
+ * miner can cause gets a zero with a reason while the loop goes on; the same data is trained once; weights
  * are set once per window; hub and chain outages are waited out without losing finished work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The per-block step of each subnet (subtensor.md §0) and its epoch: gather Yuma's inputs from
+ * The per-block step of each subnet (docs/devnet.md, "Epochs and Yuma") and its epoch: gather Yuma's inputs from
  * storage, run `yumaEpoch`, write the results (§1 step 13) and pay the epoch's emission.
  *
  * Simplified emission (documented in README.md): every block mints ALPHA_PER_BLOCK alpha for the

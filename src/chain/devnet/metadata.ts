@@ -13,7 +13,7 @@ import { compactStripLength, compactToU8a, u8aConcat, u8aToHex } from '@polkadot
 import { FlockError } from '../../util/errors.js';
 
 /**
- * Where the finney metadata lives: a copy of shared/chain/finney-metadata.scale checked in beside
+ * Where the finney metadata lives: a copy of finney's runtime metadata checked in beside
  * this module (src/ and dist/ are both three levels below the package root, so one path serves both).
  */
 export function defaultMetadataPath(): string {

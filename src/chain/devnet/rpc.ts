@@ -1,6 +1,6 @@
 /**
  * The devnet's JSON-RPC server over WebSocket: the Substrate methods `@polkadot/api` calls
- * (subtensor.md §6) with their subscriptions, answered from a DevnetChain. Unknown methods get
+ * (docs/devnet.md, "RPC methods") with their subscriptions, answered from a DevnetChain. Unknown methods get
  * JSON-RPC error -32601 ("Method not found"); refused transactions Substrate's 1010-style errors.
  */
 import { WebSocketServer, WebSocket } from 'ws';

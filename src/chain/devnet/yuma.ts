@@ -1,6 +1,6 @@
 /**
  * Yuma consensus for one subnet epoch — a pure function of the epoch's inputs, on the Yuma3 path
- * with liquid alpha off (subtensor `epoch_mechanism`, see shared/design/subtensor.md §1).
+ * with liquid alpha off (subtensor's `epoch_mechanism`; docs/devnet.md, "Epochs and Yuma").
  *
  * Notation: n = neurons, i = validator (row), j = miner (column). Matrices are dense n×n arrays of
  * f64 (n ≤ 256 on the devnet); the chain's fixed-point arithmetic agrees with f64 to ~2⁻³².

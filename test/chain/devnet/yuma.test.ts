@@ -1,6 +1,6 @@
 /**
  * Yuma consensus on hand-checked cases. Expected numbers are worked out in the comments from the
- * formulas of shared/design/subtensor.md §1 (κ = 32767/65535, ρ = 0.1, β = 1).
+ * formulas of subtensor's epoch (κ = 32767/65535, ρ = 0.1, β = 1).
  */
 import { describe, expect, it } from 'vitest';
 import { columnConsensus, splitEmission, topkNonzero, yumaEpoch, type YumaInput } from '../../../src/chain/devnet/yuma.js';

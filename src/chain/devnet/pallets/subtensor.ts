@@ -1,6 +1,6 @@
 /**
  * SubtensorModule on the devnet: subnets, `burned_register`, `add_stake`, `set_weights` with every
- * check of subtensor.md §2 in order, and commit/reveal v2. Storage is laid out as on finney (§5).
+ * check subtensor makes, in its order (docs/devnet.md, "Calls"), and commit/reveal v2. Storage is laid out as on finney (§5).
  */
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
@@ -201,7 +201,7 @@ function roundHalfAway(x: number): number {
   return Math.sign(x) * Math.round(Math.abs(x));
 }
 
-/** The checks and the write of `set_weights` (steps 2–16 of §2); `checkRateLimit` false for a reveal. */
+/** The checks and the write of `set_weights` (in subtensor's order); `checkRateLimit` false for a reveal. */
 function doSetWeights(ctx: RuntimeContext, hotkey: string, netuid: number, uids: number[], values: number[], versionKey: bigint, checkRateLimit: boolean): void {
   const s = ctx.state;
   if (netuid === 0) fail(ERR, 'CanNotSetRootNetworkWeights');

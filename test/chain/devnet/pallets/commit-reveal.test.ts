@@ -18,7 +18,7 @@ afterAll(() => chain?.close());
 describe('commit/reveal v2', () => {
   it('hashes (hotkey, netuid, uids, values, salt, version_key) as the SDK does', () => {
     const ctx = runtimeAt(chain, 1);
-    // Vector from shared/design/bittensor-conventions.md §3.
+    // A verified vector of subtensor's commit hash (blake2b-256 of the SCALE-encoded fields), from outside this code.
     expect(commitHash(ctx, alice, 1, [0, 1, 5], [65535, 32768, 1], [1, 2, 3, 4, 5, 6, 7, 8], 1000n))
       .toBe('0x345bbcac5e814a7f0df5b1522d60d61aca96acbed65fd9afcdfcb70cda046507');
   });

@@ -24,7 +24,10 @@ export interface SubnetInfo {
   tempo: number;
   /** Block of the last epoch. */
   lastEpochBlock: number;
-  /** Block at which the next epoch is due (`lastEpochBlock + tempo`). */
+  /**
+   * Block at which the next epoch is due: `lastEpochBlock + tempo` where the chain stores
+   * LastEpochBlock; under the older schedule (no such storage) epochs are tempo + 1 blocks apart.
+   */
   nextEpochBlock: number;
   /** Registered neurons. */
   n: number;

@@ -76,11 +76,3 @@ export function shuffle<T>(items: readonly T[], key: number): T[] {
   }
   return out;
 }
-
-/** A 32-bit seed from an arbitrary string (e.g. competition id + eval revision): FNV-1a, then lowbias32. */
-export function seedFromString(s: string): number {
-  let h = 0x811c9dc5;
-  const bytes = new TextEncoder().encode(s);
-  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
-  return lowbias32(h >>> 0);
-}

@@ -35,7 +35,7 @@ export interface ComputeIdentity extends BackendIdentity {
  * The compute identity of results computed on `backend` now.
  *
  * @example
- * computeIdentity(new CpuBackend()).key; // 'flock-engine 2.0.0 · cpu · matmul=wasm-simd attention=wasm-simd'
+ * computeIdentity(new CpuBackend()).key; // 'flock-engine 2.0.0 · cpu · attention=wasm-simd matmul=wasm-simd'
  */
 export function computeIdentity(backend: Backend): ComputeIdentity {
   const id = backend.identity();

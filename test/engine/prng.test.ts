@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveKey, lowbias32, randomBits, seedFromString, shuffle, Stream, uniform } from '../../src/engine/prng.js';
+import { deriveKey, lowbias32, randomBits, shuffle, Stream, uniform } from '../../src/engine/prng.js';
 
 describe('prng', () => {
   it('is a pure function of key and counter, with pinned values (results must not drift across versions)', () => {
@@ -42,10 +42,8 @@ describe('prng', () => {
     expect(a).not.toEqual(items);
   });
 
-  it('nextInt stays in range and seeds from strings are stable', () => {
+  it('nextInt stays in range', () => {
     const s = new Stream(1);
     for (let i = 0; i < 1000; i++) expect(s.nextInt(7)).toBeLessThan(7);
-    expect(seedFromString('1:abc')).toBe(seedFromString('1:abc'));
-    expect(seedFromString('1:abc')).not.toBe(seedFromString('1:abd'));
   });
 });

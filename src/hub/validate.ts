@@ -18,8 +18,9 @@ export const MAX_REPO_PART = 96;
 export const MAX_PATH_BYTES = 1024;
 export const MAX_REVISION = 200;
 
-// Hugging Face's rule: letters, digits, '-', '_', '.'; no '--' or '..'; not starting or ending with '-' or '.'.
-const REPO_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+// Hugging Face's rule (huggingface_hub's REPO_ID_REGEX): letters, digits, '-', '_', '.'; no '--' or
+// '..'; starting and ending with a letter, a digit or '_'. src/protocol/commitment.ts accepts the same ids.
+const REPO_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?$/;
 const PATH_SEGMENT = /^[A-Za-z0-9._\-+=@,()[\]~ ]+$/;
 const REVISION = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 export const FULL_SHA = /^[0-9a-f]{40}$/;
@@ -34,7 +35,7 @@ function checkRepoPart(what: string, full: string, part: string): void {
   if (part.length === 0) refuse('repo id', full, `the ${what} is empty`);
   if (part.length > MAX_REPO_PART) refuse('repo id', full, `the ${what} is longer than ${MAX_REPO_PART} characters`);
   if (!REPO_PART.test(part) || part.includes('--') || part.includes('..') || part.toLowerCase().endsWith('.git')) {
-    refuse('repo id', full, `the ${what} may use letters, digits, '-', '_' and '.', must start and end with a letter or digit, and may not contain '--' or '..'`);
+    refuse('repo id', full, `the ${what} may use letters, digits, '-', '_' and '.', must start and end with a letter, a digit or '_', and may not contain '--' or '..'`);
   }
 }
 

@@ -97,8 +97,8 @@ export function repoIdProblem(repoId: string): string | null {
     if (!REPO_SEGMENT_RE.test(seg)) {
       return `repo id ${quote(repoId)}: the ${label} may use only letters, digits, "-", "_" and "." and must start and end with a letter, digit or "_"`;
     }
+    if (seg.length > REPO_NAME_MAX_CHARS) return `repo id ${quote(repoId)}: the ${label} is longer than ${REPO_NAME_MAX_CHARS} characters`;
   }
-  if (name.length > REPO_NAME_MAX_CHARS) return `repo id ${quote(repoId)}: the name is longer than ${REPO_NAME_MAX_CHARS} characters`;
   if (repoId.includes('--') || repoId.includes('..')) return `repo id ${quote(repoId)} must not contain "--" or ".."`;
   if (repoId.endsWith('.git')) return `repo id ${quote(repoId)} must not end with ".git"`;
   return null;

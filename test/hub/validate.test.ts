@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidHubInputError, validateFilePath, validateRepoName, validateRevision } from '../../src/hub/index.js';
+import { repoIdProblem } from '../../src/protocol/commitment.js';
 
 describe('validateRepoName', () => {
   it('accepts Hugging Face style ids', () => {
     expect(validateRepoName('alice/my-dataset_v1.2')).toEqual({ namespace: 'alice', repo: 'my-dataset_v1.2' });
     expect(validateRepoName('meta-llama/Llama-3.2-1B').repo).toBe('Llama-3.2-1B');
+    expect(validateRepoName('_org/_data_')).toEqual({ namespace: '_org', repo: '_data_' });
+  });
+  it('accepts exactly the repo ids a miner commitment may name (the protocol and the hub agree)', () => {
+    const ids = ['alice/ds', '_a/_b_', 'a/b-', 'a-/b', '.a/b', 'a/b.git', 'a--b/c', 'a/b..c', `a/${'x'.repeat(96)}`, `a/${'x'.repeat(97)}`,
+      `${'o'.repeat(97)}/b`, 'a/é', 'a b/c', 'a/b/c', 'a/', 'x_/y.z_'];
+    for (const id of ids) {
+      let hubAccepts = true;
+      try { validateRepoName(id); } catch { hubAccepts = false; }
+      expect(hubAccepts, id).toBe(repoIdProblem(id) === null);
+    }
   });
   it.each(['alice', 'a/b/c', '/b', 'a/', '../b', 'a/..', 'a--b/c', 'a/b..c', '.a/b', 'a/b-', 'a/b.git', 'a b/c', 'a/b\0', `a/${'x'.repeat(97)}`, 'a/é'])(
     'refuses %j', (name) => {

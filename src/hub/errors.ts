@@ -58,9 +58,28 @@ export class DownloadCapExceededError extends HubError {
   override name = 'DownloadCapExceededError';
 }
 
+/** What an `IntegrityError` is about: the file, and what it should be vs what the hub sent. */
+export interface IntegrityMismatch {
+  /** The file's path in the repo. */
+  path: string;
+  /** What the hub announced for this commit: `sha256:<hex>` (an LFS object), `git-sha1:<hex>` (a git blob) or `<n> bytes`. */
+  expected: string;
+  /** What arrived instead: a hash of the same kind, or `more than <n> bytes`. */
+  served: string;
+}
+
 /** Downloaded bytes do not match the hash or size the hub announced; nothing was kept. */
 export class IntegrityError extends HubError {
   override name = 'IntegrityError';
+  readonly path: string;
+  readonly expected: string;
+  readonly served: string;
+  constructor(message: string, mismatch: IntegrityMismatch, options: FlockErrorOptions = {}) {
+    super(message, options);
+    this.path = mismatch.path;
+    this.expected = mismatch.expected;
+    this.served = mismatch.served;
+  }
 }
 
 /** Any other refusal by the hub (bad request, conflict, …), with its status. */

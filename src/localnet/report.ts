@@ -1,6 +1,7 @@
 /** The local subnet's leaderboard as text (`flock localnet` without --json). */
 import { KIND_DESCRIPTIONS, type DatasetKind } from './tasks.js';
 import type { LocalnetReport } from './localnet.js';
+import { printable } from '../util/terminal-text.js';
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (i === header.length - 1 ? 0 : r[i]!.length))));
@@ -19,7 +20,7 @@ export function formatLocalnetReport(r: LocalnetReport): string {
     ['uid', 'dataset', 'eval loss', 'win rate', ...vHeads, 'incentive', 'emission', 'reason for zero'],
     miners.map((m) => [
       String(m.uid), m.kind, m.evalLoss === null ? '-' : m.evalLoss.toFixed(5), m.winRate.toFixed(3),
-      ...m.weights.map((w) => w.toFixed(4)), m.incentive.toFixed(4), m.emission.toFixed(4), m.zeroReason ?? '',
+      ...m.weights.map((w) => w.toFixed(4)), m.incentive.toFixed(4), m.emission.toFixed(4), printable(m.zeroReason ?? ''),
     ]),
   ));
   out.push('', 'validators:');

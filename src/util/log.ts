@@ -3,7 +3,9 @@
  *
  * pino gives levels, child loggers with bound fields and cheap disabled levels; a small destination
  * turns each JSON record into a Bittensor line (bound fields appended as `key=value`), or keeps the
- * JSON when `--logging.json` is set. Every line passes through `redactSecrets` first.
+ * JSON when `--logging.json` is set. Every line passes through `redactSecrets` first, then
+ * `printable`: messages and fields carry text from outside (repo ids, commitments, reasons), whose
+ * control characters are written as escapes, so one record is one line and cannot drive the terminal.
  *
  * Levels follow btlogging: trace, debug, info, success, warning, error, critical.
  */
@@ -11,6 +13,7 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { redactSecrets } from './redact.js';
+import { printable } from './terminal-text.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'success' | 'warning' | 'error' | 'critical';
 
@@ -60,13 +63,13 @@ function formatValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Turn one pino JSON record into a Bittensor log line. */
+/** Turn one pino JSON record into a Bittensor log line (one line: control characters escaped). */
 export function formatRecord(record: Record<string, unknown>): string {
   const { level, time, msg, pid: _pid, hostname: _host, ...fields } = record;
   const label = LABEL[level as number] ?? String(level);
   const extra = Object.entries(fields).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
   const text = extra ? `${String(msg ?? '')} ${extra}` : String(msg ?? '');
-  return `${formatTimestamp(Number(time))} | ${label} | ${text}`;
+  return `${formatTimestamp(Number(time))} | ${label} | ${printable(text)}`;
 }
 
 class LineDestination {
@@ -79,12 +82,14 @@ class LineDestination {
   }
   write(chunk: string): void {
     const safe = redactSecrets(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk);
-    let line = safe;
-    if (!this.opts.json) {
+    let line: string;
+    if (this.opts.json) {
+      line = printable(safe, { json: true }); // still valid JSON: only characters inside strings change
+    } else {
       try {
         line = formatRecord(JSON.parse(safe) as Record<string, unknown>);
       } catch {
-        line = safe;
+        line = printable(safe);
       }
     }
     (this.opts.stream ?? process.stderr).write(`${line}\n`);

@@ -7,7 +7,7 @@
 import { scanDataset, transferableFingerprints, type DatasetFingerprints } from '../dataset/index.js';
 import { encodeChat } from '../engine/template.js';
 import { loadTokenizer, type ChatTokenizer } from '../engine/tokenizer.js';
-import type { HubClient } from '../hub/index.js';
+import { IntegrityError, type HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
 import { DATASET_FILE, isTransientHubError, submissionFaultReason } from './hub-faults.js';
 import { loadTrainingSet, type TrainingOutcome, type TrainingRequest } from './training-set.js';
@@ -43,7 +43,12 @@ export type ReadOutcome =
   /** The submission's own fault (repo or revision missing, file too large, …): a reason to score 0. */
   | { kind: 'fault'; reason: string }
   /** The hub failed (down, timeout, 5xx): try again later. */
-  | { kind: 'unavailable'; message: string };
+  | { kind: 'unavailable'; message: string }
+  /**
+   * The hub sent content that does not match the commit (discarded): `path` in the repo, what the
+   * commit says it is (`expected`) and what arrived (`served`). Tried again a bounded number of times.
+   */
+  | { kind: 'integrity'; path: string; expected: string; served: string; message: string };
 
 /** Reads datasets for intake and for training: in this thread (`inThreadReader`) or in a worker (`IntakeThread`). */
 export interface DatasetReader {
@@ -56,7 +61,7 @@ export interface DatasetReader {
 }
 
 /** A downloaded dataset file, or why there is none. */
-export type Downloaded = { kind: 'downloaded'; path: string } | Extract<ReadOutcome, { kind: 'fault' | 'unavailable' }>;
+export type Downloaded = { kind: 'downloaded'; path: string } | Extract<ReadOutcome, { kind: 'fault' | 'unavailable' | 'integrity' }>;
 
 /**
  * Download one dataset into the hub cache. Errors that are neither the submission's fault nor a
@@ -67,6 +72,7 @@ export async function downloadDataset(hub: HubClient, request: ReadRequest): Pro
   try {
     return { kind: 'downloaded', path: await hub.downloadFile({ repo, type: 'dataset', revision, path: DATASET_FILE, maxBytes: request.maxBytes }) };
   } catch (err) {
+    if (err instanceof IntegrityError) return { kind: 'integrity', path: err.path, expected: err.expected, served: err.served, message: errorMessage(err) };
     const reason = submissionFaultReason(err, repo, revision);
     if (reason !== null) return { kind: 'fault', reason };
     if (isTransientHubError(err)) return { kind: 'unavailable', message: errorMessage(err) };

@@ -6,10 +6,12 @@
  * Cheap — no training — so it runs for every committed dataset of the competition.
  *
  * A submission's own fault (repo or revision missing, file too large, invalid rows) is a reason
- * (the uid scores 0); a hub outage is transient (the submission is simply tried again later).
+ * (the uid scores 0); a hub outage is transient (the submission is simply tried again later);
+ * content that does not match the commit throws `DatasetIntegrityError`, which the validator
+ * counts against a bounded number of attempts (`integrityVerdict`).
  */
 import { contamination, formatBytes, type DatasetFingerprints, type FingerprintIndex } from '../dataset/index.js';
-import { HubUnavailableError } from '../hub/index.js';
+import { HubUnavailableError, type IntegrityMismatch } from '../hub/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { LoadedCompetition } from './competition.js';
@@ -22,6 +24,14 @@ export { DATASET_FILE, isTransientHubError, submissionFaultReason } from './hub-
 /** A dataset taken in before can no longer be read (gone from the cache and from the hub). */
 export class DatasetGoneError extends FlockError {
   override name = 'DatasetGoneError';
+}
+
+/** The hub answered a dataset's download with content that does not match the commit (discarded). */
+export class DatasetIntegrityError extends FlockError {
+  override name = 'DatasetIntegrityError';
+  constructor(message: string, readonly mismatch: IntegrityMismatch) {
+    super(message);
+  }
 }
 
 /** Where each dataset's file is and its fingerprints (kept in memory; rebuilt from the cache after a restart). */
@@ -52,17 +62,23 @@ export function readRequest(ctx: Pick<IntakeContext, 'competition'>, sub: Submis
   };
 }
 
-/** The outcome of a read; a hub outage is thrown (transient, as `isTransientHubError` sees it). */
-function unlessUnavailable(outcome: ReadOutcome): Exclude<ReadOutcome, { kind: 'unavailable' }> {
+/**
+ * The outcome of a read; a hub outage is thrown (transient, as `isTransientHubError` sees it), and
+ * content not matching the commit as a `DatasetIntegrityError`.
+ */
+function unlessUnavailable(outcome: ReadOutcome): Exclude<ReadOutcome, { kind: 'unavailable' | 'integrity' }> {
   if (outcome.kind === 'unavailable') throw new HubUnavailableError(outcome.message);
+  if (outcome.kind === 'integrity') {
+    throw new DatasetIntegrityError(outcome.message, { path: outcome.path, expected: outcome.expected, served: outcome.served });
+  }
   return outcome;
 }
 
 /**
  * Record one submission's dataset (dataset row, link, contamination count, copy index), reading
  * it with `ctx.reader` unless `outcome` (the reader's answer) is given. Hub outages throw
- * (transient); everything the miner did wrong comes back as `rejected` with a reason (also stored
- * on the submission).
+ * (transient), content not matching the commit throws `DatasetIntegrityError`; everything the
+ * miner did wrong comes back as `rejected` with a reason (also stored on the submission).
  */
 export async function intakeSubmission(ctx: IntakeContext, sub: SubmissionRecord, outcome?: Promise<ReadOutcome>): Promise<IntakeOutcome> {
   const { store, competition } = ctx;
@@ -95,7 +111,8 @@ export async function intakeSubmission(ctx: IntakeContext, sub: SubmissionRecord
 /**
  * The local file and fingerprints of an accepted dataset, re-read (from the hub cache, through
  * the reader) when this process has not seen it yet, after a restart. Hub outages throw; a
- * dataset that cannot be read any more throws `DatasetGoneError`. `urgent`: an evaluation waits for
+ * dataset that cannot be read any more throws `DatasetGoneError`, one the hub serves changed
+ * `DatasetIntegrityError`. `urgent`: an evaluation waits for
  * it (the reader takes it before intake's queue).
  */
 export async function datasetFile(ctx: IntakeContext, identity: string, sub: SubmissionRecord, urgent = false): Promise<{ path: string; fingerprints: DatasetFingerprints }> {

@@ -56,6 +56,11 @@ export function buildSubmissions(p: {
   compute: string;
   overlaps: OverlapCache;
   fingerprintsOf: (identity: string) => DatasetFingerprints | undefined;
+  /**
+   * Why a submission not taken in yet waits, if it does (its downloads did not match the commit
+   * so far): it scores 0 this round with that reason rather than as "not evaluated yet".
+   */
+  waitingReason?: (submission: SubmissionRecord) => string | undefined;
 }): SubmissionInput[] {
   const { metagraph: mg, store, competition } = p;
   const checks = store.datasetChecks(competition.key);
@@ -69,6 +74,10 @@ export function buildSubmissions(p: {
       input.commitmentBlock = c.commitment.block;
       if (c.commitmentError) input.commitmentError = c.commitmentError;
       else if (c.submission.reason) input.datasetError = c.submission.reason;
+      else if (!c.submission.datasetIdentity) {
+        const waiting = p.waitingReason?.(c.submission);
+        if (waiting) input.evaluationError = waiting;
+      }
       const identity = c.submission.datasetIdentity;
       if (identity && !input.datasetError) {
         const check = checks.get(identity);

@@ -5,6 +5,7 @@
  */
 import type { EvaluationStatus, LeaderboardRow, ValidatorStore, WeightTransactionRecord } from './store.js';
 import { competitionKey } from './store.js';
+import { printable } from '../util/terminal-text.js';
 
 export interface ValidatorStatus {
   competition: { id: string; revision: string; repo: string } | null;
@@ -27,10 +28,13 @@ export function readStatus(store: ValidatorStore): ValidatorStatus {
   };
 }
 
-/** The status as a readable table. */
+/**
+ * The status as a readable table. Commitments and reasons are miners' text: their control
+ * characters are shown escaped (`printable`), never sent to the terminal.
+ */
 export function formatLeaderboard(s: ValidatorStatus): string {
   const out: string[] = [];
-  out.push(s.competition ? `competition ${s.competition.id} (${s.competition.repo}@${s.competition.revision.slice(0, 12)})` : 'no competition followed yet');
+  out.push(s.competition ? printable(`competition ${s.competition.id} (${s.competition.repo}@${s.competition.revision.slice(0, 12)})`) : 'no competition followed yet');
   const e = s.evaluations;
   out.push(`evaluations: ${e.done} done, ${e.failed} failed, ${e.queued} queued, ${e.running} running`);
   const lastTx = s.weightTransactions[0];
@@ -41,16 +45,19 @@ export function formatLeaderboard(s: ValidatorStatus): string {
   }
   out.push(`round ${s.round.id} at block ${s.round.block}${s.round.burned ? ' (burned to the owner)' : ''}`, '');
   const header = ['uid', 'hotkey', 'commitment', 'block', 'eval loss', 'win rate', 'weight', 'reason'];
-  const rows = s.leaderboard.map((u) => [
-    String(u.uid),
-    `${u.hotkey.slice(0, 8)}…`,
-    u.commitment === null ? '-' : u.commitment.length > 40 ? `${u.commitment.slice(0, 39)}…` : u.commitment,
-    u.block === null ? '-' : String(u.block),
-    u.evalLoss === undefined ? '-' : u.evalLoss.toFixed(5),
-    u.winRate.toFixed(3),
-    u.weight.toFixed(4),
-    u.reason ?? '',
-  ]);
+  const rows = s.leaderboard.map((u) => {
+    const commitment = u.commitment === null ? null : printable(u.commitment);
+    return [
+      String(u.uid),
+      `${u.hotkey.slice(0, 8)}…`,
+      commitment === null ? '-' : commitment.length > 40 ? `${commitment.slice(0, 39)}…` : commitment,
+      u.block === null ? '-' : String(u.block),
+      u.evalLoss === undefined ? '-' : u.evalLoss.toFixed(5),
+      u.winRate.toFixed(3),
+      u.weight.toFixed(4),
+      printable(u.reason ?? ''),
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (i === 7 ? 0 : r[i]!.length))));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   out.push(line(header), ...rows.map(line));

@@ -7,7 +7,7 @@
  * - on open, an evaluation left `running` by a crash goes back to the queue (it is redone);
  * - at most one live weight transaction per (netuid, window, kind) — enforced by a unique index,
  *   so weights are never set twice in a window even across restarts;
- * - WAL lets `flock validator status` and the dashboard read while the loop writes.
+ * - WAL lets `flock validator status` read while the loop writes.
  *
  * The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[k]` moves version k to k + 1.
  */
@@ -141,6 +141,20 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE evaluations ADD COLUMN compute TEXT;
   `,
+  // v3 → v4: downloads the hub answered with content that does not match the commit, per file, so
+  // the bounded retries of such a download (and the wait between them) survive a restart.
+  `
+  CREATE TABLE hub_integrity_failures (
+    repo_id TEXT NOT NULL,
+    revision TEXT NOT NULL,            -- the commit the file was asked at
+    path TEXT NOT NULL,                -- the file in the repo
+    attempts INTEGER NOT NULL,         -- downloads that failed the check so far
+    last_failed_at INTEGER NOT NULL,   -- ms since epoch
+    expected TEXT NOT NULL,            -- what the commit says the file is (hash or size)
+    served TEXT NOT NULL,              -- what the hub sent instead (at the last attempt)
+    PRIMARY KEY (repo_id, revision, path)
+  );
+  `,
 ];
 
 /** Schema version this code writes. */
@@ -227,6 +241,20 @@ export interface RoundRecord {
   perUid: UidScore[];
 }
 
+/** A file whose download the hub answered with content that does not match the commit. */
+export interface HubIntegrityFailure {
+  repoId: string;
+  revision: string;
+  path: string;
+  /** Downloads that failed the check so far. */
+  attempts: number;
+  /** When the last one failed (ms since epoch). */
+  lastFailedAt: number;
+  /** What the commit says the file is, and what the hub sent instead (last attempt). */
+  expected: string;
+  served: string;
+}
+
 /** One row of `flock validator status`: the latest round's view of a uid. */
 export interface LeaderboardRow extends UidScore {
   commitment: string | null;
@@ -263,7 +291,7 @@ export interface NewWeightTransaction {
 }
 
 export interface OpenStoreOptions {
-  /** Open for reading only (status command, dashboard): no migration, no requeue. */
+  /** Open for reading only (the status command): no migration, no requeue. */
   readonly?: boolean;
   /** Clock for timestamps (ms since epoch); tests pin it. */
   now?: () => number;
@@ -745,6 +773,47 @@ export class ValidatorStore {
     return out;
   }
 
+  // ───────────────────────────── hub integrity failures ─────────────────────────────
+
+  /**
+   * Count one more download of `path` at `repoId@revision` that the hub answered with content not
+   * matching the commit; returns the file's record with the new count.
+   */
+  recordHubIntegrityFailure(f: { repoId: string; revision: string; path: string; expected: string; served: string }): HubIntegrityFailure {
+    this.statement(
+        `INSERT INTO hub_integrity_failures (repo_id, revision, path, attempts, last_failed_at, expected, served) VALUES (?, ?, ?, 1, ?, ?, ?)
+         ON CONFLICT (repo_id, revision, path) DO UPDATE SET
+           attempts = attempts + 1, last_failed_at = excluded.last_failed_at, expected = excluded.expected, served = excluded.served`,
+      )
+      .run(f.repoId, f.revision, f.path, this.now(), f.expected, f.served);
+    return this.hubIntegrityFailure(f.repoId, f.revision, f.path)!;
+  }
+
+  /** The integrity failures recorded for a file, if any. */
+  hubIntegrityFailure(repoId: string, revision: string, path: string): HubIntegrityFailure | undefined {
+    const r = this.statement(`SELECT * FROM hub_integrity_failures WHERE repo_id = ? AND revision = ? AND path = ?`)
+      .get(repoId, revision, path) as HubIntegrityFailureRow | undefined;
+    return r && {
+      repoId: r.repo_id, revision: r.revision, path: r.path, attempts: r.attempts, lastFailedAt: r.last_failed_at, expected: r.expected, served: r.served,
+    };
+  }
+
+  /** Forget a file's integrity failures (a later download matched the commit). */
+  clearHubIntegrityFailure(repoId: string, revision: string, path: string): void {
+    this.statement(`DELETE FROM hub_integrity_failures WHERE repo_id = ? AND revision = ? AND path = ?`).run(repoId, revision, path);
+  }
+
+  /**
+   * Put a failed evaluation back in the queue: it failed because its dataset could not be read
+   * while the hub served content not matching the commit, and now it can. Returns whether it did.
+   */
+  requeueEvaluationAfterHubIntegrity(competitionId: string, datasetIdentity: string): boolean {
+    return this.statement(
+      `UPDATE evaluations SET status = 'queued', reason = NULL, started_at = NULL, finished_at = NULL
+       WHERE competition_id = ? AND dataset_identity = ? AND status = 'failed'`,
+    ).run(competitionId, datasetIdentity).changes > 0;
+  }
+
   private liveWeightTransaction(netuid: number, window: number, kind: WeightTxKind): WeightTransactionRecord | undefined {
     const row = this.statement(`SELECT * FROM weight_transactions WHERE netuid = ? AND window_index = ? AND kind = ? AND status <> 'failed'`)
       .get(netuid, window, kind) as WeightTxRow | undefined;
@@ -766,6 +835,9 @@ interface EvaluationRow {
   queued_at: number; started_at: number | null; finished_at: number | null;
 }
 interface RoundRow { id: number; competition_id: string; block: number; burned: number; created_at: number }
+interface HubIntegrityFailureRow {
+  repo_id: string; revision: string; path: string; attempts: number; last_failed_at: number; expected: string; served: string;
+}
 interface HistoryRow {
   round_id: number; uid: number; hotkey: string; weight: number; score: number; win_rate: number;
   eval_loss: number | null; stage: string | null; reason: string | null;

@@ -1,5 +1,5 @@
 /**
- * The validator loop (issue 5 item 2). One *pass*:
+ * The validator loop. One *pass*:
  *
  * 1. read the chain: block, subnet info, metagraph (our uid), weight transactions left pending by
  *    a crash, the owner's competition pointer → competition.json + eval set + base model (cached),
@@ -21,7 +21,7 @@ import { isChainUnavailable, NotRegisteredError } from '../chain/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { computeIdentity } from '../engine/run.js';
 import { contamination, type FingerprintIndex } from '../dataset/index.js';
-import type { HubClient } from '../hub/index.js';
+import { IntegrityError, type HubClient } from '../hub/index.js';
 import { commitmentForCompetition, copyVerdict, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -30,12 +30,13 @@ import { BlockFollower } from './blocks.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
 import type { DatasetReader } from './dataset-reader.js';
-import { DatasetFiles, DatasetGoneError, datasetFile, intakeSubmission, isTransientHubError, readRequest, type IntakeContext } from './intake.js';
+import { DATASET_FILE, DEFAULT_INTEGRITY_POLICY, integrityVerdict, integrityWaitReason, isIntegrityWaitReason, type IntegrityPolicy, type IntegrityVerdict } from './hub-faults.js';
+import { DatasetFiles, DatasetGoneError, DatasetIntegrityError, datasetFile, intakeSubmission, isTransientHubError, readRequest, type IntakeContext } from './intake.js';
 import { IntakeThread, IntakeThreadError } from './intake-thread.js';
 import type { TrainingOutcome, TrainingRequest } from './training-set.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
-import { BASE_EVALUATION, type EvaluationRecord, type ValidatorStore } from './store.js';
+import { BASE_EVALUATION, type EvaluationRecord, type HubIntegrityFailure, type SubmissionRecord, type ValidatorStore } from './store.js';
 import { resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
 
 export interface ValidatorOptions {
@@ -64,6 +65,11 @@ export interface ValidatorOptions {
   maxBackoffMs?: number;
   /** Log training progress every this many optimizer steps (default 25). */
   progressEvery?: number;
+  /**
+   * Downloads of a dataset the hub may answer with content not matching the commit before it scores
+   * 0, and the wait after the first (doubled after each); default `DEFAULT_INTEGRITY_POLICY`.
+   */
+  integrity?: Partial<IntegrityPolicy>;
 }
 
 /** What the chain looks like at the start of a pass. */
@@ -109,9 +115,11 @@ export class Validator {
   /** Set while weights wait for the node to come back (logged once per outage). */
   private weightsWaiting = false;
   private stopping = false;
+  private readonly integrity: IntegrityPolicy;
 
   constructor(readonly o: ValidatorOptions) {
     this.metrics = o.metrics ?? new ValidatorMetrics();
+    this.integrity = { ...DEFAULT_INTEGRITY_POLICY, ...o.integrity };
     this.overlaps = new OverlapCache(o.index);
     this.reader = o.reader ?? new IntakeThread(o.hub.portableOptions());
     this.blocks = new BlockFollower(o.chain, o.blockSeconds ?? 12);
@@ -218,16 +226,30 @@ export class Validator {
     const started = performance.now();
     // a commitment older than the hotkey's registration cannot be claimed (scoring step 1): no work
     const claimable = ordered.filter((c) => !c.commitmentError && !c.submission.reason && c.commitment.block > (state.metagraph.blockAtRegistration[c.uid] ?? 0));
+    const fresh = claimable.filter((c) => !c.submission.datasetIdentity);
+    // datasets the hub answered with content not matching the commit: given up on, or not due for
+    // another download yet, or due
+    const integrity = new Map(fresh.map((c) => [c.submission.id, this.integrityStatus(c.submission)]));
+    const due = (id: number) => (integrity.get(id)?.verdict.kind ?? 'retry') === 'retry';
     // ask for every new dataset at once: the reader downloads ahead while earlier ones are recorded
-    const reads = new Map(claimable.filter((c) => !c.submission.datasetIdentity).map((c) => [c.submission.id, this.reader.read(readRequest(ctx, c.submission))]));
+    const reads = new Map(fresh.filter((c) => due(c.submission.id)).map((c) => [c.submission.id, this.reader.read(readRequest(ctx, c.submission))]));
     for (const r of reads.values()) r.catch(() => undefined); // answered below, or dropped when stopping
     for (const c of claimable) {
       if (this.stopping || abandoned()) break;
       const s = c.submission;
       if (!s.datasetIdentity) {
+        const before = integrity.get(s.id);
+        if (before?.verdict.kind === 'final') {
+          log.warning(`uid ${c.uid}: dataset rejected: ${before.verdict.reason}`);
+          store.setSubmissionReason(s.id, before.verdict.reason);
+          s.reason = before.verdict.reason;
+          continue;
+        }
+        if (before?.verdict.kind === 'wait') continue; // its next download is not due yet
         try {
           const r = await intakeSubmission(ctx, s, reads.get(s.id));
           checked++;
+          if (before) store.clearHubIntegrityFailure(before.failure.repoId, before.failure.revision, before.failure.path); // this download matched
           if (r.kind === 'rejected') {
             log.warning(`uid ${c.uid}: dataset rejected: ${r.reason}`);
             s.reason = r.reason;
@@ -238,6 +260,17 @@ export class Validator {
           list.push({ uid: s.uid, block: s.block });
           committers.set(r.identity, list);
         } catch (err) {
+          if (err instanceof DatasetIntegrityError) {
+            const { verdict, reason } = this.integrityFailed(s, err);
+            if (verdict.kind === 'final') {
+              log.warning(`uid ${c.uid}: dataset rejected: ${reason}`);
+              store.setSubmissionReason(s.id, reason);
+              s.reason = reason;
+            } else {
+              log.warning(`uid ${c.uid}: ${reason}`, nextDownload(verdict));
+            }
+            continue;
+          }
           // the intake thread failed on this dataset: the rest of the pass goes on, it is tried again next pass
           if (err instanceof IntakeThreadError) log.error(`uid ${c.uid}: ${err.message}; the dataset will be tried again`);
           else if (isTransientHubError(err)) log.warning(`uid ${c.uid}: hub unavailable, dataset will be fetched later: ${errorMessage(err)}`);
@@ -250,19 +283,40 @@ export class Validator {
       if (!check || !this.files.fingerprints.has(identity)) {
         // taken in by an earlier process (the copy check needs its fingerprints in memory) or under
         // an earlier competition revision (check it against this evaluation set): re-read from the cache
-        try {
-          const { fingerprints } = await datasetFile(ctx, identity, s);
-          if (!check) {
-            check = { rows: fingerprints.rows, contaminatedRows: contamination(fingerprints, state.competition.evalFingerprints).contaminatedRows.length };
-            store.recordDatasetCheck({ competitionId: key, datasetIdentity: identity, ...check });
-          }
-          if (!this.o.index.has(identity, identity)) this.o.index.add(identity, fingerprints);
-        } catch (err) {
-          if (err instanceof DatasetGoneError) log.warning(`uid ${c.uid}: ${err.message}`);
-          else if (err instanceof IntakeThreadError) log.error(`uid ${c.uid}: ${err.message}; the dataset will be tried again`);
-          else if (isTransientHubError(err)) log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
-          else throw err;
+        const before = this.files.fingerprints.has(identity) ? null : this.integrityStatus(s);
+        if (before && before.verdict.kind !== 'retry') {
+          // the hub answered with content not matching the commit: given up on (an evaluation not
+          // done yet fails with the reason), or its next download is not due yet
+          const reason = before.verdict.kind === 'final' ? before.verdict.reason : null;
+          const ev = store.getEvaluation(key, identity);
+          if (reason && ev?.status !== 'done' && ev?.reason !== reason) store.failEvaluation(key, identity, reason);
           if (!check) continue;
+        } else {
+          try {
+            const { fingerprints } = await datasetFile(ctx, identity, s);
+            if (before) {
+              // this download matched: an evaluation that waited for it goes back in the queue
+              store.clearHubIntegrityFailure(before.failure.repoId, before.failure.revision, before.failure.path);
+              const ev = store.getEvaluation(key, identity);
+              if (ev?.status === 'failed' && isIntegrityWaitReason(ev.reason)) store.requeueEvaluationAfterHubIntegrity(key, identity);
+            }
+            if (!check) {
+              check = { rows: fingerprints.rows, contaminatedRows: contamination(fingerprints, state.competition.evalFingerprints).contaminatedRows.length };
+              store.recordDatasetCheck({ competitionId: key, datasetIdentity: identity, ...check });
+            }
+            if (!this.o.index.has(identity, identity)) this.o.index.add(identity, fingerprints);
+          } catch (err) {
+            if (err instanceof DatasetIntegrityError) {
+              const { verdict, reason } = this.integrityFailed(s, err);
+              log.warning(`uid ${c.uid}: ${reason}`, nextDownload(verdict));
+              // an evaluation not done yet waits for the next download (intake requeues it), or fails with the reason
+              if (store.getEvaluation(key, identity)?.status !== 'done') store.failEvaluation(key, identity, reason);
+            } else if (err instanceof DatasetGoneError) log.warning(`uid ${c.uid}: ${err.message}`);
+            else if (err instanceof IntakeThreadError) log.error(`uid ${c.uid}: ${err.message}; the dataset will be tried again`);
+            else if (isTransientHubError(err)) log.warning(`uid ${c.uid}: hub unavailable, dataset will be checked later: ${errorMessage(err)}`);
+            else throw err;
+            if (!check) continue;
+          }
         }
       }
       const contaminated = check && check.rows > 0 && check.contaminatedRows / check.rows > scoring.contaminationMax;
@@ -315,7 +369,7 @@ export class Validator {
       if (!isBase) {
         const sub = store.competitionSubmissions(state.competition.competition.id).find((s) => s.datasetIdentity === identity);
         if (!sub) throw new DatasetEvaluationError('no submission of this dataset is known any more');
-        path = (await datasetFile(this.intakeContext(state.competition), identity, sub, true)).path;
+        path = await this.evaluationFile(state, identity, sub);
       }
       log.info(`evaluating ${who}`, { dataset: identity.slice(0, 12), attempt: next.attempts, queued: store.queueLength(key) });
       const training = path ? this.trainingSet(state.competition, identity, path) : undefined;
@@ -348,6 +402,46 @@ export class Validator {
       this.metrics.queueLength = store.queueLength(key);
     }
     return store.getEvaluation(key, identity);
+  }
+
+  /**
+   * The file of the dataset about to be evaluated, re-read (through the reader, from the cache or
+   * the hub) when this process has not seen it. When the hub answers with content not matching the
+   * commit the evaluation fails (`DatasetEvaluationError`): with the final reason once the
+   * downloads are spent, else with one that says it waits for the next download, which intake
+   * makes when it is due (and puts the evaluation back in the queue when it matches).
+   */
+  private async evaluationFile(state: ChainState, identity: string, sub: SubmissionRecord): Promise<string> {
+    const before = this.files.paths.has(identity) && this.files.fingerprints.has(identity) ? null : this.integrityStatus(sub);
+    if (before?.verdict.kind === 'final') throw new DatasetEvaluationError(before.verdict.reason);
+    if (before?.verdict.kind === 'wait') throw new DatasetEvaluationError(integrityWaitReason(before.failure, this.integrity));
+    try {
+      const { path } = await datasetFile(this.intakeContext(state.competition), identity, sub, true);
+      if (before) this.o.store.clearHubIntegrityFailure(before.failure.repoId, before.failure.revision, before.failure.path); // this download matched
+      return path;
+    } catch (err) {
+      if (err instanceof DatasetIntegrityError) throw new DatasetEvaluationError(this.integrityFailed(sub, err).reason);
+      throw err;
+    }
+  }
+
+  /** The downloads of a submission's dataset the hub answered with content not matching the commit, and what they mean now (null: none). */
+  private integrityStatus(sub: SubmissionRecord): { failure: HubIntegrityFailure; verdict: IntegrityVerdict } | null {
+    const failure = this.o.store.hubIntegrityFailure(sub.repoId!, sub.revision!, DATASET_FILE);
+    return failure ? { failure, verdict: integrityVerdict(failure, this.integrity, Date.now()) } : null;
+  }
+
+  /**
+   * Count a download of a submission's dataset that the hub answered with content not matching the
+   * commit — only when a download was due, so two reads of the file in flight together count once.
+   * Returns the verdict after it, and the reason: the final one, or one that says it waits.
+   */
+  private integrityFailed(sub: SubmissionRecord, err: DatasetIntegrityError): { verdict: IntegrityVerdict; reason: string } {
+    const before = this.integrityStatus(sub);
+    const failure = before && before.verdict.kind !== 'retry' ? before.failure
+      : this.o.store.recordHubIntegrityFailure({ repoId: sub.repoId!, revision: sub.revision!, ...err.mismatch });
+    const verdict = integrityVerdict(failure, this.integrity, Date.now());
+    return { verdict, reason: verdict.kind === 'final' ? verdict.reason : integrityWaitReason(failure, this.integrity) };
   }
 
   /** A dataset's training rows: read ahead by `readAhead`, or asked for now. */
@@ -399,6 +493,10 @@ export class Validator {
     const submissions = buildSubmissions({
       metagraph, ownerHotkey: info.ownerHotkey, commitments: state.commitments, store, competition: state.competition, compute: this.compute, overlaps: this.overlaps,
       fingerprintsOf: (id) => this.files.fingerprints.get(id),
+      waitingReason: (s) => {
+        const integrity = this.integrityStatus(s);
+        return integrity && integrity.verdict.kind !== 'final' ? integrityWaitReason(integrity.failure, this.integrity) : undefined;
+      },
     });
     const round = scoreRound({
       currentBlock: metagraph.block.number, ownerUid: Math.max(0, metagraph.hotkeys.indexOf(info.ownerHotkey)), baseLosses: base.losses,
@@ -571,7 +669,16 @@ async function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
   }
 }
 
-/** Faults the loop waits out: hub or chain down, competition not published (yet) or broken. */
+/** Log fields saying when the next download of a file that did not match its commit is due. */
+function nextDownload(verdict: IntegrityVerdict): Record<string, string> {
+  return verdict.kind === 'wait' ? { nextDownloadIn: `${Math.max(0, Math.ceil((verdict.untilMs - Date.now()) / 1000))} s` } : {};
+}
+
+/**
+ * Faults the loop waits out: hub or chain down, competition not published (yet) or broken, the
+ * competition's files or base model served not matching their commit (nothing can be scored without
+ * them; datasets that do not match are verdicts, never thrown this far).
+ */
 export function isRetryable(err: unknown): boolean {
-  return isTransientHubError(err) || isChainUnavailable(err) || err instanceof NotReadyError || err instanceof CompetitionError;
+  return isTransientHubError(err) || err instanceof IntegrityError || isChainUnavailable(err) || err instanceof NotReadyError || err instanceof CompetitionError;
 }

@@ -53,6 +53,23 @@ describe('log', () => {
     expect(lines[0]).not.toContain('s3cr3t-password-value');
   });
 
+  it('miner text in messages and fields cannot add lines or drive the terminal', () => {
+    const { log, lines } = capture('info');
+    const repo = 'miners/x\x1b[2J\x1b[H\r\n2026-01-01 00:00:00 | SUCCESS | weights set\u202e';
+    log.warning(`uid 3: dataset rejected: ${repo}`, { repo, commitment: `${repo}:1:abc`, reason: 'a\u009bb' });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(lines[0]).toMatch(/ \| WARNING \| uid 3: dataset rejected: miners\/x\\x1b\[2J\\x1b\[H\\r\\n2026-01-01 00:00:00 \| SUCCESS \| weights set\\u202e /);
+    expect(lines[0]).toContain('reason=a\\x9bb');
+  });
+
+  it('--logging.json escapes them too and stays valid JSON', () => {
+    const { log, lines } = capture('info', true);
+    log.info('x\u009b\u202e\x1b', { repo: 'r\u2028' });
+    expect(lines[0]!.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e\u2028]/);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'x\u009b\u202e\x1b', repo: 'r\u2028' });
+  });
+
   it('formatRecord quotes values with spaces', () => {
     expect(formatRecord({ level: 30, time: 0, msg: 'm', reason: 'not valid' })).toContain('reason="not valid"');
   });

@@ -1,19 +1,24 @@
 /**
  * Faults the validator must ride out, against a devnet (state on disk, restartable) and a local
  * hub: weight transactions left pending by a crash (landed or not), the hub down, the chain down,
- * and a recycled uid / a commitment older than its hotkey's registration.
+ * a recycled uid / a commitment older than its hotkey's registration, and a hub serving content
+ * that does not match the commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startDevnet } from '../../src/chain/devnet/index.js';
 import { SubtensorChain } from '../../src/chain/index.js';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { FingerprintIndex } from '../../src/dataset/index.js';
+import { HubClient } from '../../src/hub/index.js';
 import { formatCommitment } from '../../src/protocol/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
-import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
-import { Validator } from '../../src/validator/validator.js';
+import { BASE_EVALUATION, competitionKey, openStore, type ValidatorStore } from '../../src/validator/store.js';
+import { Validator, type ValidatorOptions } from '../../src/validator/validator.js';
 import { PENDING_GRACE_BLOCKS, weightWindow } from '../../src/validator/weights.js';
 import { NETUID, startSubnet, taskRows, toJsonl, type TestSubnet } from './subnet.js';
 
@@ -29,10 +34,13 @@ console.error = (...args: unknown[]) => {
 };
 afterAll(() => { console.error = consoleError; });
 
-function validatorFor(net: TestSubnet, store: ValidatorStore, index: FingerprintIndex, o: { chain?: SubtensorChain; log?: Logger; blockSeconds?: number } = {}): Validator {
+function validatorFor(
+  net: TestSubnet, store: ValidatorStore, index: FingerprintIndex,
+  o: { chain?: SubtensorChain; log?: Logger; blockSeconds?: number; hub?: HubClient; integrity?: ValidatorOptions['integrity'] } = {},
+): Validator {
   return new Validator({
-    chain: o.chain ?? net.chain, hub: net.validatorHub(join(net.root, 'state', 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
-    log: o.log ?? silentLogger, blockSeconds: o.blockSeconds ?? 12, retryBaseMs: 200, maxBackoffMs: 500, pollMs: 10,
+    chain: o.chain ?? net.chain, hub: o.hub ?? net.validatorHub(join(net.root, 'state', 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
+    log: o.log ?? silentLogger, blockSeconds: o.blockSeconds ?? 12, retryBaseMs: 200, maxBackoffMs: 500, pollMs: 10, integrity: o.integrity,
   });
 }
 
@@ -301,5 +309,198 @@ describe('validator on a commit-reveal subnet', () => {
     // the revealed weights are on chain
     const mg = await net.chain.metagraph({ netuid: NETUID });
     expect(mg.lastUpdate[0]).toBe(reveal.block);
+  });
+});
+
+/**
+ * A proxy to the hub that serves changed content — the same size, other bytes, as when an object
+ * changed after the commit — for full downloads of `miners/<name>`'s files while `changes` allows
+ * (downloads left to change per miner), and counts every full download per miner.
+ */
+async function startChangingProxy(target: string): Promise<{ url: string; changes: Map<string, number>; downloads: Map<string, number>; close(): Promise<void> }> {
+  const changes = new Map<string, number>();
+  const downloads = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const miner = /^\/datasets\/miners\/([^/]+)\/resolve\//.exec(req.url ?? '')?.[1];
+    const full = miner !== undefined && req.method === 'GET' && !req.headers.range;
+    if (full) downloads.set(miner, (downloads.get(miner) ?? 0) + 1);
+    const change = full && (changes.get(miner) ?? 0) > 0;
+    if (change) changes.set(miner, changes.get(miner)! - 1);
+    const upstream = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
+      if (!change) {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        res.end(changed(Buffer.concat(chunks).toString()));
+      });
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`, changes, downloads,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** The content the changing proxy serves instead of `content` (same length). */
+const changed = (content: string) => content.replace(/say /g, 'SAY ');
+/** A git blob's id: what the hub announces for a file under 1 MiB. */
+const gitBlobSha = (content: string) => createHash('sha1').update(`blob ${Buffer.byteLength(content)}\0${content}`).digest('hex');
+
+describe('validator faults: a hub serving content that does not match the commit', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+  let proxy: Awaited<ReturnType<typeof startChangingProxy>>;
+  const integrity = { maxAttempts: 3, backoffMs: 60_000 };
+  const cacheDir = () => join(net.root, 'state', 'cache');
+  /** A restarted validator (nothing in memory) reaching the hub through the proxy. */
+  const validator = (log?: Logger) => validatorFor(net, store, index, { hub: new HubClient({ hubUrl: proxy.url, cacheDir: cacheDir(), retries: 0, timeoutMs: 5000 }), integrity, log });
+  /** As if the wait after every failed download had passed. */
+  const waitBackoff = () => store.db.prepare(`UPDATE hub_integrity_failures SET last_failed_at = last_failed_at - 3600000`).run();
+  const reasonOf = (uid: number) => store.latestSubmissions().find((s) => s.uid === uid)!.reason;
+
+  beforeAll(async () => {
+    net = await startSubnet({ tempo: 30, weightsRateLimit: 2 });
+    ({ store, index } = openState(net));
+    proxy = await startChangingProxy(net.hub.url);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await closeAll(net, store, index);
+  });
+
+  it('content that never matches: three downloads with waits between them (across a restart), then a zero naming the file and both hashes, and no download after', async () => {
+    const content = toJsonl(taskRows(16, 7));
+    const m = await net.register('changing');
+    const revision = await net.publish('changing', content);
+    await net.commit(m, formatCommitment({ repoId: 'miners/changing', competitionId: '1', revision }));
+    proxy.changes.set('changing', Infinity);
+    const mismatch = `data.jsonl at miners/changing@${revision.slice(0, 12)} does not match its commit: expected git-sha1:${gitBlobSha(content)}, the hub served git-sha1:${gitBlobSha(changed(content))}`;
+
+    const { log, lines } = capture();
+    await validator(log).runPass();
+    expect(proxy.downloads.get('changing')).toBe(1);
+    expect(store.hubIntegrityFailure('miners/changing', revision, 'data.jsonl')).toMatchObject({ attempts: 1 });
+    expect(reasonOf(m.uid)).toBeNull();
+    expect(lines.join('')).toContain(`uid ${m.uid}: ${mismatch} (download 1 of 3; trying again later) nextDownloadIn="60 s"`);
+    // the round says why it scores 0 meanwhile
+    expect(store.latestRound()!.perUid.find((u) => u.uid === m.uid)).toMatchObject({ weight: 0, stage: 'evaluation', reason: `${mismatch} (download 1 of 3; trying again later)` });
+
+    // not due again yet: no download
+    await validator().runPass();
+    expect(proxy.downloads.get('changing')).toBe(1);
+
+    // the count survives a restart of the whole validator, state file included
+    store.close();
+    store = openStore(join(net.root, 'state', 'validator.sqlite'));
+    waitBackoff();
+    await validator().runPass();
+    expect(proxy.downloads.get('changing')).toBe(2);
+    expect(reasonOf(m.uid)).toBeNull();
+
+    waitBackoff();
+    await validator().runPass();
+    expect(proxy.downloads.get('changing')).toBe(3);
+    expect(reasonOf(m.uid)).toBe(`${mismatch} (3 downloads, none matched)`);
+
+    // never downloaded again; the round gives it a zero with that reason
+    waitBackoff();
+    await nextWindow(net);
+    const pass = await validator().runPass();
+    expect(pass.weights?.status).toBe('set');
+    expect(proxy.downloads.get('changing')).toBe(3);
+    expect(store.latestRound()!.perUid.find((u) => u.uid === m.uid)).toMatchObject({ weight: 0, stage: 'dataset', reason: `${mismatch} (3 downloads, none matched)` });
+  });
+
+  it('content that matches on the next download: the dataset is evaluated, nothing held against it', async () => {
+    const m = await net.register('healing');
+    const revision = await net.publish('healing', toJsonl(taskRows(16, 99)));
+    await net.commit(m, formatCommitment({ repoId: 'miners/healing', competitionId: '1', revision }));
+    proxy.changes.set('healing', 1);
+
+    const { log, lines } = capture();
+    const first = await validator(log).runPass();
+    expect(first.evaluated).toBe(0);
+    expect(proxy.downloads.get('healing')).toBe(1);
+    // a mismatch, counted, not an outage
+    expect(lines.join('')).toMatch(new RegExp(`uid ${m.uid}: data\\.jsonl at miners/healing@[0-9a-f]{12} does not match its commit: .*\\(download 1 of 3; trying again later\\)`));
+    expect(lines.join('')).not.toContain('hub unavailable');
+    expect(store.hubIntegrityFailure('miners/healing', revision, 'data.jsonl')).toMatchObject({ attempts: 1 });
+
+    waitBackoff();
+    const second = await validator().runPass();
+    expect(second.evaluated).toBe(1);
+    expect(proxy.downloads.get('healing')).toBe(2);
+    expect(store.hubIntegrityFailure('miners/healing', revision, 'data.jsonl')).toBeUndefined();
+    const identity = store.latestSubmissions().find((s) => s.uid === m.uid)!.datasetIdentity!;
+    const competition = store.latestCompetition()!;
+    expect(store.getEvaluation(competitionKey(competition.id, competition.revision), identity)).toMatchObject({ status: 'done', attempts: 1 });
+    expect(reasonOf(m.uid)).toBeNull();
+  });
+
+  it('on the re-read at evaluation time: the evaluation waits for the next download, is evaluated when it matches, and fails with the reason when none does', async () => {
+    const contents = { rereadBad: toJsonl(taskRows(16, 123)), rereadHeals: toJsonl(taskRows(16, 321)) };
+    const miners = { rereadBad: await net.register('rereadBad'), rereadHeals: await net.register('rereadHeals') };
+    const revisions: Record<string, string> = {};
+    for (const name of ['rereadBad', 'rereadHeals'] as const) {
+      revisions[name] = await net.publish(name, contents[name]);
+      await net.commit(miners[name], formatCommitment({ repoId: `miners/${name}`, competitionId: '1', revision: revisions[name]! }));
+    }
+    const intake = validator();
+    const state = await intake.sync(); // taken in and queued, not trained
+    await intake.close();
+    const key = state.competition.key;
+    const identity = (name: keyof typeof miners) => state.commitments.get(miners[name].hotkey.address)!.submission.datasetIdentity!;
+    expect(store.getEvaluation(key, identity('rereadBad'))?.status).toBe('queued');
+    expect(store.getEvaluation(key, identity('rereadHeals'))?.status).toBe('queued');
+
+    // gone from the cache; the hub now serves both changed
+    for (const name of Object.keys(miners)) rmSync(join(cacheDir(), `datasets--miners--${name}`), { recursive: true, force: true });
+    proxy.changes.set('rereadBad', Infinity);
+    proxy.changes.set('rereadHeals', Infinity);
+    const waiting = (n: number) => expect.stringMatching(new RegExp(`^data\\.jsonl at miners/\\w+@[0-9a-f]{12} does not match its commit: expected git-sha1:[0-9a-f]{40}, the hub served git-sha1:[0-9a-f]{40} \\(download ${n} of 3; trying again later\\)$`));
+    await validator().runPass();
+    expect(store.getEvaluation(key, identity('rereadBad'))).toMatchObject({ status: 'failed', reason: waiting(1) });
+    expect(store.getEvaluation(key, identity('rereadHeals'))).toMatchObject({ status: 'failed', reason: waiting(1) });
+    const downloads = proxy.downloads.get('rereadBad')!;
+
+    // not due again yet: no download, nothing trained
+    const idle = await validator().runPass();
+    expect(idle.evaluated).toBe(0);
+    expect(proxy.downloads.get('rereadBad')).toBe(downloads);
+
+    // the next download of one matches: back in the queue and evaluated in that pass
+    proxy.changes.set('rereadHeals', 0);
+    waitBackoff();
+    const healed = await validator().runPass();
+    expect(healed.evaluated).toBe(1);
+    expect(store.getEvaluation(key, identity('rereadHeals'))).toMatchObject({ status: 'done' });
+    expect(store.getEvaluation(key, identity('rereadBad'))).toMatchObject({ status: 'failed', reason: waiting(2) });
+
+    waitBackoff();
+    await validator().runPass();
+    const final = `data.jsonl at miners/rereadBad@${revisions['rereadBad']!.slice(0, 12)} does not match its commit: expected git-sha1:${gitBlobSha(contents.rereadBad)}, ` +
+      `the hub served git-sha1:${gitBlobSha(changed(contents.rereadBad))} (3 downloads, none matched)`;
+    expect(store.getEvaluation(key, identity('rereadBad'))).toMatchObject({ status: 'failed', reason: final });
+    const after = proxy.downloads.get('rereadBad')!;
+
+    waitBackoff();
+    await nextWindow(net);
+    const pass = await validator().runPass();
+    expect(pass.weights?.status).toBe('set');
+    expect(proxy.downloads.get('rereadBad')).toBe(after);
+    expect(store.latestRound()!.perUid.find((u) => u.uid === miners.rereadBad.uid)).toMatchObject({ weight: 0, stage: 'evaluation', reason: final });
   });
 });

@@ -311,4 +311,31 @@ describe('validator store', () => {
     expect(s.getEvaluation('other-competition', 'x')?.status).toBe('done');
     expect(s.requeueOtherCompute('1', 'c2')).toBe(0);
   });
+
+  it('counts downloads that did not match their commit per file, across a restart, and forgets them on a match', () => {
+    const file = tempFile();
+    let now = 1_000;
+    const a = openStore(file, { now: () => now });
+    const f = { repoId: 'alice/ds', revision: 'a'.repeat(40), path: 'data.jsonl', expected: 'git-sha1:' + '1'.repeat(40), served: 'git-sha1:' + '2'.repeat(40) };
+    expect(a.hubIntegrityFailure(f.repoId, f.revision, f.path)).toBeUndefined();
+    expect(a.recordHubIntegrityFailure(f)).toEqual({ ...f, attempts: 1, lastFailedAt: 1_000 });
+    now = 5_000;
+    expect(a.recordHubIntegrityFailure({ ...f, served: 'git-sha1:' + '3'.repeat(40) })).toEqual({ ...f, served: 'git-sha1:' + '3'.repeat(40), attempts: 2, lastFailedAt: 5_000 });
+    a.recordHubIntegrityFailure({ ...f, revision: 'b'.repeat(40) }); // another commit: its own count
+    a.close();
+    const b = openAt(file);
+    expect(b.hubIntegrityFailure(f.repoId, f.revision, f.path)).toMatchObject({ attempts: 2, lastFailedAt: 5_000 });
+    b.clearHubIntegrityFailure(f.repoId, f.revision, f.path);
+    expect(b.hubIntegrityFailure(f.repoId, f.revision, f.path)).toBeUndefined();
+    expect(b.hubIntegrityFailure(f.repoId, 'b'.repeat(40), f.path)).toMatchObject({ attempts: 1 });
+
+    // an evaluation that failed waiting for such a download goes back in the queue; others stay
+    b.enqueueEvaluation('1', 'waited', 5);
+    b.failEvaluation('1', 'waited', 'data.jsonl … (download 1 of 3; trying again later)');
+    b.completeEvaluation({ competitionId: '1', datasetIdentity: 'done', losses: [1], evalLoss: 1, receipt: {}, compute: 'c' });
+    expect(b.requeueEvaluationAfterHubIntegrity('1', 'waited')).toBe(true);
+    expect(b.getEvaluation('1', 'waited')).toMatchObject({ status: 'queued', reason: null, priorityBlock: 5 });
+    expect(b.requeueEvaluationAfterHubIntegrity('1', 'done')).toBe(false);
+    expect(b.getEvaluation('1', 'done')?.status).toBe('done');
+  });
 });

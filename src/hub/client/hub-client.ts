@@ -295,21 +295,27 @@ export class HubClient {
         const res = await this.fetchOnce(url);
         if (!res.body) throw new HubRequestError(`Hub sent no body for ${path}.`, res.status);
         let received = 0;
-        const hash = hasherFor(etag, size);
+        const hasher = hasherFor(etag, size);
         const meter = new Transform({
           transform(chunk: Buffer, _enc, done) {
             received += chunk.length;
-            if (received > size) return done(new IntegrityError(`Hub sent more than the announced ${size} bytes for ${path} of ${repo.type} ${repo.name}@${sha}; discarded.`));
+            if (received > size) {
+              return done(new IntegrityError(`Hub sent more than the announced ${size} bytes for ${path} of ${repo.type} ${repo.name}@${sha}; discarded.`, { path, expected: `${size} bytes`, served: `more than ${size} bytes` }));
+            }
             if (received > maxBytes) return done(capError(repo, path, sha, received, maxBytes));
-            hash?.update(chunk);
+            hasher?.hash.update(chunk);
             done(null, chunk);
           },
         });
         await pipeline(Readable.fromWeb(res.body as NodeReadableStream<Uint8Array>), meter, createWriteStream(tmp, { flags: 'wx' }));
         if (received !== size) throw new HubUnavailableError(`Download of ${path} ended after ${received} of ${size} bytes.`);
-        if (hash) {
-          const digest = hash.digest('hex');
-          if (digest !== etag) throw new IntegrityError(`Downloaded ${path} of ${repo.type} ${repo.name}@${sha} hashes to ${digest}, the hub announced ${etag}; discarded.`);
+        if (hasher) {
+          const digest = hasher.hash.digest('hex');
+          if (digest !== etag) {
+            throw new IntegrityError(`Downloaded ${path} of ${repo.type} ${repo.name}@${sha} hashes to ${digest}, the hub announced ${etag}; discarded.`, {
+              path, expected: `${hasher.algorithm}:${etag}`, served: `${hasher.algorithm}:${digest}`,
+            });
+          }
         }
         await rename(tmp, this.cache.blobPath(repo, etag));
         return;
@@ -368,8 +374,8 @@ function blobName(etag: string): string {
 }
 
 /** The hash that reproduces an ETag: LFS sha256 (64 hex) or git blob sha1 (40 hex); none otherwise. */
-function hasherFor(etag: string, size: number): Hash | null {
-  if (/^[0-9a-f]{64}$/.test(etag)) return createHash('sha256');
-  if (/^[0-9a-f]{40}$/.test(etag)) return createHash('sha1').update(`blob ${size}\0`);
+function hasherFor(etag: string, size: number): { hash: Hash; algorithm: 'sha256' | 'git-sha1' } | null {
+  if (/^[0-9a-f]{64}$/.test(etag)) return { hash: createHash('sha256'), algorithm: 'sha256' };
+  if (/^[0-9a-f]{40}$/.test(etag)) return { hash: createHash('sha1').update(`blob ${size}\0`), algorithm: 'git-sha1' };
   return null;
 }

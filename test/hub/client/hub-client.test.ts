@@ -281,12 +281,38 @@ describe('a hub that is down, slow, failing or lying', () => {
     });
     const url = await listen(liar);
     const c = new HubClient({ hubUrl: url, cacheDir: join(root, 'liar-cache'), retries: 0 });
-    await expect(c.downloadFile({ repo: 'alice/ds', revision: sha, path: 'data.jsonl', maxBytes: 1000 })).rejects.toThrow(IntegrityError);
+    const over = await c.downloadFile({ repo: 'alice/ds', revision: sha, path: 'data.jsonl', maxBytes: 1000 }).catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(IntegrityError);
+    expect(over).toMatchObject({ path: 'data.jsonl', expected: '10 bytes', served: 'more than 10 bytes' });
     await expect(c.downloadFile({ repo: 'alice/ds', revision: sha, path: 'data.jsonl', maxBytes: 5 })).rejects.toThrow(DownloadCapExceededError);
     const blobs = join(root, 'liar-cache', 'datasets--alice--ds', 'blobs');
     expect(existsSync(blobs) ? readdirSync(blobs) : []).toEqual([]);
     expect(existsSync(join(root, 'liar-cache', 'datasets--alice--ds', 'snapshots'))).toBe(false);
     await new Promise((ok) => liar.close(ok));
+  });
+});
+
+describe('content that does not match the commit', () => {
+  it('is discarded with the file, the hash the hub announced and the hash of what it sent', async () => {
+    const sha = 'c'.repeat(40);
+    const announced = createHash('sha256').update('{"a":1}\n').digest('hex');
+    const sent = '{"a":2}\n';
+    const changed = createHttpServer((req, res) => {
+      if (req.headers.range) {
+        res.writeHead(206, { 'Content-Range': `bytes 0-0/${sent.length}`, ETag: `"${announced}"`, 'Content-Length': '1' });
+        res.end('{');
+      } else {
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+        res.end(sent);
+      }
+    });
+    const url = await listen(changed);
+    const c = new HubClient({ hubUrl: url, cacheDir: join(root, 'changed-cache'), retries: 0 });
+    const err = await c.downloadFile({ repo: 'alice/ds', revision: sha, path: 'data.jsonl' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err).toMatchObject({ path: 'data.jsonl', expected: `sha256:${announced}`, served: `sha256:${createHash('sha256').update(sent).digest('hex')}` });
+    expect(existsSync(join(root, 'changed-cache', 'datasets--alice--ds', 'snapshots'))).toBe(false);
+    await new Promise((ok) => changed.close(ok));
   });
 });
 

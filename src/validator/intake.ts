@@ -100,7 +100,7 @@ export async function intakeSubmission(ctx: IntakeContext, sub: SubmissionRecord
   const contaminated = contamination(fp, competition.evalFingerprints).contaminatedRows.length;
   store.recordDataset({ identity, bytes: read.bytes, rows: fp.rows, fingerprintsRef: 'fingerprints.sqlite' });
   store.setSubmissionDataset(sub.id, identity);
-  store.recordDatasetCheck({ competitionId: competition.key, datasetIdentity: identity, rows: fp.rows, contaminatedRows: contaminated });
+  store.recordDatasetCheck({ competitionKey: competition.key, datasetIdentity: identity, rows: fp.rows, contaminatedRows: contaminated });
   if (!ctx.index.has(identity, identity)) ctx.index.add(identity, fp);
   ctx.files.paths.set(identity, read.path);
   ctx.files.fingerprints.set(identity, fp);

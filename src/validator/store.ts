@@ -9,7 +9,10 @@
  *   so weights are never set twice in a window even across restarts;
  * - WAL lets `flock validator status` read while the loop writes.
  *
- * The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[k]` moves version k to k + 1.
+ * All of the validator's SQL is here; the schema, its migrations and the row ↔ record mapping are
+ * in store-schema.ts. Tables that hold per-competition results (evaluations, rounds, dataset
+ * checks) are keyed by `competitionKey(id, revision)` in a `competition_key` column; submissions
+ * carry the raw competition id of their commitment (`competition_id`).
  */
 import Database from 'better-sqlite3';
 import { statementCache } from '../util/sqlite.js';
@@ -17,6 +20,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FlockError } from '../util/errors.js';
 import type { SmoothedWeight, UidScore } from '../protocol/scoring.js';
+import {
+  MIGRATIONS, STORE_SCHEMA_VERSION, competitionFromRow, decodeLosses, encodeLosses, evaluationFromRow, submissionFromRow, weightTxFromRow,
+  type CompetitionRow, type DatasetRow, type EvaluationRow, type HistoryRow, type HubIntegrityFailureRow, type RoundRow, type SubmissionRow,
+  type WeightTxRow,
+} from './store-schema.js';
+
+export { STORE_SCHEMA_VERSION, decodeLosses, encodeLosses } from './store-schema.js';
 
 /**
  * Key of evaluations and rounds: the competition id *and* its revision. A new revision of a
@@ -34,131 +44,7 @@ export type EvaluationStatus = 'queued' | 'running' | 'done' | 'failed';
 export type WeightTxKind = 'set' | 'commit' | 'reveal';
 export type WeightTxStatus = 'pending' | 'included' | 'failed';
 
-const MIGRATIONS: readonly string[] = [
-  // v0 → v1
-  `
-  CREATE TABLE competitions (
-    id TEXT NOT NULL,
-    revision TEXT NOT NULL,            -- competition repo revision (the pointer's v)
-    repo TEXT NOT NULL,
-    definition TEXT NOT NULL,          -- competition.json, defaults filled, as JSON
-    first_seen_block INTEGER,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (id, revision)
-  );
-  CREATE TABLE datasets (
-    identity TEXT PRIMARY KEY,         -- hash over the sorted row hashes
-    bytes INTEGER NOT NULL,
-    rows INTEGER NOT NULL,
-    fingerprints_ref TEXT,             -- where this dataset's row fingerprints are kept
-    created_at INTEGER NOT NULL
-  );
-  CREATE TABLE submissions (
-    id INTEGER PRIMARY KEY,
-    uid INTEGER NOT NULL,
-    hotkey TEXT NOT NULL,
-    commitment TEXT NOT NULL,          -- as read from chain
-    block INTEGER NOT NULL,            -- commitment block
-    competition_id TEXT,               -- null when the commitment does not parse
-    repo_id TEXT,
-    revision TEXT,
-    dataset_identity TEXT REFERENCES datasets(identity),
-    reason TEXT,                       -- why it scores 0 before any evaluation (null: none yet)
-    first_seen_at INTEGER NOT NULL,
-    UNIQUE (hotkey, block, commitment)
-  );
-  CREATE INDEX submissions_by_uid ON submissions (uid, hotkey, block);
-  CREATE INDEX submissions_by_competition ON submissions (competition_id, block);
-  CREATE TABLE evaluations (
-    competition_id TEXT NOT NULL,      -- competitionKey(id, revision)
-    dataset_identity TEXT NOT NULL,    -- or '@base'
-    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
-    priority_block INTEGER NOT NULL,   -- oldest commitment of this dataset: the queue order
-    attempts INTEGER NOT NULL DEFAULT 0,
-    losses BLOB,                       -- per-example losses, float64 little-endian
-    eval_loss REAL,
-    receipt TEXT,                      -- JSON
-    reason TEXT,                       -- why it failed (the dataset scores 0)
-    queued_at INTEGER NOT NULL,
-    started_at INTEGER,
-    finished_at INTEGER,
-    PRIMARY KEY (competition_id, dataset_identity)
-  );
-  CREATE INDEX evaluations_queue ON evaluations (status, priority_block, dataset_identity);
-  CREATE TABLE rounds (
-    id INTEGER PRIMARY KEY,
-    competition_id TEXT NOT NULL,      -- competitionKey(id, revision)
-    block INTEGER NOT NULL,
-    burned INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
-  );
-  CREATE TABLE weight_history (
-    round_id INTEGER NOT NULL REFERENCES rounds(id),
-    uid INTEGER NOT NULL,
-    hotkey TEXT NOT NULL,
-    weight REAL NOT NULL,              -- smoothed W
-    score REAL NOT NULL,               -- this round's r
-    win_rate REAL NOT NULL,
-    eval_loss REAL,
-    stage TEXT,
-    reason TEXT,
-    PRIMARY KEY (round_id, uid)
-  );
-  CREATE TABLE weight_transactions (
-    id INTEGER PRIMARY KEY,
-    netuid INTEGER NOT NULL,
-    window_index INTEGER NOT NULL,     -- epoch / weight window
-    kind TEXT NOT NULL CHECK (kind IN ('set', 'commit', 'reveal')),
-    status TEXT NOT NULL CHECK (status IN ('pending', 'included', 'failed')),
-    round_id INTEGER REFERENCES rounds(id),
-    uids TEXT NOT NULL,                -- JSON u16[]
-    weights TEXT NOT NULL,             -- JSON u16[]
-    salt TEXT,                         -- JSON u16[] (commit/reveal)
-    version_key INTEGER,
-    block INTEGER,
-    tx_hash TEXT,
-    error TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  );
-  CREATE UNIQUE INDEX weight_tx_one_live_per_window
-    ON weight_transactions (netuid, window_index, kind) WHERE status <> 'failed';
-  `,
-  // v1 → v2 (the validator loop): per-competition dataset checks, and the block at which a weight
-  // transaction was claimed (so a restart can tell from the chain whether it landed).
-  `
-  CREATE TABLE dataset_checks (
-    competition_id TEXT NOT NULL,      -- competitionKey(id, revision)
-    dataset_identity TEXT NOT NULL,
-    rows INTEGER NOT NULL,             -- rows considered (after maxRows)
-    contaminated_rows INTEGER NOT NULL,-- rows matching evaluation examples
-    PRIMARY KEY (competition_id, dataset_identity)
-  );
-  ALTER TABLE weight_transactions ADD COLUMN claim_block INTEGER;
-  `,
-  // v2 → v3: the compute identity (engine version, backend, kernels, device) of each finished
-  // evaluation, so results of another identity are redone instead of mixed into a round.
-  `
-  ALTER TABLE evaluations ADD COLUMN compute TEXT;
-  `,
-  // v3 → v4: downloads the hub answered with content that does not match the commit, per file, so
-  // the bounded retries of such a download (and the wait between them) survive a restart.
-  `
-  CREATE TABLE hub_integrity_failures (
-    repo_id TEXT NOT NULL,
-    revision TEXT NOT NULL,            -- the commit the file was asked at
-    path TEXT NOT NULL,                -- the file in the repo
-    attempts INTEGER NOT NULL,         -- downloads that failed the check so far
-    last_failed_at INTEGER NOT NULL,   -- ms since epoch
-    expected TEXT NOT NULL,            -- what the commit says the file is (hash or size)
-    served TEXT NOT NULL,              -- what the hub sent instead (at the last attempt)
-    PRIMARY KEY (repo_id, revision, path)
-  );
-  `,
-];
 
-/** Schema version this code writes. */
-export const STORE_SCHEMA_VERSION = MIGRATIONS.length;
 
 export interface CompetitionRecord {
   id: string;
@@ -204,7 +90,7 @@ export interface DatasetRecord {
 
 export interface EvaluationRecord {
   /** `competitionKey(id, revision)`. */
-  competitionId: string;
+  competitionKey: string;
   datasetIdentity: string;
   status: EvaluationStatus;
   priorityBlock: number;
@@ -222,7 +108,7 @@ export interface EvaluationRecord {
 
 export interface CompletedEvaluation {
   /** `competitionKey(id, revision)`. */
-  competitionId: string;
+  competitionKey: string;
   datasetIdentity: string;
   losses: ArrayLike<number>;
   evalLoss: number;
@@ -234,7 +120,8 @@ export interface CompletedEvaluation {
 
 export interface RoundRecord {
   id: number;
-  competitionId: string;
+  /** `competitionKey(id, revision)`. */
+  competitionKey: string;
   block: number;
   burned: boolean;
   createdAt: number;
@@ -310,7 +197,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Validat
 }
 
 export class ValidatorStore {
-  readonly db: Database.Database;
+  private readonly db: Database.Database;
   /** Evaluations found `running` at open and put back in the queue. */
   readonly requeuedOnOpen: number;
   private readonly now: () => number;
@@ -466,23 +353,23 @@ export class ValidatorStore {
    * data is never trained twice). A queued entry moves up when an older commitment of the same
    * data appears. Returns the entry's status.
    */
-  enqueueEvaluation(competitionId: string, datasetIdentity: string, priorityBlock: number): EvaluationStatus {
+  enqueueEvaluation(competitionKey: string, datasetIdentity: string, priorityBlock: number): EvaluationStatus {
     this.statement(
-        `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, queued_at)
+        `INSERT INTO evaluations (competition_key, dataset_identity, status, priority_block, queued_at)
          VALUES (?, ?, 'queued', ?, ?)
-         ON CONFLICT (competition_id, dataset_identity) DO UPDATE
+         ON CONFLICT (competition_key, dataset_identity) DO UPDATE
            SET priority_block = MIN(priority_block, excluded.priority_block) WHERE status = 'queued'`,
       )
-      .run(competitionId, datasetIdentity, priorityBlock, this.now());
-    return this.getEvaluation(competitionId, datasetIdentity)!.status;
+      .run(competitionKey, datasetIdentity, priorityBlock, this.now());
+    return this.getEvaluation(competitionKey, datasetIdentity)!.status;
   }
 
   /** The dataset the next `claimNextEvaluation` would take (nothing is claimed). */
-  peekNextEvaluation(competitionId: string): string | undefined {
+  peekNextEvaluation(competitionKey: string): string | undefined {
     const row = this.statement(
-      `SELECT dataset_identity FROM evaluations WHERE competition_id = ? AND status = 'queued'
+      `SELECT dataset_identity FROM evaluations WHERE competition_key = ? AND status = 'queued'
        ORDER BY priority_block, dataset_identity LIMIT 1`,
-    ).get(competitionId) as { dataset_identity: string } | undefined;
+    ).get(competitionKey) as { dataset_identity: string } | undefined;
     return row?.dataset_identity;
   }
 
@@ -490,20 +377,20 @@ export class ValidatorStore {
    * Take the next queued evaluation (oldest commitment first) and mark it running, atomically.
    * Undefined when the queue is empty.
    */
-  claimNextEvaluation(competitionId: string): EvaluationRecord | undefined {
+  claimNextEvaluation(competitionKey: string): EvaluationRecord | undefined {
     const claim = this.db.transaction(() => {
       const row = this.statement(
-          `SELECT dataset_identity FROM evaluations WHERE competition_id = ? AND status = 'queued'
+          `SELECT dataset_identity FROM evaluations WHERE competition_key = ? AND status = 'queued'
            ORDER BY priority_block, dataset_identity LIMIT 1`,
         )
-        .get(competitionId) as { dataset_identity: string } | undefined;
+        .get(competitionKey) as { dataset_identity: string } | undefined;
       if (!row) return undefined;
       this.statement(
           `UPDATE evaluations SET status = 'running', attempts = attempts + 1, started_at = ?
-           WHERE competition_id = ? AND dataset_identity = ?`,
+           WHERE competition_key = ? AND dataset_identity = ?`,
         )
-        .run(this.now(), competitionId, row.dataset_identity);
-      return this.getEvaluation(competitionId, row.dataset_identity);
+        .run(this.now(), competitionKey, row.dataset_identity);
+      return this.getEvaluation(competitionKey, row.dataset_identity);
     });
     return claim.immediate();
   }
@@ -517,13 +404,13 @@ export class ValidatorStore {
     const now = this.now();
     this.db.transaction(() => {
       this.statement(
-          `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, losses, eval_loss, receipt, compute, reason, queued_at, started_at, finished_at)
+          `INSERT INTO evaluations (competition_key, dataset_identity, status, priority_block, attempts, losses, eval_loss, receipt, compute, reason, queued_at, started_at, finished_at)
            VALUES (?, ?, 'done', 0, 1, ?, ?, ?, ?, NULL, ?, ?, ?)
-           ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET
+           ON CONFLICT (competition_key, dataset_identity) DO UPDATE SET
              status = 'done', losses = excluded.losses, eval_loss = excluded.eval_loss, receipt = excluded.receipt,
              compute = excluded.compute, reason = NULL, finished_at = excluded.finished_at, attempts = MAX(attempts, 1)`,
         )
-        .run(e.competitionId, e.datasetIdentity, blob, e.evalLoss, JSON.stringify(e.receipt ?? null), e.compute, now, now, now);
+        .run(e.competitionKey, e.datasetIdentity, blob, e.evalLoss, JSON.stringify(e.receipt ?? null), e.compute, now, now, now);
     }).immediate();
   }
 
@@ -533,12 +420,12 @@ export class ValidatorStore {
    * results dropped: losses of different identities are never compared in one round. Returns how
    * many were re-queued.
    */
-  requeueOtherCompute(competitionId: string, compute: string): number {
+  requeueOtherCompute(competitionKey: string, compute: string): number {
     return this.statement(
       `UPDATE evaluations SET status = 'queued', losses = NULL, eval_loss = NULL, receipt = NULL, compute = NULL,
          reason = NULL, attempts = 0, started_at = NULL, finished_at = NULL
-       WHERE competition_id = ? AND status = 'done' AND (compute IS NULL OR compute <> ?)`,
-    ).run(competitionId, compute).changes;
+       WHERE competition_key = ? AND status = 'done' AND (compute IS NULL OR compute <> ?)`,
+    ).run(competitionKey, compute).changes;
   }
 
   /**
@@ -547,23 +434,23 @@ export class ValidatorStore {
    * dataset scores 0 with that reason). Returns the new status.
    */
   failEvaluation(
-    competitionId: string,
+    competitionKey: string,
     datasetIdentity: string,
     reason: string,
     options: { retry?: boolean; maxAttempts?: number } = {},
   ): EvaluationStatus {
     const max = options.maxAttempts ?? 3;
     return this.db.transaction(() => {
-      const current = this.getEvaluation(competitionId, datasetIdentity);
+      const current = this.getEvaluation(competitionKey, datasetIdentity);
       const attempts = current?.attempts ?? 0;
       const status: EvaluationStatus = options.retry && attempts < max ? 'queued' : 'failed';
       this.statement(
-          `INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, attempts, reason, queued_at, finished_at)
+          `INSERT INTO evaluations (competition_key, dataset_identity, status, priority_block, attempts, reason, queued_at, finished_at)
            VALUES (?, ?, ?, 0, 1, ?, ?, ?)
-           ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET
+           ON CONFLICT (competition_key, dataset_identity) DO UPDATE SET
              status = excluded.status, reason = excluded.reason, finished_at = excluded.finished_at`,
         )
-        .run(competitionId, datasetIdentity, status, reason, this.now(), status === 'failed' ? this.now() : null);
+        .run(competitionKey, datasetIdentity, status, reason, this.now(), status === 'failed' ? this.now() : null);
       return status;
     }).immediate();
   }
@@ -573,35 +460,35 @@ export class ValidatorStore {
     return this.statement(`UPDATE evaluations SET status = 'queued', started_at = NULL WHERE status = 'running'`).run().changes;
   }
 
-  getEvaluation(competitionId: string, datasetIdentity: string): EvaluationRecord | undefined {
-    const row = this.statement(`SELECT * FROM evaluations WHERE competition_id = ? AND dataset_identity = ?`)
-      .get(competitionId, datasetIdentity) as EvaluationRow | undefined;
+  getEvaluation(competitionKey: string, datasetIdentity: string): EvaluationRecord | undefined {
+    const row = this.statement(`SELECT * FROM evaluations WHERE competition_key = ? AND dataset_identity = ?`)
+      .get(competitionKey, datasetIdentity) as EvaluationRow | undefined;
     return row && evaluationFromRow(row);
   }
 
   /** Every evaluation of a competition, optionally of one status, in queue order. */
-  listEvaluations(competitionId: string, status?: EvaluationStatus): EvaluationRecord[] {
+  listEvaluations(competitionKey: string, status?: EvaluationStatus): EvaluationRecord[] {
     const rows = (
       status
-        ? this.statement(`SELECT * FROM evaluations WHERE competition_id = ? AND status = ? ORDER BY priority_block, dataset_identity`).all(competitionId, status)
-        : this.statement(`SELECT * FROM evaluations WHERE competition_id = ? ORDER BY priority_block, dataset_identity`).all(competitionId)
+        ? this.statement(`SELECT * FROM evaluations WHERE competition_key = ? AND status = ? ORDER BY priority_block, dataset_identity`).all(competitionKey, status)
+        : this.statement(`SELECT * FROM evaluations WHERE competition_key = ? ORDER BY priority_block, dataset_identity`).all(competitionKey)
     ) as EvaluationRow[];
     return rows.map(evaluationFromRow);
   }
 
   /** Number of queued evaluations (a metric). */
-  queueLength(competitionId: string): number {
-    return (this.statement(`SELECT COUNT(*) AS n FROM evaluations WHERE competition_id = ? AND status = 'queued'`).get(competitionId) as { n: number }).n;
+  queueLength(competitionKey: string): number {
+    return (this.statement(`SELECT COUNT(*) AS n FROM evaluations WHERE competition_key = ? AND status = 'queued'`).get(competitionKey) as { n: number }).n;
   }
 
   // ───────────────────────────── weights ─────────────────────────────
 
   /** Store one scoring round (smoothed W, r, win rate and reason per uid) in one transaction. */
-  recordRound(r: { competitionId: string; block: number; burned: boolean; perUid: readonly UidScore[] }): number {
+  recordRound(r: { competitionKey: string; block: number; burned: boolean; perUid: readonly UidScore[] }): number {
     return this.db.transaction(() => {
       const id = Number(
-        this.statement(`INSERT INTO rounds (competition_id, block, burned, created_at) VALUES (?, ?, ?, ?)`)
-          .run(r.competitionId, r.block, r.burned ? 1 : 0, this.now()).lastInsertRowid,
+        this.statement(`INSERT INTO rounds (competition_key, block, burned, created_at) VALUES (?, ?, ?, ?)`)
+          .run(r.competitionKey, r.block, r.burned ? 1 : 0, this.now()).lastInsertRowid,
       );
       const ins = this.statement(
         `INSERT INTO weight_history (round_id, uid, hotkey, weight, score, win_rate, eval_loss, stage, reason)
@@ -654,7 +541,7 @@ export class ValidatorStore {
     const rows = this.statement(`SELECT * FROM weight_history WHERE round_id = ? ORDER BY uid`).all(r.id) as HistoryRow[];
     return {
       id: r.id,
-      competitionId: r.competition_id,
+      competitionKey: r.competition_key,
       block: r.block,
       burned: r.burned === 1,
       createdAt: r.created_at,
@@ -700,6 +587,22 @@ export class ValidatorStore {
       .run(update.status, update.block ?? null, update.txHash ?? null, update.error ?? null, this.now(), id);
   }
 
+  /** Keep what a commit's reveal needs: the values actually committed and the salt. */
+  setCommittedWeights(id: number, committed: { uids: readonly number[]; weights: readonly number[]; salt: readonly number[] }): void {
+    this.statement(`UPDATE weight_transactions SET uids = ?, weights = ?, salt = ?, updated_at = ? WHERE id = ?`)
+      .run(JSON.stringify(committed.uids), JSON.stringify(committed.weights), JSON.stringify(committed.salt), this.now(), id);
+  }
+
+  /** Forget a commit's salt: its reveal is given up (it expired), so it is never tried again. */
+  abandonReveal(id: number): void {
+    this.statement(`UPDATE weight_transactions SET salt = NULL, updated_at = ? WHERE id = ?`).run(this.now(), id);
+  }
+
+  /** Tie a weight transaction to the round whose weights it carries. */
+  linkWeightTransactionToRound(id: number, roundId: number): void {
+    this.statement(`UPDATE weight_transactions SET round_id = ?, updated_at = ? WHERE id = ?`).run(roundId, this.now(), id);
+  }
+
   /** True when a pending or included transaction of this kind exists for (netuid, window). */
   weightsSetInWindow(netuid: number, window: number, kind: WeightTxKind = 'set'): boolean {
     return this.liveWeightTransaction(netuid, window, kind) !== undefined;
@@ -743,32 +646,32 @@ export class ValidatorStore {
   // ───────────────────────────── dataset checks ─────────────────────────────
 
   /** Record a dataset's contamination count for a competition (`competitionKey`); idempotent. */
-  recordDatasetCheck(c: { competitionId: string; datasetIdentity: string; rows: number; contaminatedRows: number }): void {
+  recordDatasetCheck(c: { competitionKey: string; datasetIdentity: string; rows: number; contaminatedRows: number }): void {
     this.statement(
-        `INSERT INTO dataset_checks (competition_id, dataset_identity, rows, contaminated_rows) VALUES (?, ?, ?, ?)
-         ON CONFLICT (competition_id, dataset_identity) DO UPDATE SET rows = excluded.rows, contaminated_rows = excluded.contaminated_rows`,
+        `INSERT INTO dataset_checks (competition_key, dataset_identity, rows, contaminated_rows) VALUES (?, ?, ?, ?)
+         ON CONFLICT (competition_key, dataset_identity) DO UPDATE SET rows = excluded.rows, contaminated_rows = excluded.contaminated_rows`,
       )
-      .run(c.competitionId, c.datasetIdentity, c.rows, c.contaminatedRows);
+      .run(c.competitionKey, c.datasetIdentity, c.rows, c.contaminatedRows);
   }
 
   /** The dataset checks of a competition (`competitionKey`), by dataset identity. */
-  datasetChecks(competitionId: string): Map<string, { rows: number; contaminatedRows: number }> {
-    const rows = this.statement(`SELECT dataset_identity, rows, contaminated_rows FROM dataset_checks WHERE competition_id = ?`)
-      .all(competitionId) as { dataset_identity: string; rows: number; contaminated_rows: number }[];
+  datasetChecks(competitionKey: string): Map<string, { rows: number; contaminatedRows: number }> {
+    const rows = this.statement(`SELECT dataset_identity, rows, contaminated_rows FROM dataset_checks WHERE competition_key = ?`)
+      .all(competitionKey) as { dataset_identity: string; rows: number; contaminated_rows: number }[];
     return new Map(rows.map((r) => [r.dataset_identity, { rows: r.rows, contaminatedRows: r.contaminated_rows }]));
   }
 
   /** One dataset's check under a competition, if recorded. */
-  datasetCheck(competitionId: string, datasetIdentity: string): { rows: number; contaminatedRows: number } | undefined {
-    const r = this.statement(`SELECT rows, contaminated_rows FROM dataset_checks WHERE competition_id = ? AND dataset_identity = ?`)
-      .get(competitionId, datasetIdentity) as { rows: number; contaminated_rows: number } | undefined;
+  datasetCheck(competitionKey: string, datasetIdentity: string): { rows: number; contaminatedRows: number } | undefined {
+    const r = this.statement(`SELECT rows, contaminated_rows FROM dataset_checks WHERE competition_key = ? AND dataset_identity = ?`)
+      .get(competitionKey, datasetIdentity) as { rows: number; contaminated_rows: number } | undefined;
     return r && { rows: r.rows, contaminatedRows: r.contaminated_rows };
   }
 
   /** Evaluation counts of a competition by status (metrics and status). */
-  evaluationCounts(competitionId: string): Record<EvaluationStatus, number> {
+  evaluationCounts(competitionKey: string): Record<EvaluationStatus, number> {
     const out: Record<EvaluationStatus, number> = { queued: 0, running: 0, done: 0, failed: 0 };
-    const rows = this.statement(`SELECT status, COUNT(*) AS n FROM evaluations WHERE competition_id = ? GROUP BY status`).all(competitionId) as { status: EvaluationStatus; n: number }[];
+    const rows = this.statement(`SELECT status, COUNT(*) AS n FROM evaluations WHERE competition_key = ? GROUP BY status`).all(competitionKey) as { status: EvaluationStatus; n: number }[];
     for (const r of rows) out[r.status] = r.n;
     return out;
   }
@@ -807,11 +710,11 @@ export class ValidatorStore {
    * Put a failed evaluation back in the queue: it failed because its dataset could not be read
    * while the hub served content not matching the commit, and now it can. Returns whether it did.
    */
-  requeueEvaluationAfterHubIntegrity(competitionId: string, datasetIdentity: string): boolean {
+  requeueEvaluationAfterHubIntegrity(competitionKey: string, datasetIdentity: string): boolean {
     return this.statement(
       `UPDATE evaluations SET status = 'queued', reason = NULL, started_at = NULL, finished_at = NULL
-       WHERE competition_id = ? AND dataset_identity = ? AND status = 'failed'`,
-    ).run(competitionId, datasetIdentity).changes > 0;
+       WHERE competition_key = ? AND dataset_identity = ? AND status = 'failed'`,
+    ).run(competitionKey, datasetIdentity).changes > 0;
   }
 
   private liveWeightTransaction(netuid: number, window: number, kind: WeightTxKind): WeightTransactionRecord | undefined {
@@ -819,74 +722,4 @@ export class ValidatorStore {
       .get(netuid, window, kind) as WeightTxRow | undefined;
     return row && weightTxFromRow(row);
   }
-}
-
-// ───────────────────────────── rows ─────────────────────────────
-
-interface CompetitionRow { id: string; revision: string; repo: string; definition: string; first_seen_block: number | null; created_at: number }
-interface DatasetRow { identity: string; bytes: number; rows: number; fingerprints_ref: string | null; created_at: number }
-interface SubmissionRow {
-  id: number; uid: number; hotkey: string; commitment: string; block: number; competition_id: string | null;
-  repo_id: string | null; revision: string | null; dataset_identity: string | null; reason: string | null; first_seen_at: number;
-}
-interface EvaluationRow {
-  competition_id: string; dataset_identity: string; status: EvaluationStatus; priority_block: number; attempts: number;
-  losses: Buffer | null; eval_loss: number | null; receipt: string | null; compute: string | null; reason: string | null;
-  queued_at: number; started_at: number | null; finished_at: number | null;
-}
-interface RoundRow { id: number; competition_id: string; block: number; burned: number; created_at: number }
-interface HubIntegrityFailureRow {
-  repo_id: string; revision: string; path: string; attempts: number; last_failed_at: number; expected: string; served: string;
-}
-interface HistoryRow {
-  round_id: number; uid: number; hotkey: string; weight: number; score: number; win_rate: number;
-  eval_loss: number | null; stage: string | null; reason: string | null;
-}
-interface WeightTxRow {
-  id: number; netuid: number; window_index: number; kind: WeightTxKind; status: WeightTxStatus; round_id: number | null;
-  uids: string; weights: string; salt: string | null; version_key: number | null; block: number | null;
-  tx_hash: string | null; error: string | null; created_at: number; updated_at: number;
-}
-
-function competitionFromRow(r: CompetitionRow): CompetitionRecord {
-  return { id: r.id, revision: r.revision, repo: r.repo, definition: JSON.parse(r.definition), firstSeenBlock: r.first_seen_block, createdAt: r.created_at };
-}
-
-function submissionFromRow(r: SubmissionRow): SubmissionRecord {
-  return {
-    id: r.id, uid: r.uid, hotkey: r.hotkey, commitment: r.commitment, block: r.block, competitionId: r.competition_id,
-    repoId: r.repo_id, revision: r.revision, datasetIdentity: r.dataset_identity, reason: r.reason, firstSeenAt: r.first_seen_at,
-  };
-}
-
-function evaluationFromRow(r: EvaluationRow): EvaluationRecord {
-  return {
-    competitionId: r.competition_id, datasetIdentity: r.dataset_identity, status: r.status, priorityBlock: r.priority_block,
-    attempts: r.attempts, losses: r.losses ? decodeLosses(r.losses) : null, evalLoss: r.eval_loss,
-    receipt: r.receipt === null ? null : JSON.parse(r.receipt), compute: r.compute, reason: r.reason,
-    queuedAt: r.queued_at, startedAt: r.started_at, finishedAt: r.finished_at,
-  };
-}
-
-function weightTxFromRow(r: WeightTxRow): WeightTransactionRecord {
-  return {
-    id: r.id, netuid: r.netuid, window: r.window_index, kind: r.kind, status: r.status, roundId: r.round_id,
-    uids: JSON.parse(r.uids) as number[], weights: JSON.parse(r.weights) as number[],
-    salt: r.salt === null ? null : (JSON.parse(r.salt) as number[]), versionKey: r.version_key,
-    block: r.block, txHash: r.tx_hash, error: r.error, createdAt: r.created_at, updatedAt: r.updated_at,
-  };
-}
-
-/** Per-example losses as float64 little-endian bytes (exact for f32 and f64 inputs). */
-export function encodeLosses(losses: ArrayLike<number>): Buffer {
-  const buf = Buffer.alloc(losses.length * 8);
-  for (let i = 0; i < losses.length; i++) buf.writeDoubleLE(losses[i]!, i * 8);
-  return buf;
-}
-
-export function decodeLosses(buf: Buffer): Float64Array {
-  if (buf.length % 8 !== 0) throw new FlockError(`corrupt losses blob in the validator state (${buf.length} bytes is not a multiple of 8)`);
-  const out = new Float64Array(buf.length / 8);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
-  return out;
 }

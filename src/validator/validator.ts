@@ -117,12 +117,12 @@ export class Validator {
   private stopping = false;
   private readonly integrity: IntegrityPolicy;
 
-  constructor(readonly o: ValidatorOptions) {
-    this.metrics = o.metrics ?? new ValidatorMetrics();
-    this.integrity = { ...DEFAULT_INTEGRITY_POLICY, ...o.integrity };
-    this.overlaps = new OverlapCache(o.index);
-    this.reader = o.reader ?? new IntakeThread(o.hub.portableOptions());
-    this.blocks = new BlockFollower(o.chain, o.blockSeconds ?? 12);
+  constructor(readonly options: ValidatorOptions) {
+    this.metrics = options.metrics ?? new ValidatorMetrics();
+    this.integrity = { ...DEFAULT_INTEGRITY_POLICY, ...options.integrity };
+    this.overlaps = new OverlapCache(options.index);
+    this.reader = options.reader ?? new IntakeThread(options.hub.portableOptions());
+    this.blocks = new BlockFollower(options.chain, options.blockSeconds ?? 12);
   }
 
   /** Release the intake thread and the block subscription (both start again if the validator is used again). */
@@ -133,7 +133,7 @@ export class Validator {
 
   /** The compute identity key of this validator's evaluations (engine version, backend, kernels, device). */
   get compute(): string {
-    return computeIdentity(this.o.backend).key;
+    return computeIdentity(this.options.backend).key;
   }
 
   /** Ask `run` to stop after the current step (SIGINT/SIGTERM). */
@@ -152,12 +152,12 @@ export class Validator {
 
   /** Read the chain (one round trip for the three reads), load the competition and record every commitment. */
   private async readChain(): Promise<ChainState> {
-    const { chain, netuid, store, log } = this.o;
+    const { chain, netuid, store, log } = this.options;
     const [info, metagraph, all] = await Promise.all([chain.subnetInfo({ netuid }), chain.metagraph({ netuid }), chain.getAllCommitments({ netuid })]);
     const block = metagraph.block.number;
     this.metrics.currentBlock = block;
-    const myUid = metagraph.hotkeys.indexOf(this.o.signer.address);
-    if (myUid < 0) throw new NotRegisteredError(this.o.signer.address, netuid);
+    const myUid = metagraph.hotkeys.indexOf(this.options.signer.address);
+    if (myUid < 0) throw new NotRegisteredError(this.options.signer.address, netuid);
     resolvePendingWeights({ store, netuid, metagraph, myUid, log });
     const ownerUid = Math.max(0, metagraph.hotkeys.indexOf(info.ownerHotkey));
 
@@ -195,9 +195,9 @@ export class Validator {
   private async loadCompetitionCached(pointer: CompetitionPointer, block: number): Promise<LoadedCompetition> {
     const c = this.competition;
     if (c && c.pointer.competitionId === pointer.competitionId && c.pointer.revision === pointer.revision && c.pointer.repoId === pointer.repoId) return c;
-    const loaded = await loadCompetition(this.o.hub, pointer, this.o.log);
-    this.o.store.saveCompetition({ id: loaded.competition.id, revision: pointer.revision, repo: pointer.repoId, definition: loaded.competition, firstSeenBlock: block });
-    this.o.store.enqueueEvaluation(loaded.key, BASE_EVALUATION, -1);
+    const loaded = await loadCompetition(this.options.hub, pointer, this.options.log);
+    this.options.store.saveCompetition({ id: loaded.competition.id, revision: pointer.revision, repo: pointer.repoId, definition: loaded.competition, firstSeenBlock: block });
+    this.options.store.enqueueEvaluation(loaded.key, BASE_EVALUATION, -1);
     this.competition = loaded;
     this.files.paths.clear();
     this.files.fingerprints.clear();
@@ -206,7 +206,7 @@ export class Validator {
   }
 
   private intakeContext(competition: LoadedCompetition): IntakeContext {
-    return { reader: this.reader, store: this.o.store, index: this.o.index, files: this.files, competition, log: this.o.log };
+    return { reader: this.reader, store: this.options.store, index: this.options.index, files: this.files, competition, log: this.options.log };
   }
 
   /**
@@ -215,7 +215,7 @@ export class Validator {
    * pass is `abandoned`.
    */
   private async intakeAll(state: ChainState, onQueued?: () => void, abandoned: () => boolean = () => false): Promise<void> {
-    const { store, log } = this.o;
+    const { store, log } = this.options;
     const ctx = this.intakeContext(state.competition);
     const key = state.competition.key;
     const scoring = state.competition.competition.scoring;
@@ -302,9 +302,9 @@ export class Validator {
             }
             if (!check) {
               check = { rows: fingerprints.rows, contaminatedRows: contamination(fingerprints, state.competition.evalFingerprints).contaminatedRows.length };
-              store.recordDatasetCheck({ competitionId: key, datasetIdentity: identity, ...check });
+              store.recordDatasetCheck({ competitionKey: key, datasetIdentity: identity, ...check });
             }
-            if (!this.o.index.has(identity, identity)) this.o.index.add(identity, fingerprints);
+            if (!this.options.index.has(identity, identity)) this.options.index.add(identity, fingerprints);
           } catch (err) {
             if (err instanceof DatasetIntegrityError) {
               const { verdict, reason } = this.integrityFailed(s, err);
@@ -346,9 +346,9 @@ export class Validator {
 
   /** True when the window's end is too close to start another evaluation before setting weights. */
   weightsDue(state: ChainState, currentBlock: number): boolean {
-    if (this.o.store.weightsSetInWindow(this.o.netuid, weightWindow(state.info), state.info.commitRevealEnabled ? 'commit' : 'set')) return false;
-    const blockSeconds = this.o.blockSeconds ?? 12;
-    const need = Math.ceil(this.averageEvaluationSeconds() / blockSeconds) + (this.o.reserveBlocks ?? 2);
+    if (this.options.store.weightsSetInWindow(this.options.netuid, weightWindow(state.info), state.info.commitRevealEnabled ? 'commit' : 'set')) return false;
+    const blockSeconds = this.options.blockSeconds ?? 12;
+    const need = Math.ceil(this.averageEvaluationSeconds() / blockSeconds) + (this.options.reserveBlocks ?? 2);
     return state.info.nextEpochBlock - currentBlock <= need;
   }
 
@@ -357,7 +357,7 @@ export class Validator {
    * or undefined when the queue is empty.
    */
   async evaluateNext(state: ChainState): Promise<EvaluationRecord | undefined> {
-    const { store, log } = this.o;
+    const { store, log } = this.options;
     const key = state.competition.key;
     const next = store.claimNextEvaluation(key);
     if (!next) return undefined;
@@ -376,10 +376,10 @@ export class Validator {
       this.readAhead(state.competition); // the next dataset's rows load while this one trains
       const started = performance.now();
       const r = await evaluateDataset({
-        competition: state.competition, backend: this.o.backend, datasetPath: path, identity: isBase ? null : identity,
-        log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.o.progressEvery, training,
+        competition: state.competition, backend: this.options.backend, datasetPath: path, identity: isBase ? null : identity,
+        log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.options.progressEvery, training,
       });
-      store.completeEvaluation({ competitionId: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt, compute: r.receipt.compute });
+      store.completeEvaluation({ competitionKey: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt, compute: r.receipt.compute });
       this.metrics.evaluationsDone++;
       this.metrics.observeEvaluation(r.seconds);
       this.evaluationWall.seconds += (performance.now() - started) / 1000;
@@ -417,7 +417,7 @@ export class Validator {
     if (before?.verdict.kind === 'wait') throw new DatasetEvaluationError(integrityWaitReason(before.failure, this.integrity));
     try {
       const { path } = await datasetFile(this.intakeContext(state.competition), identity, sub, true);
-      if (before) this.o.store.clearHubIntegrityFailure(before.failure.repoId, before.failure.revision, before.failure.path); // this download matched
+      if (before) this.options.store.clearHubIntegrityFailure(before.failure.repoId, before.failure.revision, before.failure.path); // this download matched
       return path;
     } catch (err) {
       if (err instanceof DatasetIntegrityError) throw new DatasetEvaluationError(this.integrityFailed(sub, err).reason);
@@ -427,7 +427,7 @@ export class Validator {
 
   /** The downloads of a submission's dataset the hub answered with content not matching the commit, and what they mean now (null: none). */
   private integrityStatus(sub: SubmissionRecord): { failure: HubIntegrityFailure; verdict: IntegrityVerdict } | null {
-    const failure = this.o.store.hubIntegrityFailure(sub.repoId!, sub.revision!, DATASET_FILE);
+    const failure = this.options.store.hubIntegrityFailure(sub.repoId!, sub.revision!, DATASET_FILE);
     return failure ? { failure, verdict: integrityVerdict(failure, this.integrity, Date.now()) } : null;
   }
 
@@ -439,7 +439,7 @@ export class Validator {
   private integrityFailed(sub: SubmissionRecord, err: DatasetIntegrityError): { verdict: IntegrityVerdict; reason: string } {
     const before = this.integrityStatus(sub);
     const failure = before && before.verdict.kind !== 'retry' ? before.failure
-      : this.o.store.recordHubIntegrityFailure({ repoId: sub.repoId!, revision: sub.revision!, ...err.mismatch });
+      : this.options.store.recordHubIntegrityFailure({ repoId: sub.repoId!, revision: sub.revision!, ...err.mismatch });
     const verdict = integrityVerdict(failure, this.integrity, Date.now());
     return { verdict, reason: verdict.kind === 'final' ? verdict.reason : integrityWaitReason(failure, this.integrity) };
   }
@@ -453,7 +453,7 @@ export class Validator {
 
   /** Start loading the training rows of the dataset the queue gives next (one ahead, no more). */
   private readAhead(competition: LoadedCompetition): void {
-    const next = this.o.store.peekNextEvaluation(competition.key);
+    const next = this.options.store.peekNextEvaluation(competition.key);
     for (const identity of this.trainingAhead.keys()) if (identity !== next) this.trainingAhead.delete(identity);
     const path = next === undefined ? undefined : this.files.paths.get(next);
     if (!next || !path || this.trainingAhead.has(next)) return;
@@ -476,11 +476,11 @@ export class Validator {
 
   /** Score the round on fresh chain state and set weights for this window (once). */
   async scoreAndSetWeights(state: ChainState): Promise<{ outcome: SetWeightsOutcome | null; round: RoundResult | null }> {
-    const { chain, store, netuid, log } = this.o;
+    const { chain, store, netuid, log } = this.options;
     const [info, before] = await Promise.all([chain.subnetInfo({ netuid }), chain.metagraph({ netuid })]);
     const kind = info.commitRevealEnabled ? 'commit' : 'set';
     // a reveal sets weights (and the hotkey's lastUpdate): read the metagraph again after one
-    const revealed = info.commitRevealEnabled ? await revealDueWeights({ chain, store, netuid, signer: this.o.signer, log }) : 0;
+    const revealed = info.commitRevealEnabled ? await revealDueWeights({ chain, store, netuid, signer: this.options.signer, log }) : 0;
     const metagraph = revealed > 0 ? await chain.metagraph({ netuid }) : before;
     this.metrics.currentBlock = metagraph.block.number;
     if (store.weightsSetInWindow(netuid, weightWindow(info), kind)) return { outcome: { status: 'already_set', window: weightWindow(info) }, round: null };
@@ -503,11 +503,11 @@ export class Validator {
       submissions, previous: store.latestSmoothedWeights(), constants: state.competition.competition.scoring,
     });
     const outcome = await setWeightsForWindow({
-      chain, store, netuid, info, metagraph, myUid: state.myUid, signer: this.o.signer, weights: round.weights, roundId: null, log,
+      chain, store, netuid, info, metagraph, myUid: state.myUid, signer: this.options.signer, weights: round.weights, roundId: null, log,
     });
     if (outcome.status === 'set') {
-      const roundId = store.recordRound({ competitionId: key, block: outcome.block, burned: round.burned, perUid: round.perUid });
-      store.db.prepare(`UPDATE weight_transactions SET round_id = ? WHERE id = ?`).run(roundId, outcome.transaction.id);
+      const roundId = store.recordRound({ competitionKey: key, block: outcome.block, burned: round.burned, perUid: round.perUid });
+      store.linkWeightTransactionToRound(outcome.transaction.id, roundId);
       this.metrics.roundsScored++;
       this.metrics.lastWeightBlock = outcome.block;
       for (const u of round.perUid) {
@@ -532,7 +532,7 @@ export class Validator {
    * near the window's end, then score and set weights once intake has ended.
    */
   async runPass(): Promise<PassSummary> {
-    const { store, chain } = this.o;
+    const { store, chain } = this.options;
     const state = await this.readChain();
     let passOver = false; // set when the pass ends, well or not: intake stops early rather than delay a retry
     const intake = new BackgroundTask((progress) => this.intakeAll(state, progress, () => passOver));
@@ -559,7 +559,7 @@ export class Validator {
           if (intake.ended) break;
           // the queue is empty but intake is still checking datasets: wait for the next one, and
           // look at the block at least once a block so a slow download cannot make us miss the window
-          await waitAtMost(intake.nextProgress(), (this.o.blockSeconds ?? 12) * 1000);
+          await waitAtMost(intake.nextProgress(), (this.options.blockSeconds ?? 12) * 1000);
           block = await this.blocks.current();
           continue;
         }
@@ -568,7 +568,7 @@ export class Validator {
         block = await this.blocks.current();
         // a long pass may cross the epoch: follow the new window (when the node is there to say)
         if (block >= state.info.nextEpochBlock && chain.connected) {
-          state.info = await chain.subnetInfo({ netuid: this.o.netuid }).catch((err: unknown) => {
+          state.info = await chain.subnetInfo({ netuid: this.options.netuid }).catch((err: unknown) => {
             if (isChainUnavailable(err)) return state.info;
             throw err;
           });
@@ -594,11 +594,11 @@ export class Validator {
    * while evaluations go on.
    */
   private chainReachable(): boolean {
-    if (this.o.chain.connected) {
+    if (this.options.chain.connected) {
       this.weightsWaiting = false;
       return true;
     }
-    if (!this.weightsWaiting) this.o.log.warning('the chain is unreachable: weights wait for it; queued evaluations go on');
+    if (!this.weightsWaiting) this.options.log.warning('the chain is unreachable: weights wait for it; queued evaluations go on');
     this.weightsWaiting = true;
     return false;
   }
@@ -611,7 +611,7 @@ export class Validator {
   private async evaluateWhileChainAway(): Promise<number> {
     const state = this.lastState;
     let evaluated = 0;
-    while (state && !this.stopping && !this.chainReachable() && this.o.store.queueLength(state.competition.key) > 0) {
+    while (state && !this.stopping && !this.chainReachable() && this.options.store.queueLength(state.competition.key) > 0) {
       if (!(await this.evaluateNext(state))) break;
       evaluated++;
     }
@@ -624,11 +624,11 @@ export class Validator {
    * is away, queued evaluations go on between the retries.
    */
   async run(p: { rounds?: number; once?: boolean; maxRetries?: number } = {}): Promise<PassSummary[]> {
-    const { log } = this.o;
+    const { log } = this.options;
     const passes: PassSummary[] = [];
     let setRounds = 0;
     let failures = 0;
-    const base = this.o.retryBaseMs ?? 2000;
+    const base = this.options.retryBaseMs ?? 2000;
     while (!this.stopping) {
       try {
         const pass = await this.runPass();
@@ -636,13 +636,13 @@ export class Validator {
         failures = 0;
         if (pass.weights?.status === 'set') setRounds++;
         if (p.once || (p.rounds !== undefined && setRounds >= p.rounds)) break;
-        if (pass.queued === 0) await this.sleep(this.o.pollMs ?? (this.o.blockSeconds ?? 12) * 1000);
+        if (pass.queued === 0) await this.sleep(this.options.pollMs ?? (this.options.blockSeconds ?? 12) * 1000);
       } catch (err) {
         if (!isRetryable(err)) throw err;
         if (isChainUnavailable(err) && (await this.evaluateWhileChainAway()) > 0) continue; // then try the chain again at once
         failures++;
         if (p.maxRetries !== undefined && failures > p.maxRetries) throw err;
-        const wait = Math.min(this.o.maxBackoffMs ?? 60_000, base * 2 ** Math.min(failures - 1, 16));
+        const wait = Math.min(this.options.maxBackoffMs ?? 60_000, base * 2 ** Math.min(failures - 1, 16));
         log.warning(`${errorMessage(err)}; retrying in ${(wait / 1000).toFixed(1)} s`, { attempt: failures });
         await this.sleep(wait);
       }

@@ -91,10 +91,7 @@ export async function setWeightsForWindow(p: {
     }
     const r = await p.chain.commitWeights({ netuid: p.netuid, uids, weights: values, versionKey, signer: p.signer });
     p.store.markWeightTransaction(tx.id, { status: 'included', block: r.blockNumber, txHash: r.txHash });
-    // keep what the reveal needs: the values actually committed and the salt
-    p.store.db.prepare(`UPDATE weight_transactions SET uids = ?, weights = ?, salt = ? WHERE id = ?`).run(
-      JSON.stringify(r.uids), JSON.stringify(r.values), JSON.stringify(r.salt), tx.id,
-    );
+    p.store.setCommittedWeights(tx.id, { uids: r.uids, weights: r.values, salt: r.salt });
     p.log.success(`weights committed for window ${window}`, { block: r.blockNumber, uids: r.uids.length });
     return { status: 'set', block: r.blockNumber, window, transaction: p.store.weightTransaction(tx.id)! };
   } catch (err) {
@@ -135,7 +132,7 @@ export async function revealDueWeights(p: { chain: Chain; store: ValidatorStore;
         p.store.markWeightTransaction(claim.transaction.id, { status: 'failed', error: msg });
         // a failed reveal frees the kind; record the give-up on the commit itself so it is not retried
         p.store.markWeightTransaction(c.id, { status: 'included', error: `reveal expired: ${msg}` });
-        p.store.db.prepare(`UPDATE weight_transactions SET salt = NULL WHERE id = ?`).run(c.id);
+        p.store.abandonReveal(c.id);
       } else {
         p.log.debug('reveal not accepted yet', { window: c.window, error: msg });
       }

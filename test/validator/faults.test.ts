@@ -20,6 +20,7 @@ import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
 import { BASE_EVALUATION, competitionKey, openStore, type ValidatorStore } from '../../src/validator/store.js';
 import { Validator, type ValidatorOptions } from '../../src/validator/validator.js';
 import { PENDING_GRACE_BLOCKS, weightWindow } from '../../src/validator/weights.js';
+import { runSql } from '../helpers/sqlite.js';
 import { NETUID, startSubnet, taskRows, toJsonl, type TestSubnet } from './subnet.js';
 
 const backend = new CpuBackend({ threads: 1 });
@@ -114,7 +115,7 @@ describe('validator faults: pending weights, hub down, chain down', () => {
   it('hub down: new datasets wait (no zero), finished work stays; when the hub is back they are evaluated', async () => {
     const b = await net.register('b');
     await net.commit(b, formatCommitment({ repoId: 'miners/b', competitionId: '1', revision: await net.publish('b', toJsonl(taskRows(16, 99))) }));
-    const key = store.latestRound()!.competitionId;
+    const key = store.latestRound()!.competitionKey;
     const doneBefore = store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt]);
     await net.hub.close();
     await nextWindow(net);
@@ -145,7 +146,7 @@ describe('validator faults: pending weights, hub down, chain down', () => {
     await net.dev.produceBlocks(info.nextEpochBlock - info.block.number - 2); // two blocks left
     const pass = await validatorFor(net, store, index).runPass();
     expect(pass.evaluated).toBe(1);
-    const key = store.latestRound()!.competitionId;
+    const key = store.latestRound()!.competitionKey;
     const tx = store.weightTransactions()[0]!;
     expect(tx).toMatchObject({ status: 'included', window: weightWindow(info) });
     const cEval = store.listEvaluations(key, 'done').sort((x, y) => y.finishedAt! - x.finishedAt!)[0]!;
@@ -155,7 +156,7 @@ describe('validator faults: pending weights, hub down, chain down', () => {
   });
 
   it('chain down: the loop backs off and retries until the node is back, keeping finished work', async () => {
-    const key = store.latestRound()!.competitionId;
+    const key = store.latestRound()!.competitionKey;
     const doneBefore = store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt]);
     await nextWindow(net);
     const chain = await SubtensorChain.connect({ endpoint: net.dev.url, connectTimeoutMs: 800, timeoutMs: 2000, txTimeoutMs: 20_000 });
@@ -177,7 +178,7 @@ describe('validator faults: pending weights, hub down, chain down', () => {
   });
 
   it('chain down mid-pass: queued evaluations go on, weights wait for the node; one log line when it drops, one when it is back', async () => {
-    const key = store.latestRound()!.competitionId;
+    const key = store.latestRound()!.competitionKey;
     for (const [name, seed] of [['d1', 301], ['d2', 302], ['d3', 303]] as const) {
       const m = await net.register(name);
       await net.commit(m, formatCommitment({ repoId: `miners/${name}`, competitionId: '1', revision: await net.publish(name, toJsonl(taskRows(24, seed))) }));
@@ -278,7 +279,7 @@ describe('validator faults: recycled uid, commitment older than the registration
     expect(by.get(again.uid)!.reason).toMatch(/^the commitment \(block \d+\) is not newer than this hotkey's registration \(block \d+\); commit again$/);
     expect(round.burned).toBe(true);
     // nothing was retrained: a's data was evaluated once, in the first round
-    expect(store.listEvaluations(round.competitionId).filter((e) => e.datasetIdentity !== BASE_EVALUATION).every((e) => e.attempts === 1)).toBe(true);
+    expect(store.listEvaluations(round.competitionKey).filter((e) => e.datasetIdentity !== BASE_EVALUATION).every((e) => e.attempts === 1)).toBe(true);
   });
 });
 
@@ -368,7 +369,7 @@ describe('validator faults: a hub serving content that does not match the commit
   /** A restarted validator (nothing in memory) reaching the hub through the proxy. */
   const validator = (log?: Logger) => validatorFor(net, store, index, { hub: new HubClient({ hubUrl: proxy.url, cacheDir: cacheDir(), retries: 0, timeoutMs: 5000 }), integrity, log });
   /** As if the wait after every failed download had passed. */
-  const waitBackoff = () => store.db.prepare(`UPDATE hub_integrity_failures SET last_failed_at = last_failed_at - 3600000`).run();
+  const waitBackoff = () => runSql(store.file, `UPDATE hub_integrity_failures SET last_failed_at = last_failed_at - 3600000`);
   const reasonOf = (uid: number) => store.latestSubmissions().find((s) => s.uid === uid)!.reason;
 
   beforeAll(async () => {

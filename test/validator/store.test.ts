@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING_CONSTANTS, scoreRound, type SubmissionInput } from '../../src/protocol/scoring.js';
 import { FlockError } from '../../src/util/errors.js';
 import { BASE_EVALUATION, STORE_SCHEMA_VERSION, competitionKey, openStore, type ValidatorStore } from '../../src/validator/store.js';
+import { MIGRATIONS } from '../../src/validator/store-schema.js';
+import { openRaw, runSql } from '../helpers/sqlite.js';
 
 const STORE_URL = pathToFileURL(resolve('src/validator/store.ts')).href;
 const open: ValidatorStore[] = [];
@@ -61,8 +63,10 @@ describe('validator store', () => {
     const file = tempFile();
     const s = openAt(file);
     expect(s.schemaVersion()).toBe(STORE_SCHEMA_VERSION);
-    expect(s.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    s.db.pragma(`user_version = ${STORE_SCHEMA_VERSION + 1}`);
+    const raw = openRaw(file);
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.pragma(`user_version = ${STORE_SCHEMA_VERSION + 1}`);
+    raw.close();
     s.close();
     expect(() => openStore(file)).toThrow(FlockError);
     expect(() => openStore(file)).toThrow(/newer than this flock/);
@@ -76,9 +80,9 @@ describe('validator store', () => {
     const { submission } = a.recordSubmission({ uid: 3, hotkey: 'hk3', commitment: 'alice/ds:1:' + 'a'.repeat(40), block: 100, competitionId: '1', repoId: 'alice/ds', revision: 'a'.repeat(40) });
     a.setSubmissionDataset(submission.id, 'ds1');
     const losses = Float32Array.from([0.1, 2.5, 3.333, 1e-7]);
-    a.completeEvaluation({ competitionId: '1', datasetIdentity: 'ds1', losses, evalLoss: 1.5, receipt: { engine: '0.1.0', dataset: 'ds1' }, compute: 'c1' });
+    a.completeEvaluation({ competitionKey: '1', datasetIdentity: 'ds1', losses, evalLoss: 1.5, receipt: { engine: '0.1.0', dataset: 'ds1' }, compute: 'c1' });
     const roundId = a.recordRound({
-      competitionId: '1',
+      competitionKey: '1',
       block: 120,
       burned: false,
       perUid: [{ uid: 3, hotkey: 'hk3', score: 1, winRate: 1, weight: 1, evalLoss: 1.5 }, { uid: 4, hotkey: 'hk4', score: 0, winRate: 0, weight: 0, stage: 'copy', reason: 'copy of uid 3' }],
@@ -129,7 +133,7 @@ describe('validator store', () => {
     s.enqueueEvaluation('2', 'other', 1);
     expect(s.queueLength('1')).toBe(3);
     expect(s.claimNextEvaluation('1')!.datasetIdentity).toBe('late');
-    s.completeEvaluation({ competitionId: '1', datasetIdentity: 'late', losses: [1, 2], evalLoss: 1.5, receipt: {}, compute: 'c1' });
+    s.completeEvaluation({ competitionKey: '1', datasetIdentity: 'late', losses: [1, 2], evalLoss: 1.5, receipt: {}, compute: 'c1' });
     expect(s.enqueueEvaluation('1', 'late', 1)).toBe('done');
     expect(s.claimNextEvaluation('1')!.datasetIdentity).toBe('early');
     expect(s.claimNextEvaluation('1')!.datasetIdentity).toBe('mid');
@@ -141,7 +145,7 @@ describe('validator store', () => {
     const s = openAt(tempFile());
     const v1 = competitionKey('1', 'a'.repeat(40));
     const v2 = competitionKey('1', 'b'.repeat(40));
-    s.completeEvaluation({ competitionId: v1, datasetIdentity: 'd', losses: [1], evalLoss: 1, receipt: {}, compute: 'c1' });
+    s.completeEvaluation({ competitionKey: v1, datasetIdentity: 'd', losses: [1], evalLoss: 1, receipt: {}, compute: 'c1' });
     expect(s.enqueueEvaluation(v2, 'd', 5)).toBe('queued'); // new eval set: trained again
     expect(s.enqueueEvaluation(v1, 'd', 5)).toBe('done');
   });
@@ -156,7 +160,7 @@ describe('validator store', () => {
     expect(s.failEvaluation('1', 'bad', 'line 3: turns must alternate')).toBe('failed');
     expect(s.getEvaluation('1', 'bad')).toMatchObject({ status: 'failed', reason: 'line 3: turns must alternate' });
     // the base model's evaluation is stored like any other, without queueing
-    s.completeEvaluation({ competitionId: '1', datasetIdentity: BASE_EVALUATION, losses: [3, 3], evalLoss: 3, receipt: null, compute: 'c1' });
+    s.completeEvaluation({ competitionKey: '1', datasetIdentity: BASE_EVALUATION, losses: [3, 3], evalLoss: 3, receipt: null, compute: 'c1' });
     expect(s.getEvaluation('1', BASE_EVALUATION)!.status).toBe('done');
   });
 
@@ -166,7 +170,7 @@ describe('validator store', () => {
     s.enqueueEvaluation('1', 'finished', 1);
     s.enqueueEvaluation('1', 'training', 2);
     s.claimNextEvaluation('1');
-    s.completeEvaluation({ competitionId: '1', datasetIdentity: 'finished', losses: [0.5], evalLoss: 0.5, receipt: {}, compute: 'c1' });
+    s.completeEvaluation({ competitionKey: '1', datasetIdentity: 'finished', losses: [0.5], evalLoss: 0.5, receipt: {}, compute: 'c1' });
     s.close();
 
     const c = child(file, `
@@ -197,7 +201,7 @@ describe('validator store', () => {
     expect(second).toMatchObject({ claimed: false, transaction: { id: first.transaction.id, status: 'pending', uids: [1, 2] } });
     // the database itself refuses a second live row, whatever the caller does
     expect(() =>
-      s.db.prepare(`INSERT INTO weight_transactions (netuid, window_index, kind, status, uids, weights, created_at, updated_at) VALUES (7, 42, 'set', 'pending', '[]', '[]', 0, 0)`).run(),
+      runSql(file, `INSERT INTO weight_transactions (netuid, window_index, kind, status, uids, weights, created_at, updated_at) VALUES (7, 42, 'set', 'pending', '[]', '[]', 0, 0)`),
     ).toThrow(/UNIQUE/);
     s.close();
 
@@ -225,7 +229,7 @@ describe('validator store', () => {
       const s = store.openStore(file);
       console.log('ready');
       for (let i = 0; i < ${n}; i++) {
-        s.completeEvaluation({ competitionId: '1', datasetIdentity: 'd' + i, losses: new Float64Array(64).fill(i), evalLoss: i, receipt: { i }, compute: 'c1' });
+        s.completeEvaluation({ competitionKey: '1', datasetIdentity: 'd' + i, losses: new Float64Array(64).fill(i), evalLoss: i, receipt: { i }, compute: 'c1' });
       }
       s.close();
       console.log('done');
@@ -246,13 +250,15 @@ describe('validator store', () => {
 
   it('a reader sees the last committed state while a write transaction is open', () => {
     const file = tempFile();
-    const w = openAt(file);
-    w.enqueueEvaluation('1', 'a', 1);
+    const s = openAt(file);
+    s.enqueueEvaluation('1', 'a', 1);
     const r = openAt(file, true);
-    w.db.exec('BEGIN IMMEDIATE');
-    w.db.prepare(`UPDATE evaluations SET status = 'running'`).run();
+    const w = openRaw(file); // another writer
+    w.exec('BEGIN IMMEDIATE');
+    w.exec(`UPDATE evaluations SET status = 'running'`);
     expect(r.getEvaluation('1', 'a')!.status).toBe('queued'); // no SQLITE_BUSY, old snapshot
-    w.db.exec('COMMIT');
+    w.exec('COMMIT');
+    w.close();
     expect(r.getEvaluation('1', 'a')!.status).toBe('running');
   });
 
@@ -277,7 +283,7 @@ describe('validator store', () => {
 
     const file = tempFile();
     const a = openAt(file);
-    a.recordRound({ competitionId: '1', block: 1000, burned: r1.burned, perUid: r1.perUid });
+    a.recordRound({ competitionKey: '1', block: 1000, burned: r1.burned, perUid: r1.perUid });
     a.close();
     const b = openAt(file);
     const r2AfterRestart = round(b.latestSmoothedWeights(), (u) => 0.1 - 0.02 * u);
@@ -291,11 +297,11 @@ describe('validator store', () => {
     const s = openAt(tempFile());
     for (const [id, compute] of [['same', 'c2'], ['other', 'c1'], ['old', 'c1']] as const) {
       s.enqueueEvaluation('1', id, 5);
-      s.completeEvaluation({ competitionId: '1', datasetIdentity: id, losses: [1], evalLoss: 1, receipt: {}, compute });
+      s.completeEvaluation({ competitionKey: '1', datasetIdentity: id, losses: [1], evalLoss: 1, receipt: {}, compute });
     }
     // a row written before the compute column existed reads as null
-    s.db.prepare(`UPDATE evaluations SET compute = NULL WHERE dataset_identity = 'old'`).run();
-    s.completeEvaluation({ competitionId: 'other-competition', datasetIdentity: 'x', losses: [1], evalLoss: 1, receipt: {}, compute: 'c1' });
+    runSql(s.file, `UPDATE evaluations SET compute = NULL WHERE dataset_identity = 'old'`);
+    s.completeEvaluation({ competitionKey: 'other-competition', datasetIdentity: 'x', losses: [1], evalLoss: 1, receipt: {}, compute: 'c1' });
     s.failEvaluation('1', 'bad', 'invalid data');
     s.enqueueEvaluation('1', 'waiting', 9);
 
@@ -332,10 +338,28 @@ describe('validator store', () => {
     // an evaluation that failed waiting for such a download goes back in the queue; others stay
     b.enqueueEvaluation('1', 'waited', 5);
     b.failEvaluation('1', 'waited', 'data.jsonl … (download 1 of 3; trying again later)');
-    b.completeEvaluation({ competitionId: '1', datasetIdentity: 'done', losses: [1], evalLoss: 1, receipt: {}, compute: 'c' });
+    b.completeEvaluation({ competitionKey: '1', datasetIdentity: 'done', losses: [1], evalLoss: 1, receipt: {}, compute: 'c' });
     expect(b.requeueEvaluationAfterHubIntegrity('1', 'waited')).toBe(true);
     expect(b.getEvaluation('1', 'waited')).toMatchObject({ status: 'queued', reason: null, priorityBlock: 5 });
     expect(b.requeueEvaluationAfterHubIntegrity('1', 'done')).toBe(false);
     expect(b.getEvaluation('1', 'done')?.status).toBe('done');
+  });
+
+  it('migrates a version-4 file: the per-competition key columns are renamed and their rows kept', () => {
+    const file = tempFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const raw = openRaw(file);
+    for (const sql of MIGRATIONS.slice(0, 4)) raw.exec(sql);
+    raw.pragma('user_version = 4');
+    raw.exec(`INSERT INTO evaluations (competition_id, dataset_identity, status, priority_block, queued_at) VALUES ('1@r', 'd', 'queued', 5, 0)`);
+    raw.exec(`INSERT INTO dataset_checks (competition_id, dataset_identity, rows, contaminated_rows) VALUES ('1@r', 'd', 10, 1)`);
+    raw.exec(`INSERT INTO rounds (competition_id, block, burned, created_at) VALUES ('1@r', 9, 0, 0)`);
+    raw.close();
+    const s = openAt(file);
+    expect(s.schemaVersion()).toBe(STORE_SCHEMA_VERSION);
+    expect(s.getEvaluation('1@r', 'd')).toMatchObject({ competitionKey: '1@r', status: 'queued', priorityBlock: 5 });
+    expect(s.datasetCheck('1@r', 'd')).toEqual({ rows: 10, contaminatedRows: 1 });
+    expect(s.latestRound()).toMatchObject({ competitionKey: '1@r', block: 9 });
+    expect(s.queueLength('1@r')).toBe(1);
   });
 });

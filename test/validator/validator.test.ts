@@ -16,6 +16,7 @@ import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/valid
 import { Validator } from '../../src/validator/validator.js';
 import { startMetricsServer } from '../../src/validator/metrics.js';
 import { formatLeaderboard, readStatus } from '../../src/validator/status.js';
+import { runSql } from '../helpers/sqlite.js';
 import { NETUID, noiseRows, startSubnet, taskRows, toJsonl, type Miner, type TestSubnet } from './subnet.js';
 
 const backend = new CpuBackend({ threads: 1 });
@@ -114,11 +115,11 @@ describe('validator pass: bad inputs and faults', () => {
     expect(total).toBeCloseTo(1, 9);
 
     // trained: base + good + good2 + noise (the shuffled copy has good's identity; the near copy and the contaminated data are never trained)
-    const evals = store.listEvaluations(round.competitionId);
+    const evals = store.listEvaluations(round.competitionKey);
     expect(evals.map((e) => e.status)).toEqual(['done', 'done', 'done', 'done']);
     expect(evals.every((e) => e.attempts === 1)).toBe(true);
     expect(evals.find((e) => e.datasetIdentity === BASE_EVALUATION)?.losses).toHaveLength(12);
-    const receipt = store.listEvaluations(round.competitionId).find((e) => e.datasetIdentity !== BASE_EVALUATION)!.receipt as Record<string, unknown>;
+    const receipt = store.listEvaluations(round.competitionKey).find((e) => e.datasetIdentity !== BASE_EVALUATION)!.receipt as Record<string, unknown>;
     expect(receipt).toMatchObject({ engine: 'flock-engine', backend: 'cpu', compute: v.compute, kernels: { matmul: expect.any(String) } });
     expect(evals.every((e) => e.compute === v.compute)).toBe(true);
 
@@ -159,10 +160,10 @@ describe('validator pass: bad inputs and faults', () => {
 
   it('redoes evaluations computed with another engine version or kernels instead of mixing them into a round', async () => {
     const v = newValidator(net, stateDir, store, index);
-    const key = store.latestRound()!.competitionId;
+    const key = store.latestRound()!.competitionKey;
     const before = new Map(store.listEvaluations(key).map((e) => [e.datasetIdentity, Array.from(e.losses!)]));
     // as if these were computed by the engine before the learning-rate schedule was applied
-    store.db.prepare(`UPDATE evaluations SET compute = 'flock-engine 1.0.0 · cpu · attention=js matmul=js'`).run();
+    runSql(store.file, `UPDATE evaluations SET compute = 'flock-engine 1.0.0 · cpu · attention=js matmul=js'`);
     const info = await net.chain.subnetInfo({ netuid: NETUID });
     await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
     const pass = await v.runPass();

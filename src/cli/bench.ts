@@ -1,25 +1,26 @@
 /** `flock bench engine`: training and evaluation throughput of the engine on a preset model. */
 import { Command, Option } from 'commander';
+import { z } from 'zod';
 import { benchmarkEngine } from '../engine/benchmark.js';
-import { BACKEND_KINDS, type BackendKind } from '../engine/backend/select.js';
-import { addJsonOption, parsePositiveInt } from './options.js';
+import { BACKEND_KINDS } from '../engine/backend/select.js';
+import { addJsonOption, jsonSchema, oneOf, parsePositiveInt, positiveInt } from './options.js';
 import { action } from './run.js';
-import { WEIGHT_PRESETS, type PresetName } from '../engine/presets.js';
+import { WEIGHT_PRESETS } from '../engine/presets.js';
 import type { CommandContext } from './context.js';
 
-async function engine(ctx: CommandContext): Promise<number> {
+const engineSchema = z.object({
+  ...jsonSchema.shape,
+  preset: oneOf(WEIGHT_PRESETS), seqLen: positiveInt, accumulation: positiveInt, steps: positiveInt, evalSequences: positiveInt,
+  threads: positiveInt.optional(), backend: oneOf(BACKEND_KINDS),
+});
+
+async function engine(ctx: CommandContext<z.output<typeof engineSchema>>): Promise<number> {
   const o = ctx.opts;
   const r = await benchmarkEngine({
-    preset: o['preset'] as PresetName,
-    seqLen: o['seqLen'] as number,
-    accumulation: o['accumulation'] as number,
-    steps: o['steps'] as number,
-    evalSequences: o['evalSequences'] as number,
-    threads: o['threads'] as number | undefined,
-    backend: o['backend'] as BackendKind,
-    log: ctx.log,
+    preset: o.preset, seqLen: o.seqLen, accumulation: o.accumulation, steps: o.steps, evalSequences: o.evalSequences,
+    threads: o.threads, backend: o.backend, log: ctx.log,
   });
-  if (o['json']) process.stdout.write(`${JSON.stringify(r)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     process.stdout.write([
@@ -47,5 +48,5 @@ export function register(program: Command): void {
     .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')))
     .addOption(new Option('--backend <kind>', 'compute backend: cpu, webgpu, auto (a hardware GPU if there is one, else cpu)').choices([...BACKEND_KINDS]).default('cpu'));
   addJsonOption(cmd);
-  cmd.action(action(engine));
+  cmd.action(action(engineSchema, engine));
 }

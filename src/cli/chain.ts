@@ -3,30 +3,18 @@
  * `--json` for scripts.
  */
 import { Command } from 'commander';
-import { SubtensorChain, resolveEndpoint, type ValueSource } from '../chain/subtensor/index.js';
+import { z } from 'zod';
 import type { Commitment, Metagraph } from '../chain/chain.js';
-import { UsageError } from '../util/errors.js';
-import { addJsonOption, addNetuidOption, addSubtensorOptions } from './options.js';
+import { printable } from '../util/terminal-text.js';
+import { connectFromFlags } from './clients.js';
+import { addJsonOption, addNetuidOption, addSubtensorOptions, flag, jsonSchema, nonNegativeInt, subtensorSchema } from './options.js';
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
 
-/** Connect as the subtensor flags say (btcli precedence), honouring where each value came from. */
-export async function connectFromFlags(ctx: CommandContext, cmd: Command): Promise<SubtensorChain> {
-  const endpoint = resolveEndpoint({
-    network: ctx.opts['subtensor.network'] as string | undefined,
-    chainEndpoint: ctx.opts['subtensor.chain_endpoint'] as string | undefined,
-    networkSource: cmd.getOptionValueSource('subtensor.network') as ValueSource,
-    chainEndpointSource: cmd.getOptionValueSource('subtensor.chain_endpoint') as ValueSource,
-  });
-  ctx.log.info(`connecting to ${endpoint}`);
-  return SubtensorChain.connect({ endpoint, log: ctx.log, connectTimeoutMs: 15_000 });
-}
-
-function netuidOf(ctx: CommandContext): number {
-  const netuid = ctx.opts['netuid'];
-  if (typeof netuid !== 'number') throw new UsageError('--netuid is required');
-  return netuid;
-}
+/** Options of `chain subnet` and `chain commitments` (a missing --netuid: "--netuid is required"). */
+const chainSchema = z.object({ ...subtensorSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt });
+type ChainOptions = z.output<typeof chainSchema>;
+const metagraphSchema = chainSchema.extend({ full: flag });
 
 /** Lay out rows as aligned columns (numbers right-aligned). */
 export function table(header: string[], rows: string[][]): string {
@@ -54,33 +42,33 @@ export function formatMetagraph(mg: Metagraph, full = false): string {
   return `${head}\n${table(['UID', 'HOTKEY', 'COLDKEY', 'STAKE', 'VPERMIT', 'ACTIVE', 'INCENTIVE', 'CONSENSUS', 'DIVIDENDS', 'VTRUST', 'EMISSION', 'UPDATED', 'REGISTERED'], rows)}`;
 }
 
-/** Commitments as a table, with uids where the hotkey is registered. */
+/** Commitments as a table, with uids where the hotkey is registered (their text escaped: `printable`). */
 export function formatCommitments(netuid: number, block: number, commitments: Commitment[], uidOf: Map<string, number>): string {
   const head = `subnet ${netuid} at block ${block}: ${commitments.length} commitment${commitments.length === 1 ? '' : 's'}`;
   if (commitments.length === 0) return head;
-  const rows = commitments.map((c) => [String(uidOf.get(c.hotkey) ?? '-'), c.hotkey, String(c.block), JSON.stringify(c.data).slice(1, -1)]);
+  const rows = commitments.map((c) => [String(uidOf.get(c.hotkey) ?? '-'), c.hotkey, String(c.block), printable(c.data)]);
   return `${head}\n${table(['UID', 'HOTKEY', 'BLOCK', 'DATA'], rows)}`;
 }
 
-async function metagraph(ctx: CommandContext, cmd: Command): Promise<number> {
-  const netuid = netuidOf(ctx);
-  const chain = await connectFromFlags(ctx, cmd);
+async function metagraph(ctx: CommandContext<z.output<typeof metagraphSchema>>): Promise<number> {
+  const { netuid } = ctx.opts;
+  const chain = await connectFromFlags(ctx);
   try {
     const mg = await chain.metagraph({ netuid });
-    if (ctx.opts['json']) process.stdout.write(`${JSON.stringify(mg, null, 2)}\n`);
-    else process.stdout.write(`${formatMetagraph(mg, Boolean(ctx.opts['full']))}\n`);
+    if (ctx.opts.json) process.stdout.write(`${JSON.stringify(mg, null, 2)}\n`);
+    else process.stdout.write(`${formatMetagraph(mg, ctx.opts.full)}\n`);
     return 0;
   } finally {
     await chain.close();
   }
 }
 
-async function subnet(ctx: CommandContext, cmd: Command): Promise<number> {
-  const netuid = netuidOf(ctx);
-  const chain = await connectFromFlags(ctx, cmd);
+async function subnet(ctx: CommandContext<ChainOptions>): Promise<number> {
+  const { netuid } = ctx.opts;
+  const chain = await connectFromFlags(ctx);
   try {
     const info = await chain.subnetInfo({ netuid });
-    if (ctx.opts['json']) {
+    if (ctx.opts.json) {
       process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     } else {
       const rows: [string, string][] = [
@@ -99,15 +87,15 @@ async function subnet(ctx: CommandContext, cmd: Command): Promise<number> {
   }
 }
 
-async function commitments(ctx: CommandContext, cmd: Command): Promise<number> {
-  const netuid = netuidOf(ctx);
-  const chain = await connectFromFlags(ctx, cmd);
+async function commitments(ctx: CommandContext<ChainOptions>): Promise<number> {
+  const { netuid } = ctx.opts;
+  const chain = await connectFromFlags(ctx);
   try {
     const [block, all, mg] = await Promise.all([chain.currentBlock(), chain.getAllCommitments({ netuid }), chain.metagraph({ netuid })]);
     const uidOf = new Map(mg.hotkeys.map((h, uid) => [h, uid]));
-    if (ctx.opts['json']) {
+    if (ctx.opts.json) {
       const out = all.map((c) => ({ netuid: c.netuid, uid: uidOf.get(c.hotkey) ?? null, hotkey: c.hotkey, block: c.block, data: c.data, fields: c.fields.map((f) => Buffer.from(f).toString('hex')) }));
-      process.stdout.write(`${JSON.stringify({ netuid, block: block.number, commitments: out }, null, 2)}\n`);
+      process.stdout.write(`${printable(JSON.stringify({ netuid, block: block.number, commitments: out }, null, 2), { json: true, newlines: true })}\n`);
     } else {
       process.stdout.write(`${formatCommitments(netuid, block.number, all, uidOf)}\n`);
     }
@@ -123,11 +111,11 @@ export function register(program: Command): void {
 
   const mg = group.command('metagraph').description('the metagraph of a subnet: uids, keys, stake, permits, incentive, consensus, dividends, emission')
     .option('--full', 'show whole addresses', false);
-  addJsonOption(addNetuidOption(addSubtensorOptions(mg))).action(action((ctx) => metagraph(ctx, mg)));
+  addJsonOption(addNetuidOption(addSubtensorOptions(mg))).action(action(metagraphSchema, metagraph));
 
   const sn = group.command('subnet').description("a subnet's parameters: tempo and epochs, weight rules, commit-reveal, owner");
-  addJsonOption(addNetuidOption(addSubtensorOptions(sn))).action(action((ctx) => subnet(ctx, sn)));
+  addJsonOption(addNetuidOption(addSubtensorOptions(sn))).action(action(chainSchema, subnet));
 
   const cm = group.command('commitments').description('every commitment on a subnet, with the block it was stored at');
-  addJsonOption(addNetuidOption(addSubtensorOptions(cm))).action(action((ctx) => commitments(ctx, cm)));
+  addJsonOption(addNetuidOption(addSubtensorOptions(cm))).action(action(chainSchema, commitments));
 }

@@ -5,20 +5,32 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
+import { z } from 'zod';
 import { FlockError, UsageError } from '../util/errors.js';
 import {
   CONVERT_FORMATS, canonicalJson, contamination, convertRow, formatErrors, MAX_ERRORS_KEPT, nearClusters,
   nearDuplicatesOfEarlier, overlap, readJsonlRows, scanDataset, writeJsonlAtomic,
-  type ConvertFormat, type DatasetLimits, type DatasetScan,
+  type DatasetLimits, type DatasetScan,
 } from '../dataset/index.js';
 import { checkRow } from '../dataset/schema.js';
-import { addJsonOption, parsePositiveInt } from './options.js';
+import { addJsonOption, flag, jsonSchema, oneOf, parsePositiveInt, positiveInt, text } from './options.js';
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
 
-/** Scoring v1 defaults (scoring.md): contamination over 1% → 0; O ≥ 0.5 against an earlier dataset → copy. */
+/** Scoring v1 defaults (docs/protocol.md): contamination over 1% → 0; O ≥ 0.5 against an earlier dataset → copy. */
 const CONTAMINATION_MAX = 0.01;
 const COPY_THRESHOLD = 0.5;
+
+/** Options of every reading command: `withLimits` and `--json`. */
+const readSchema = z.object({
+  ...jsonSchema.shape, maxRows: positiveInt.optional(), maxBytes: positiveInt.optional(), maxLineBytes: positiveInt.optional(),
+});
+type ReadOptions = z.output<typeof readSchema>;
+const dedupeSchema = readSchema.extend({ output: text, near: flag });
+const convertSchema = readSchema.extend({ from: oneOf(CONVERT_FORMATS), output: text, skipInvalid: flag });
+const contaminationSchema = readSchema.extend({
+  eval: text, maxFraction: z.number({ error: 'must be a number between 0 and 1' }).min(0, { error: 'must be a number between 0 and 1' }).max(1, { error: 'must be a number between 0 and 1' }),
+});
 
 export function register(program: Command): void {
   const dataset = program.command('dataset').description('check, inspect, convert and de-duplicate JSONL chat datasets');
@@ -26,19 +38,19 @@ export function register(program: Command): void {
   withLimits(addJsonOption(dataset.command('check')
     .description('validate a dataset and summarise it (exit 0 valid, 1 invalid, 2 usage error)')
     .argument('<file>', 'JSONL dataset')))
-    .action(action(checkCommand));
+    .action(action(readSchema, checkCommand));
 
   withLimits(addJsonOption(dataset.command('stats')
     .description('distributions of turns and lengths, and duplicate clusters')
     .argument('<file>', 'JSONL dataset')))
-    .action(action(statsCommand));
+    .action(action(readSchema, statsCommand));
 
   withLimits(addJsonOption(dataset.command('dedupe')
     .description('remove exact (and with --near, near) duplicate rows; writes canonical rows')
     .argument('<in>', 'JSONL dataset')
     .requiredOption('-o, --output <file>', 'where to write the de-duplicated dataset')
     .option('--near', 'also remove rows that nearly duplicate an earlier row', false)))
-    .action(action(dedupeCommand));
+    .action(action(dedupeSchema, dedupeCommand));
 
   withLimits(addJsonOption(dataset.command('convert')
     .description('convert ShareGPT, Alpaca or OpenAI chat rows into our format')
@@ -46,20 +58,20 @@ export function register(program: Command): void {
     .addOption(new Option('--from <format>', 'source format').choices([...CONVERT_FORMATS]).makeOptionMandatory())
     .requiredOption('-o, --output <file>', 'where to write the converted dataset')
     .option('--skip-invalid', 'write the rows that convert and report the others (default: write nothing on any error)', false)))
-    .action(action(convertCommand));
+    .action(action(convertSchema, convertCommand));
 
   withLimits(addJsonOption(dataset.command('compare')
     .description("overlap of A's rows with B's, exact and near (the number scoring step 4 uses)")
     .argument('<a>', 'JSONL dataset A (the later one)')
     .argument('<b>', 'JSONL dataset B (the earlier one)')))
-    .action(action(compareCommand));
+    .action(action(readSchema, compareCommand));
 
   withLimits(addJsonOption(dataset.command('contamination')
     .description('rows of DATA that exactly or nearly duplicate an evaluation example (scoring step 3); exit 1 when over --max-fraction')
     .argument('<data>', 'JSONL dataset')
     .requiredOption('--eval <file>', 'the evaluation set (JSONL, same row format)')
     .addOption(new Option('--max-fraction <f>', 'largest contaminated fraction accepted').default(CONTAMINATION_MAX).argParser(parseFraction))))
-    .action(action(contaminationCommand));
+    .action(action(contaminationSchema, contaminationCommand));
 }
 
 function withLimits(cmd: Command): Command {
@@ -75,12 +87,8 @@ function parseFraction(v: string): number {
   return f;
 }
 
-function limitsOf(opts: Record<string, unknown>): Partial<DatasetLimits> {
-  return {
-    maxRows: opts['maxRows'] as number | undefined,
-    maxFileBytes: opts['maxBytes'] as number | undefined,
-    maxLineBytes: opts['maxLineBytes'] as number | undefined,
-  };
+function limitsOf(opts: ReadOptions): Partial<DatasetLimits> {
+  return { maxRows: opts.maxRows, maxFileBytes: opts.maxBytes, maxLineBytes: opts.maxLineBytes };
 }
 
 function print(text: string): void {
@@ -104,10 +112,10 @@ function exactDuplicates(scan: DatasetScan): { line: number; firstLine: number; 
 }
 
 /** Scan a file; when it is invalid, print the errors (or the JSON) and return null. */
-async function scanValid(ctx: CommandContext, file: string, what = 'dataset'): Promise<DatasetScan | null> {
+async function scanValid(ctx: CommandContext<ReadOptions>, file: string, what = 'dataset'): Promise<DatasetScan | null> {
   const scan = await scanDataset(file, { limits: limitsOf(ctx.opts) });
   if (scan.valid) return scan;
-  if (ctx.opts['json']) {
+  if (ctx.opts.json) {
     printJson({ file, valid: false, errorCount: scan.errorCount, errors: scan.errors });
     return null;
   }
@@ -121,7 +129,7 @@ function invalidError(scan: Pick<DatasetScan, 'path' | 'errors' | 'errorCount'>,
   });
 }
 
-async function checkCommand(ctx: CommandContext, file: string): Promise<number> {
+async function checkCommand(ctx: CommandContext<ReadOptions>, file: string): Promise<number> {
   const scan = await scanValid(ctx, file);
   if (!scan) return 1;
   const exact = exactDuplicates(scan);
@@ -135,7 +143,7 @@ async function checkCommand(ctx: CommandContext, file: string): Promise<number> 
     exactDuplicates: exact.length, nearDuplicates: near, identity: scan.fingerprints.identity,
     truncated: scan.truncated, errorCount: 0, errors: [] as string[],
   };
-  if (ctx.opts['json']) { printJson(summary); return 0; }
+  if (ctx.opts.json) { printJson(summary); return 0; }
   print([
     `${file}: valid`,
     `  rows               ${num(s.rows)}${scan.truncated ? ` (rows after ${num(s.rows)} ignored: --max-rows)` : ''}`,
@@ -149,14 +157,14 @@ async function checkCommand(ctx: CommandContext, file: string): Promise<number> 
   return 0;
 }
 
-async function statsCommand(ctx: CommandContext, file: string): Promise<number> {
+async function statsCommand(ctx: CommandContext<ReadOptions>, file: string): Promise<number> {
   const scan = await scanValid(ctx, file);
   if (!scan) return 1;
   const toLines = (groups: number[][]) => groups.map((g) => g.map((i) => scan.rowLines[i]!));
   const exactClusters = toLines(scan.hashes.duplicateGroups());
   const nearClustersLines = toLines(nearClusters(scan.fingerprints.bands, scan.fingerprints.rows));
   const s = scan.stats;
-  if (ctx.opts['json']) {
+  if (ctx.opts.json) {
     printJson({ file, ...s, identity: scan.fingerprints.identity, truncated: scan.truncated, exactDuplicateClusters: exactClusters, nearDuplicateClusters: nearClustersLines });
     return 0;
   }
@@ -183,8 +191,8 @@ function checkDistinctPaths(input: string, output: string): void {
   if (resolve(input) === resolve(output)) throw new UsageError(`-o ${output} is the input file`, { hint: 'write to another file' });
 }
 
-async function dedupeCommand(ctx: CommandContext, input: string): Promise<number> {
-  const output = ctx.opts['output'] as string;
+async function dedupeCommand(ctx: CommandContext<z.output<typeof dedupeSchema>>, input: string): Promise<number> {
+  const { output } = ctx.opts;
   checkDistinctPaths(input, output);
   const scan = await scanValid(ctx, input);
   if (!scan) return 1;
@@ -192,7 +200,7 @@ async function dedupeCommand(ctx: CommandContext, input: string): Promise<number
   const drop = new Uint8Array(scan.fingerprints.rows);
   for (const d of exact) drop[d.index] = 2;
   const nearLines: number[] = [];
-  if (ctx.opts['near']) {
+  if (ctx.opts.near) {
     const flags = nearDuplicatesOfEarlier(scan.fingerprints.bands, scan.fingerprints.rows);
     flags.forEach((f, i) => { if (f && !drop[i]) { drop[i] = 1; nearLines.push(scan.rowLines[i]!); } });
   }
@@ -213,18 +221,16 @@ async function dedupeCommand(ctx: CommandContext, input: string): Promise<number
     removedExact: exact.map((d) => ({ line: d.line, duplicateOf: d.firstLine })),
     removedNear: nearLines,
   };
-  if (ctx.opts['json']) { printJson(report); return 0; }
+  if (ctx.opts.json) { printJson(report); return 0; }
   const lines = [`${output}: wrote ${num(written)} of ${num(report.rows)} rows`,
     `  removed ${num(exact.length)} exact duplicate${exact.length === 1 ? '' : 's'}${exact.length ? `: ${exact.slice(0, 20).map((d) => `line ${d.line} (= line ${d.firstLine})`).join(', ')}${exact.length > 20 ? ', …' : ''}` : ''}`];
-  if (ctx.opts['near']) lines.push(`  removed ${num(nearLines.length)} near duplicate${nearLines.length === 1 ? '' : 's'}${nearLines.length ? `: lines ${nearLines.slice(0, 20).join(', ')}${nearLines.length > 20 ? ', …' : ''}` : ''}`);
+  if (ctx.opts.near) lines.push(`  removed ${num(nearLines.length)} near duplicate${nearLines.length === 1 ? '' : 's'}${nearLines.length ? `: lines ${nearLines.slice(0, 20).join(', ')}${nearLines.length > 20 ? ', …' : ''}` : ''}`);
   print(lines.join('\n'));
   return 0;
 }
 
-async function convertCommand(ctx: CommandContext, input: string): Promise<number> {
-  const output = ctx.opts['output'] as string;
-  const format = ctx.opts['from'] as ConvertFormat;
-  const skipInvalid = Boolean(ctx.opts['skipInvalid']);
+async function convertCommand(ctx: CommandContext<z.output<typeof convertSchema>>, input: string): Promise<number> {
+  const { output, from: format, skipInvalid } = ctx.opts;
   checkDistinctPaths(input, output);
   const errors: string[] = [];
   let errorCount = 0;
@@ -251,13 +257,13 @@ async function convertCommand(ctx: CommandContext, input: string): Promise<numbe
     written = await writeJsonlAtomic(output, converted());
   } catch (err) {
     if (!(err instanceof ConversionFailed)) throw err;
-    if (ctx.opts['json']) { printJson({ input, output: null, format, converted: 0, errorCount, errors }); return 1; }
+    if (ctx.opts.json) { printJson({ input, output: null, format, converted: 0, errorCount, errors }); return 1; }
     throw new FlockError(`${input}: cannot convert from ${format}: ${num(errorCount)} error${errorCount === 1 ? '' : 's'}${rows === 0 && errorCount === 0 ? ' (no rows)' : ''}; nothing written`, {
       details: formatErrors({ errors, errorCount }),
       hint: rows > 0 ? '--skip-invalid writes the rows that convert' : `is the file in ${format} format?`,
     });
   }
-  if (ctx.opts['json']) { printJson({ input, output, format, converted: written, truncated, errorCount, errors }); return 0; }
+  if (ctx.opts.json) { printJson({ input, output, format, converted: written, truncated, errorCount, errors }); return 0; }
   const lines = [`${output}: wrote ${num(written)} rows converted from ${format}`];
   if (errorCount > 0) lines.push(`  skipped ${num(errorCount)} invalid row${errorCount === 1 ? '' : 's'}:`, ...formatErrors({ errors, errorCount }).map((e) => `    ${e}`));
   print(lines.join('\n'));
@@ -268,7 +274,7 @@ class ConversionFailed extends FlockError {
   constructor() { super('conversion failed'); }
 }
 
-async function compareCommand(ctx: CommandContext, a: string, b: string): Promise<number> {
+async function compareCommand(ctx: CommandContext<ReadOptions>, a: string, b: string): Promise<number> {
   const sa = await scanValid(ctx, a);
   if (!sa) return 1;
   const sb = await scanValid(ctx, b);
@@ -281,7 +287,7 @@ async function compareCommand(ctx: CommandContext, a: string, b: string): Promis
     overlap: o.overlap, matched: o.matched, exact: o.exact, near: o.matched - o.exact, identical,
     copy: o.overlap >= COPY_THRESHOLD,
   };
-  if (ctx.opts['json']) { printJson(report); return 0; }
+  if (ctx.opts.json) { printJson(report); return 0; }
   print([
     `O(A,B) = ${o.overlap.toFixed(4)}: ${num(o.matched)} of A's ${num(o.rows)} rows match B (${num(o.exact)} exactly, ${num(o.matched - o.exact)} nearly)`,
     `  A ${a}: ${num(report.a.rows)} rows, identity ${report.a.identity}`,
@@ -293,9 +299,8 @@ async function compareCommand(ctx: CommandContext, a: string, b: string): Promis
   return 0;
 }
 
-async function contaminationCommand(ctx: CommandContext, data: string): Promise<number> {
-  const evalFile = ctx.opts['eval'] as string;
-  const maxFraction = ctx.opts['maxFraction'] as number;
+async function contaminationCommand(ctx: CommandContext<z.output<typeof contaminationSchema>>, data: string): Promise<number> {
+  const { eval: evalFile, maxFraction } = ctx.opts;
   const sd = await scanValid(ctx, data);
   if (!sd) return 1;
   const se = await scanValid(ctx, evalFile, 'evaluation set');
@@ -303,7 +308,7 @@ async function contaminationCommand(ctx: CommandContext, data: string): Promise<
   const c = contamination(sd.fingerprints, se.fingerprints);
   const lines = c.contaminatedRows.map((i) => sd.rowLines[i]!);
   const over = c.overlap > maxFraction;
-  if (ctx.opts['json']) {
+  if (ctx.opts.json) {
     printJson({ data, eval: evalFile, rows: c.rows, contaminated: c.matched, exact: c.exact, near: c.matched - c.exact, fraction: c.overlap, maxFraction, overLimit: over, lines });
     return over ? 1 : 0;
   }

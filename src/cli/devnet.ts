@@ -4,10 +4,16 @@
  */
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
+import { z } from 'zod';
 import { startDevnet } from '../chain/devnet/index.js';
-import { expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { expandHome, flag, nonNegativeInt, parseNonNegativeInt, parsePositiveInt, positiveInt, text } from './options.js';
 import { action } from './run.js';
 import { markLongRunning } from './context.js';
+
+const devnetSchema = z.object({
+  port: nonNegativeInt, host: text, dir: text.optional(), blockTime: nonNegativeInt, tempo: positiveInt, netuid: positiveInt,
+  commitReveal: flag, weightsRateLimit: nonNegativeInt,
+});
 
 export function register(program: Command): void {
   const cmd = program.command('devnet')
@@ -20,17 +26,17 @@ export function register(program: Command): void {
     .addOption(new Option('--netuid <n>', 'the subnet\'s netuid (new chains only)').argParser(parsePositiveInt('--netuid')).default(1))
     .addOption(new Option('--commit-reveal', 'enable commit/reveal v2 of weights (new chains only)').default(false))
     .addOption(new Option('--weights-rate-limit <blocks>', 'WeightsSetRateLimit (new chains only)').argParser(parseNonNegativeInt('--weights-rate-limit')).default(100))
-    .action(action(async (ctx) => {
+    .action(action(devnetSchema, async (ctx) => {
       const o = ctx.opts;
       const devnet = await startDevnet({
-        port: o['port'] as number,
-        host: o['host'] as string,
-        dir: o['dir'] ? resolve(expandHome(String(o['dir']))) : undefined,
-        blockTimeMs: o['blockTime'] as number,
-        tempo: o['tempo'] as number,
-        netuid: o['netuid'] as number,
-        commitReveal: Boolean(o['commitReveal']),
-        weightsRateLimit: o['weightsRateLimit'] as number,
+        port: o.port,
+        host: o.host,
+        dir: o.dir ? resolve(expandHome(o.dir)) : undefined,
+        blockTimeMs: o.blockTime,
+        tempo: o.tempo,
+        netuid: o.netuid,
+        commitReveal: o.commitReveal,
+        weightsRateLimit: o.weightsRateLimit,
         log: ctx.log,
       });
       process.stdout.write(`${devnet.url}\n`);

@@ -6,16 +6,26 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { loadCheckpoint } from '../engine/checkpoint.js';
 import { loadAdapter, saveAdapter } from '../engine/adapter.js';
-import { BACKEND_KINDS, createBackend, type BackendKind } from '../engine/backend/select.js';
+import { BACKEND_KINDS, createBackend } from '../engine/backend/select.js';
 import { runEvaluation } from '../engine/run.js';
 import { validateDataset, rowHash } from '../dataset/index.js';
 import { recipeSchema, type Recipe } from '../protocol/recipe.js';
 import { FlockError, UsageError } from '../util/errors.js';
-import { addJsonOption, expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { addJsonOption, expandHome, jsonSchema, nonNegativeInt, oneOf, parseNonNegativeInt, parsePositiveInt, positiveInt, text } from './options.js';
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
+
+const evalSchema = z.object({
+  ...jsonSchema.shape,
+  model: text, eval: text,
+  /** a file; false with --no-train */
+  train: z.union([z.boolean(), text], { error: 'must be a file, or false (--no-train)' }).optional(),
+  recipe: text.optional(), adapter: text.optional(), saveAdapter: text.optional(),
+  seed: nonNegativeInt, threads: positiveInt.optional(), backend: oneOf(BACKEND_KINDS),
+});
 
 /** Read a recipe file: a recipe object, or a competition.json whose `recipe` field is one. */
 export function readRecipeFile(path: string): Recipe {
@@ -74,20 +84,20 @@ function progressBar(enabled: boolean) {
   };
 }
 
-async function evalCommand(ctx: CommandContext): Promise<number> {
+async function evalCommand(ctx: CommandContext<z.output<typeof evalSchema>>): Promise<number> {
   const o = ctx.opts;
-  const noTrain = o['train'] === false; // commander: --no-train sets train to false
-  const trainPath = typeof o['train'] === 'string' ? expandHome(o['train']) : undefined;
+  const noTrain = o.train === false; // commander: --no-train sets train to false
+  const trainPath = typeof o.train === 'string' ? expandHome(o.train) : undefined;
   if (!noTrain && !trainPath) throw new UsageError('pass --train FILE to train an adapter, or --no-train to evaluate without training');
-  const modelDir = expandHome(o['model'] as string);
-  const recipe = o['recipe'] ? readRecipeFile(expandHome(o['recipe'] as string)) : recipeSchema.parse({});
+  const modelDir = expandHome(o.model);
+  const recipe = o.recipe ? readRecipeFile(expandHome(o.recipe)) : recipeSchema.parse({});
   const checkpoint = await loadCheckpoint(modelDir);
-  const evalSet = await readRows(expandHome(o['eval'] as string), 'eval set');
+  const evalSet = await readRows(expandHome(o.eval), 'eval set');
   const trainSet = trainPath ? await readRows(trainPath, 'training set') : undefined;
-  const adapterDir = o['adapter'] ? expandHome(o['adapter'] as string) : undefined;
+  const adapterDir = o.adapter ? expandHome(o.adapter) : undefined;
   const adapter = adapterDir ? loadAdapter(adapterDir, checkpoint.config) : undefined;
-  const backend = await createBackend(o['backend'] as BackendKind, ctx.log, { threads: o['threads'] as number | undefined });
-  const bar = progressBar(ctx.interactive && !o['json']);
+  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads });
+  const bar = progressBar(ctx.interactive && !o.json);
   // rates count from here (model upload and tokenization included: a few percent at most)
   const trainStarted = performance.now();
   let evalStarted = trainStarted;
@@ -101,7 +111,7 @@ async function evalCommand(ctx: CommandContext): Promise<number> {
     datasetHash: trainSet?.identity,
     adapter,
     baseModel: modelDir,
-    seed: o['seed'] as number,
+    seed: o.seed,
     backend,
     onTrainStep: (p) => {
       bar.draw('train', p.step, p.totalSteps, `loss ${p.loss.toFixed(4)}`, p.tokens, trainStarted);
@@ -110,10 +120,10 @@ async function evalCommand(ctx: CommandContext): Promise<number> {
     onEvalProgress: (p) => bar.draw('eval ', p.done, p.total, '', p.tokens, evalStarted),
   }).finally(() => backend.dispose());
   let savedTo: string | null = null;
-  if (o['saveAdapter'] && result.adapter) {
-    savedTo = expandHome(o['saveAdapter'] as string);
+  if (o.saveAdapter && result.adapter) {
+    savedTo = expandHome(o.saveAdapter);
     saveAdapter(savedTo, result.adapter, checkpoint.config);
-  } else if (o['saveAdapter']) {
+  } else if (o.saveAdapter) {
     ctx.log.warning('nothing to save: no adapter was trained or loaded');
   }
   const out = {
@@ -129,7 +139,7 @@ async function evalCommand(ctx: CommandContext): Promise<number> {
     adapterDir: savedTo,
     receipt: result.receipt,
   };
-  if (o['json']) process.stdout.write(`${JSON.stringify(out)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else {
     const lines = [
       `eval loss ${result.evalLoss.toFixed(6)} over ${result.perExample.length} example(s)${result.droppedEval.length ? ` (${result.droppedEval.length} dropped: no target left after truncation)` : ''}`,
@@ -159,5 +169,5 @@ export function register(program: Command): void {
     .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')))
     .addOption(new Option('--backend <kind>', 'compute backend: cpu, webgpu (a GPU through WebGPU), auto (a hardware GPU if there is one, else cpu)').choices([...BACKEND_KINDS]).default('cpu'));
   addJsonOption(cmd);
-  cmd.action(action(evalCommand));
+  cmd.action(action(evalSchema, evalCommand));
 }

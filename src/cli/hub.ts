@@ -6,39 +6,42 @@
 import { Command, Option } from 'commander';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FULL_SHA, HubClient, parseTokenSpec, startHubServer, validateFilePath, type HubToken, type RepoType } from '../hub/index.js';
+import { z } from 'zod';
+import { FULL_SHA, parseTokenSpec, startHubServer, validateFilePath, type HubClient, type HubToken } from '../hub/index.js';
 import { FlockError, UsageError } from '../util/errors.js';
 import { registerSecret } from '../util/redact.js';
-import { addHubOptions, addJsonOption, expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { hubClientFromFlags } from './clients.js';
+import {
+  addHubOptions, addJsonOption, expandHome, flag, hubSchema, jsonSchema, nonNegativeInt, oneOf, parseNonNegativeInt, parsePositiveInt,
+  positiveInt, text, textList,
+} from './options.js';
 import { markLongRunning, type CommandContext } from './context.js';
 import { action } from './run.js';
 
 const DEFAULT_HUB_DIR = '~/.flock/hub';
 
+const serveSchema = z.object({ port: nonNegativeInt, host: text, dir: text, token: textList.optional() });
+
+/** Options of every command that talks to a hub (`addClientOptions`, `--json`). */
+const clientSchema = z.object({
+  ...hubSchema.shape, ...jsonSchema.shape,
+  type: oneOf(['dataset', 'model']), cacheDir: text.optional(), timeout: positiveInt, retries: nonNegativeInt,
+});
+type ClientOptions = z.output<typeof clientSchema>;
+const downloadSchema = clientSchema.extend({ revision: text, path: textList.optional(), out: text.optional(), maxBytes: positiveInt.optional() });
+const uploadSchema = clientSchema.extend({ pathInRepo: text.optional(), message: text.optional(), create: flag });
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function repoType(ctx: CommandContext): RepoType {
-  const t = String(ctx.opts['type'] ?? 'dataset');
-  if (t !== 'dataset' && t !== 'model') throw new UsageError(`--type must be dataset or model, got "${t}"`);
-  return t;
+function clientFor(ctx: CommandContext<ClientOptions>): Promise<HubClient> {
+  const { cacheDir, timeout, retries } = ctx.opts;
+  return hubClientFromFlags(ctx, { cacheDir: cacheDir ? expandHome(cacheDir) : undefined, timeoutMs: timeout * 1000, retries });
 }
 
-function clientFor(ctx: CommandContext): HubClient {
-  const cacheDir = ctx.opts['cacheDir'] as string | undefined;
-  return new HubClient({
-    hubUrl: ctx.opts['hubUrl'] as string,
-    token: ctx.opts['hfToken'] as string | undefined,
-    cacheDir: cacheDir ? expandHome(cacheDir) : undefined,
-    timeoutMs: (ctx.opts['timeout'] as number) * 1000,
-    retries: ctx.opts['retries'] as number,
-    log: ctx.log,
-  });
-}
-
-function tokensFrom(ctx: CommandContext): HubToken[] {
-  const specs = [...(ctx.opts['token'] as string[] | undefined ?? [])];
+function tokensFrom(ctx: CommandContext<z.output<typeof serveSchema>>): HubToken[] {
+  const specs = [...(ctx.opts.token ?? [])];
   const fromEnv = process.env.FLOCK_HUB_TOKENS;
   if (fromEnv) specs.push(...fromEnv.split(',').map((s) => s.trim()).filter(Boolean));
   return specs.map((spec) => {
@@ -52,11 +55,11 @@ function tokensFrom(ctx: CommandContext): HubToken[] {
   });
 }
 
-async function serve(ctx: CommandContext): Promise<number> {
+async function serve(ctx: CommandContext<z.output<typeof serveSchema>>): Promise<number> {
   const tokens = tokensFrom(ctx);
-  const dir = resolve(expandHome(ctx.opts['dir'] as string));
-  const port = ctx.opts['port'] as number;
-  const hub = await startHubServer({ dir, port, host: ctx.opts['host'] as string, tokens, log: ctx.log }).catch((err: NodeJS.ErrnoException) => {
+  const dir = resolve(expandHome(ctx.opts.dir));
+  const { port, host } = ctx.opts;
+  const hub = await startHubServer({ dir, port, host, tokens, log: ctx.log }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new FlockError(`Port ${port} is already in use.`, { hint: 'Pick another --port (0 takes any free port), or stop the other hub.' });
     throw err;
   });
@@ -75,16 +78,13 @@ async function serve(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-async function download(ctx: CommandContext, repo: string): Promise<number> {
-  const client = clientFor(ctx);
-  const type = repoType(ctx);
-  const revision = (ctx.opts['revision'] as string | undefined) ?? 'main';
-  const wanted = ctx.opts['path'] as string[] | undefined;
+async function download(ctx: CommandContext<z.output<typeof downloadSchema>>, repo: string): Promise<number> {
+  const client = await clientFor(ctx);
+  const { type, revision, path: wanted, maxBytes } = ctx.opts;
   // A full SHA with named files needs no network when they are cached already.
   const sha = FULL_SHA.test(revision) && wanted?.length ? revision : await client.resolveRevision({ repo, type, revision });
-  const maxBytes = ctx.opts['maxBytes'] as number | undefined;
   const paths = wanted?.length ? wanted.map((p) => validateFilePath(p)) : (await client.listFiles({ repo, type, revision: sha })).map((f) => f.path);
-  const out = ctx.opts['out'] ? resolve(expandHome(ctx.opts['out'] as string)) : undefined;
+  const out = ctx.opts.out ? resolve(expandHome(ctx.opts.out)) : undefined;
   const files: { path: string; local: string }[] = [];
   for (const path of paths) {
     const cached = await client.downloadFile({ repo, type, revision: sha, path, maxBytes });
@@ -97,19 +97,19 @@ async function download(ctx: CommandContext, repo: string): Promise<number> {
     ctx.log.info('downloaded', { path, local });
     files.push({ path, local });
   }
-  if (ctx.opts['json']) process.stdout.write(`${JSON.stringify({ repo, type, revision: sha, files }, null, 2)}\n`);
+  if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ repo, type, revision: sha, files }, null, 2)}\n`);
   else process.stdout.write(`${repo}@${sha}\n${files.map((f) => `${f.path}\t${f.local}`).join('\n')}\n`);
   return 0;
 }
 
-async function upload(ctx: CommandContext, repo: string, localFiles: string[]): Promise<number> {
-  const client = clientFor(ctx);
-  const type = repoType(ctx);
-  const prefix = (ctx.opts['pathInRepo'] as string | undefined)?.replace(/\/+$/, '');
+async function upload(ctx: CommandContext<z.output<typeof uploadSchema>>, repo: string, localFiles: string[]): Promise<number> {
+  const client = await clientFor(ctx);
+  const { type } = ctx.opts;
+  const prefix = ctx.opts.pathInRepo?.replace(/\/+$/, '');
   const files = localFiles.map((file) => ({ file, path: validateFilePath(prefix ? `${prefix}/${basename(file)}` : basename(file)) }));
-  if (ctx.opts['create']) await client.createRepo({ repo, type, existOk: true });
-  const sha = await client.uploadFiles({ repo, type, files, message: ctx.opts['message'] as string | undefined });
-  if (ctx.opts['json']) process.stdout.write(`${JSON.stringify({ repo, type, revision: sha, files: files.map((f) => f.path) })}\n`);
+  if (ctx.opts.create) await client.createRepo({ repo, type, existOk: true });
+  const sha = await client.uploadFiles({ repo, type, files, message: ctx.opts.message });
+  if (ctx.opts.json) process.stdout.write(`${JSON.stringify({ repo, type, revision: sha, files: files.map((f) => f.path) })}\n`);
   else process.stdout.write(`${sha}\n`);
   return 0;
 }
@@ -132,7 +132,7 @@ export function register(program: Command): void {
     .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
     .addOption(new Option('--dir <dir>', 'data folder (repos, LFS objects); survives restarts').default(DEFAULT_HUB_DIR))
     .addOption(new Option('--token <name:token>', 'a write token owning namespace NAME (repeatable; also FLOCK_HUB_TOKENS=a:t1,b:t2)').argParser(collect))
-    .action(action(serve)));
+    .action(action(serveSchema, serve)));
 
   addJsonOption(addClientOptions(hub.command('download')
     .description('download a repository\'s files at a revision into the Hugging Face cache (and optionally copy them to --out)')
@@ -141,7 +141,7 @@ export function register(program: Command): void {
     .addOption(new Option('--path <path>', 'only this file (repeatable)').argParser(collect))
     .addOption(new Option('--out <dir>', 'also copy the files into this folder'))
     .addOption(new Option('--max-bytes <n>', 'refuse files larger than this').argParser(parsePositiveInt('--max-bytes')))))
-    .action(action(download));
+    .action(action(downloadSchema, download));
 
   addJsonOption(addClientOptions(hub.command('upload')
     .description('upload local files to a repository in one commit; prints the commit SHA')
@@ -151,5 +151,5 @@ export function register(program: Command): void {
     .addOption(new Option('--message <text>', 'commit message'))
     .addOption(new Option('--create', 'create the repository first if it does not exist'))))
     // commander hands the variadic <files...> over as one array
-    .action(action((ctx, repo, files) => upload(ctx, repo!, files as unknown as string[])));
+    .action(action(uploadSchema, (ctx, repo, files) => upload(ctx, repo!, files as unknown as string[])));
 }

@@ -3,14 +3,20 @@
  * with datasets of known quality, validators — for the given rounds; prints the leaderboard.
  */
 import { Command, Option } from 'commander';
+import { z } from 'zod';
 import { runLocalnet } from '../localnet/localnet.js';
 import { formatLocalnetReport } from '../localnet/report.js';
-import { expandHome } from './options.js';
 import { markLongRunning, type CommandContext } from './context.js';
-import { addJsonOption, parsePositiveInt } from './options.js';
+import { addJsonOption, expandHome, flag, jsonSchema, parsePositiveInt, positiveInt, text } from './options.js';
 import { action } from './run.js';
 
-async function localnetCommand(ctx: CommandContext): Promise<number> {
+const localnetSchema = z.object({
+  ...jsonSchema.shape,
+  dir: text.optional(), miners: positiveInt.optional(), validators: positiveInt.optional(), rounds: positiveInt.optional(),
+  quick: flag, threads: positiveInt.optional(),
+});
+
+async function localnetCommand(ctx: CommandContext<z.output<typeof localnetSchema>>): Promise<number> {
   const o = ctx.opts;
   const controller = new AbortController();
   const onSignal = () => {
@@ -22,12 +28,12 @@ async function localnetCommand(ctx: CommandContext): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const report = await runLocalnet({
-      dir: o['dir'] ? expandHome(o['dir'] as string) : undefined,
-      miners: o['miners'] as number | undefined, validators: o['validators'] as number | undefined, rounds: o['rounds'] as number | undefined,
-      quick: Boolean(o['quick']), threads: o['threads'] as number | undefined, log: ctx.log, signal: controller.signal,
+      dir: o.dir ? expandHome(o.dir) : undefined,
+      miners: o.miners, validators: o.validators, rounds: o.rounds,
+      quick: o.quick, threads: o.threads, log: ctx.log, signal: controller.signal,
       onProgress: (m) => ctx.log.info(m),
     });
-    if (o['json']) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else process.stdout.write(formatLocalnetReport(report));
     return 0;
   } finally {
@@ -47,5 +53,5 @@ export function register(program: Command): void {
     .addOption(new Option('--threads <n>', 'CPU threads for training (default: all cores)').argParser(parsePositiveInt('--threads')));
   addJsonOption(cmd);
   markLongRunning(cmd);
-  cmd.action(action(localnetCommand));
+  cmd.action(action(localnetSchema, localnetCommand));
 }

@@ -4,62 +4,50 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { SubtensorChain, Wallet, resolveEndpoint, type ValueSource } from '../chain/index.js';
-import { createBackend, parseBackendKind } from '../engine/backend/select.js';
-import { HubClient } from '../hub/index.js';
+import { z } from 'zod';
+import { BACKEND_KINDS, createBackend } from '../engine/backend/select.js';
 import { activeCompetition, submitDataset } from '../miner/submit.js';
 import { scoreDataset, type CommittedDataset } from '../miner/score.js';
 import { commitmentForCompetition, parseCompetitionPointer } from '../protocol/index.js';
 import { FlockError, UsageError } from '../util/errors.js';
+import { printable } from '../util/terminal-text.js';
+import { connectFromFlags, hubClientFromFlags, walletFromFlags } from './clients.js';
 import { markLongRunning, type CommandContext } from './context.js';
-import { addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, parsePositiveInt } from './options.js';
+import {
+  addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, hubSchema, jsonSchema, nonNegativeInt, oneOf,
+  parsePositiveInt, positiveInt, subtensorSchema, text, walletSchema,
+} from './options.js';
 import { action } from './run.js';
 
-function requireNetuid(o: Record<string, unknown>): number {
-  const n = o['netuid'];
-  if (typeof n !== 'number') throw new UsageError('--netuid is required');
-  return n;
+const submitSchema = z.object({
+  ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
+  dataset: text, repo: text, netuid: nonNegativeInt, blockSeconds: positiveInt,
+});
+const statusSchema = z.object({ ...walletSchema.shape, ...subtensorSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt });
+const scoreSchema = z.object({
+  ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
+  dataset: text, competition: text.optional(), backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(), netuid: nonNegativeInt.optional(),
+});
+
+function print(ctx: CommandContext<{ json: boolean }>, json: unknown, text: string): void {
+  process.stdout.write(ctx.opts.json ? `${printable(JSON.stringify(json, null, 2), { json: true, newlines: true })}\n` : text);
 }
 
-async function connect(ctx: CommandContext, cmd: Command): Promise<SubtensorChain> {
+async function submitCommand(ctx: CommandContext<z.output<typeof submitSchema>>): Promise<number> {
   const o = ctx.opts;
-  const endpoint = resolveEndpoint({
-    network: o['subtensor.network'] as string | undefined,
-    chainEndpoint: o['subtensor.chain_endpoint'] as string | undefined,
-    networkSource: cmd.getOptionValueSource('subtensor.network') as ValueSource,
-    chainEndpointSource: cmd.getOptionValueSource('subtensor.chain_endpoint') as ValueSource,
-  });
-  return SubtensorChain.connect({ endpoint, log: ctx.log, connectTimeoutMs: 15_000 });
-}
-
-function hubFrom(ctx: CommandContext): HubClient {
-  const o = ctx.opts;
-  return new HubClient({ hubUrl: o['hubUrl'] as string, token: (o['hfToken'] as string | undefined) || undefined, log: ctx.log });
-}
-
-function wallet(o: Record<string, unknown>): Wallet {
-  return new Wallet({ name: o['wallet.name'] as string, hotkey: o['wallet.hotkey'] as string, path: o['wallet.path'] as string });
-}
-
-function print(ctx: CommandContext, json: unknown, text: string): void {
-  process.stdout.write(ctx.opts['json'] ? `${JSON.stringify(json, null, 2)}\n` : text);
-}
-
-async function submitCommand(ctx: CommandContext, cmd: Command): Promise<number> {
-  const o = ctx.opts;
-  const netuid = requireNetuid(o);
-  const hotkey = await wallet(o).getHotkey();
+  const { netuid } = o;
+  const hotkey = await (await walletFromFlags(o)).getHotkey();
   if (!hotkey.pair) throw new FlockError('the hotkey has no secret half', { hint: 'a miner signs its commitment with its hotkey: restore the full hotkey file' });
-  const chain = await connect(ctx, cmd);
+  const chain = await connectFromFlags(ctx);
   let stopped = false;
   const onSignal = () => { stopped = true; };
   process.once('SIGINT', onSignal);
   try {
     const r = await submitDataset({
-      chain, hub: hubFrom(ctx), netuid, hotkey, datasetPath: o['dataset'] as string, repo: o['repo'] as string, log: ctx.log,
-      blockSeconds: o['blockSeconds'] as number, stopped: () => stopped,
+      chain, hub: await hubClientFromFlags(ctx), netuid, hotkey, datasetPath: o.dataset, repo: o.repo, log: ctx.log,
+      blockSeconds: o.blockSeconds, stopped: () => stopped,
       onCountdown: (left, target) => {
-        const line = `waiting for the next epoch (block ${target}): ${left} block(s), about ${left * (o['blockSeconds'] as number)} s`;
+        const line = `waiting for the next epoch (block ${target}): ${left} block(s), about ${left * o.blockSeconds} s`;
         if (ctx.interactive) process.stderr.write(`\r${line}   `);
         else ctx.log.info(line);
       },
@@ -73,11 +61,11 @@ async function submitCommand(ctx: CommandContext, cmd: Command): Promise<number>
   }
 }
 
-async function statusCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+async function statusCommand(ctx: CommandContext<z.output<typeof statusSchema>>): Promise<number> {
   const o = ctx.opts;
-  const netuid = requireNetuid(o);
-  const hotkey = await wallet(o).getHotkeyPub();
-  const chain = await connect(ctx, cmd);
+  const { netuid } = o;
+  const hotkey = await (await walletFromFlags(o)).getHotkeyPub();
+  const chain = await connectFromFlags(ctx);
   try {
     const mg = await chain.metagraph({ netuid });
     const uid = mg.hotkeys.indexOf(hotkey.address);
@@ -90,7 +78,7 @@ async function statusCommand(ctx: CommandContext, cmd: Command): Promise<number>
     };
     print(ctx, status, [
       `hotkey ${status.hotkey}: uid ${uid} on subnet ${netuid} (block ${status.block})`,
-      `commitment: ${status.commitment ?? '(none)'}${status.commitmentBlock !== null ? ` at block ${status.commitmentBlock}` : ''}`,
+      `commitment: ${status.commitment === null ? '(none)' : printable(status.commitment)}${status.commitmentBlock !== null ? ` at block ${status.commitmentBlock}` : ''}`,
       `incentive ${status.incentive.toFixed(6)}, emission ${status.emission.toFixed(6)} per epoch`,
       'validator leaderboards: not published by validators yet',
       '',
@@ -101,14 +89,15 @@ async function statusCommand(ctx: CommandContext, cmd: Command): Promise<number>
   }
 }
 
-async function scoreCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+async function scoreCommand(ctx: CommandContext<z.output<typeof scoreSchema>>): Promise<number> {
   const o = ctx.opts;
-  const hub = hubFrom(ctx);
-  let pointerText = o['competition'] as string | undefined;
+  const hub = await hubClientFromFlags(ctx);
+  let pointerText = o.competition;
   let committed: CommittedDataset[] = [];
-  if (!pointerText || o['netuid'] !== undefined) {
-    const netuid = requireNetuid(o);
-    const chain = await connect(ctx, cmd);
+  if (!pointerText || o.netuid !== undefined) {
+    const { netuid } = o;
+    if (netuid === undefined) throw new UsageError('--netuid is required');
+    const chain = await connectFromFlags(ctx);
     try {
       const { pointer } = await activeCompetition(chain, hub, netuid);
       pointerText ??= JSON.stringify({ c: pointer.competitionId, r: pointer.repoId, v: pointer.revision });
@@ -124,10 +113,10 @@ async function scoreCommand(ctx: CommandContext, cmd: Command): Promise<number> 
   }
   const pointer = parseCompetitionPointer(pointerText.startsWith('{') ? pointerText : readFileSync(pointerText, 'utf8').trim());
   if (!pointer.ok) throw new UsageError(`--competition: ${pointer.reason}`);
-  const backend = await createBackend(parseBackendKind(String(o['backend'] ?? 'cpu')), ctx.log, { threads: o['threads'] as number | undefined });
+  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads });
   try {
     const r = await scoreDataset({
-      hub, pointer: pointer.value, datasetPath: o['dataset'] as string, backend, log: ctx.log, committed,
+      hub, pointer: pointer.value, datasetPath: o.dataset, backend, log: ctx.log, committed,
       onProgress: (step, total) => {
         const width = 30;
         const done = Math.round((step / total) * width);
@@ -164,14 +153,14 @@ export function register(program: Command): void {
   addJsonOption(submit);
   submit.addOption(new Option('--block-seconds <s>', 'seconds per block (countdown and polling)').default(12).argParser(parsePositiveInt('--block-seconds')));
   markLongRunning(submit);
-  submit.action(action(async (ctx) => submitCommand(ctx, submit)));
+  submit.action(action(submitSchema, submitCommand));
 
   const status = group.command('status').description("the hotkey's uid, commitment and block, incentive and emission");
   addWalletOptions(status);
   addSubtensorOptions(status);
   addNetuidOption(status);
   addJsonOption(status);
-  status.action(action(async (ctx) => statusCommand(ctx, status)));
+  status.action(action(statusSchema, statusCommand));
 
   const score = group.command('score').description("run the validators' evaluation locally: loss vs the base model, contamination and copy verdicts");
   score.requiredOption('--dataset <file>', 'the dataset (JSONL chat rows)')
@@ -183,5 +172,5 @@ export function register(program: Command): void {
   addHubOptions(score);
   addJsonOption(score);
   markLongRunning(score);
-  score.action(action(async (ctx) => scoreCommand(ctx, score)));
+  score.action(action(scoreSchema, scoreCommand));
 }

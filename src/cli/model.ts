@@ -4,26 +4,33 @@
  * tokenizer, hash).
  */
 import { Command, Option } from 'commander';
+import { z } from 'zod';
 import { loadCheckpoint } from '../engine/checkpoint.js';
-import { WEIGHT_PRESETS, writePresetCheckpoint, type PresetName } from '../engine/presets.js';
+import { WEIGHT_PRESETS, writePresetCheckpoint } from '../engine/presets.js';
 import type { FloatDtype } from '../engine/safetensors.js';
-import { addJsonOption, expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import { addJsonOption, expandHome, flag, jsonSchema, nonNegativeInt, oneOf, parseNonNegativeInt, parsePositiveInt, positiveInt } from './options.js';
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
 
-function print(ctx: CommandContext, json: unknown, text: string[]): void {
-  if (ctx.opts['json']) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+/** `--dtype` as written on the command line → the safetensors dtype. */
+const DTYPES = { bf16: 'BF16', f32: 'F32', f16: 'F16' } as const satisfies Record<string, FloatDtype>;
+const DTYPE_NAMES = ['bf16', 'f32', 'f16'] as const;
+
+const initSchema = z.object({
+  ...jsonSchema.shape,
+  preset: oneOf(WEIGHT_PRESETS), seed: nonNegativeInt, dtype: oneOf(DTYPE_NAMES).transform((d) => DTYPES[d]),
+  maxShardSize: positiveInt.optional(), force: flag,
+});
+
+function print(ctx: CommandContext<{ json: boolean }>, json: unknown, text: string[]): void {
+  if (ctx.opts.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   else process.stdout.write(`${text.join('\n')}\n`);
 }
 
-function init(ctx: CommandContext, dirArg: string): number {
+function init(ctx: CommandContext<z.output<typeof initSchema>>, dirArg: string): number {
   const dir = expandHome(dirArg);
-  const preset = ctx.opts['preset'] as PresetName;
-  const dtype = (ctx.opts['dtype'] as string).toUpperCase() as FloatDtype;
-  const seed = ctx.opts['seed'] as number;
-  const written = writePresetCheckpoint(dir, preset, {
-    seed, dtype, force: Boolean(ctx.opts['force']), maxShardBytes: ctx.opts['maxShardSize'] as number | undefined,
-  });
+  const { preset, dtype, seed } = ctx.opts;
+  const written = writePresetCheckpoint(dir, preset, { seed, dtype, force: ctx.opts.force, maxShardBytes: ctx.opts.maxShardSize });
   const c = written.config;
   ctx.log.debug('model written', { dir, preset, seed });
   print(ctx, { dir, preset, seed, dtype, parameters: written.parameters, files: written.files, config: c }, [
@@ -34,7 +41,7 @@ function init(ctx: CommandContext, dirArg: string): number {
   return 0;
 }
 
-async function inspect(ctx: CommandContext, dirArg: string): Promise<number> {
+async function inspect(ctx: CommandContext<z.output<typeof jsonSchema>>, dirArg: string): Promise<number> {
   const dir = expandHome(dirArg);
   const ckpt = await loadCheckpoint(dir);
   const names = ckpt.weights.names();
@@ -63,13 +70,13 @@ export function register(program: Command): void {
     .description('write a Llama checkpoint in Hugging Face layout (config.json, model.safetensors, byte-level tokenizer.json with the Llama 3 special tokens)')
     .addOption(new Option('--preset <name>', 'model shape').choices([...WEIGHT_PRESETS]).default('tiny'))
     .addOption(new Option('--seed <n>', 'seed of the random weights').argParser(parseNonNegativeInt('--seed')).default(0))
-    .addOption(new Option('--dtype <dtype>', 'storage dtype of the weights').choices(['bf16', 'f32', 'f16']).default('bf16'))
+    .addOption(new Option('--dtype <dtype>', 'storage dtype of the weights').choices([...DTYPE_NAMES]).default('bf16'))
     .addOption(new Option('--max-shard-size <bytes>', 'split the weights into shards of at most this size (writes model.safetensors.index.json)')
       .argParser(parsePositiveInt('--max-shard-size')))
     .option('--force', 'write into a folder that is not empty', false);
-  addJsonOption(initCmd).action(action(init));
+  addJsonOption(initCmd).action(action(initSchema, init));
 
   const inspectCmd = group.command('inspect').argument('<dir>', 'model folder')
     .description('load a model folder as the engine does (config, every tensor\'s shape, tokenizer) and print its summary and hash');
-  addJsonOption(inspectCmd).action(action(inspect));
+  addJsonOption(inspectCmd).action(action(jsonSchema, inspect));
 }

@@ -1,39 +1,40 @@
 /** `flock owner publish`: publish a competition (files on the hub, pointer on chain). */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { SubtensorChain, Wallet, resolveEndpoint, type ValueSource } from '../chain/index.js';
-import { HubClient } from '../hub/index.js';
+import { z } from 'zod';
 import { parseModelSource, publishCompetition } from '../owner/publish.js';
-import { FlockError, UsageError } from '../util/errors.js';
+import { FlockError } from '../util/errors.js';
+import { connectFromFlags, hubClientFromFlags, walletFromFlags } from './clients.js';
 import type { CommandContext } from './context.js';
-import { addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions } from './options.js';
+import {
+  addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, hubSchema, jsonSchema, nonNegativeInt,
+  subtensorSchema, text, walletSchema,
+} from './options.js';
 import { action } from './run.js';
 
-async function publishCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+const publishSchema = z.object({
+  ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
+  competition: text, eval: text, repo: text, model: text.optional(), netuid: nonNegativeInt,
+});
+
+async function publishCommand(ctx: CommandContext<z.output<typeof publishSchema>>): Promise<number> {
   const o = ctx.opts;
-  const netuid = o['netuid'];
-  if (typeof netuid !== 'number') throw new UsageError('--netuid is required');
+  const { netuid } = o;
   let competitionJson: unknown;
   try {
-    competitionJson = JSON.parse(readFileSync(o['competition'] as string, 'utf8'));
+    competitionJson = JSON.parse(readFileSync(o.competition, 'utf8'));
   } catch (err) {
-    throw new FlockError(`cannot read ${o['competition'] as string}: ${(err as Error).message}`);
+    throw new FlockError(`cannot read ${o.competition}: ${(err as Error).message}`);
   }
-  const model = o['model'] ? await parseModelSource(o['model'] as string) : undefined;
-  const owner = await new Wallet({ name: o['wallet.name'] as string, hotkey: o['wallet.hotkey'] as string, path: o['wallet.path'] as string }).getHotkey();
+  const model = o.model ? await parseModelSource(o.model) : undefined;
+  const owner = await (await walletFromFlags(o)).getHotkey();
   if (!owner.pair) throw new FlockError('the owner hotkey has no secret half');
-  const endpoint = resolveEndpoint({
-    network: o['subtensor.network'] as string | undefined,
-    chainEndpoint: o['subtensor.chain_endpoint'] as string | undefined,
-    networkSource: cmd.getOptionValueSource('subtensor.network') as ValueSource,
-    chainEndpointSource: cmd.getOptionValueSource('subtensor.chain_endpoint') as ValueSource,
-  });
-  const chain = await SubtensorChain.connect({ endpoint, log: ctx.log, connectTimeoutMs: 15_000 });
+  const chain = await connectFromFlags(ctx);
   try {
-    const hub = new HubClient({ hubUrl: o['hubUrl'] as string, token: (o['hfToken'] as string | undefined) || undefined, log: ctx.log });
-    const r = await publishCompetition({ chain, hub, netuid, owner, competitionJson, evalPath: o['eval'] as string, repo: o['repo'] as string, model, log: ctx.log });
+    const hub = await hubClientFromFlags(ctx);
+    const r = await publishCompetition({ chain, hub, netuid, owner, competitionJson, evalPath: o.eval, repo: o.repo, model, log: ctx.log });
     const json = { pointer: r.pointer, block: r.block, revision: r.revision, competitionId: r.competition.id, baseModel: r.competition.baseModel };
-    process.stdout.write(o['json'] ? `${JSON.stringify(json, null, 2)}\n` : `published competition ${r.competition.id}\n  pointer ${r.pointer}\n  block ${r.block}\n  base model ${r.competition.baseModel.repo}@${r.modelRevision}\n`);
+    process.stdout.write(o.json ? `${JSON.stringify(json, null, 2)}\n` : `published competition ${r.competition.id}\n  pointer ${r.pointer}\n  block ${r.block}\n  base model ${r.competition.baseModel.repo}@${r.modelRevision}\n`);
     return 0;
   } finally {
     await chain.close();
@@ -53,5 +54,5 @@ export function register(program: Command): void {
   addNetuidOption(publish);
   addHubOptions(publish);
   addJsonOption(publish);
-  publish.action(action(async (ctx) => publishCommand(ctx, publish)));
+  publish.action(action(publishSchema, publishCommand));
 }

@@ -5,19 +5,31 @@
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SubtensorChain, Wallet, resolveEndpoint, type ValueSource } from '../chain/index.js';
+import { z } from 'zod';
+import type { SubtensorChain } from '../chain/index.js';
 import { FingerprintIndex } from '../dataset/index.js';
-import { createBackend, parseBackendKind, type BackendKind } from '../engine/backend/select.js';
-import { HubClient } from '../hub/index.js';
-import { FlockError, UsageError, errorMessage } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import { BACKEND_KINDS, createBackend, parseBackendKind } from '../engine/backend/select.js';
+import { FlockError, UsageError } from '../util/errors.js';
+import { printable } from '../util/terminal-text.js';
 import { startMetricsServer } from '../validator/metrics.js';
 import { formatLeaderboard, readStatus } from '../validator/status.js';
 import { openStore } from '../validator/store.js';
 import { Validator } from '../validator/validator.js';
+import { connectFromFlags, hubClientFromFlags, subtensorEndpoint, walletFromFlags } from './clients.js';
 import { markLongRunning, type CommandContext } from './context.js';
-import { addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, expandHome, parseNonNegativeInt, parsePositiveInt } from './options.js';
+import {
+  addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, expandHome, flag, hubSchema, jsonSchema,
+  nonNegativeInt, oneOf, parseNonNegativeInt, parsePositiveInt, positiveInt, subtensorSchema, text, walletSchema,
+} from './options.js';
 import { action } from './run.js';
+
+const runSchema = z.object({
+  ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape,
+  netuid: nonNegativeInt, stateDir: text.optional(), backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(),
+  cacheDir: text.optional(), metricsPort: nonNegativeInt.optional(), metricsHost: text, once: flag, rounds: positiveInt.optional(),
+  blockSeconds: positiveInt, pollMs: positiveInt.optional(), retryMs: positiveInt,
+});
+const statusSchema = z.object({ ...walletSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt.optional(), stateDir: text.optional() });
 
 /** Default state folder, beside Bittensor's own per-neuron folders. */
 export function defaultStateDir(wallet: string, hotkey: string, netuid: number | string): string {
@@ -27,49 +39,23 @@ export function defaultStateDir(wallet: string, hotkey: string, netuid: number |
 const DB_FILE = 'validator.sqlite';
 const INDEX_FILE = 'fingerprints.sqlite';
 
-/** Connect to the chain, retrying while it is down (a validator started before its node waits). */
-async function connectWithRetry(endpoint: string, log: Logger, retryMs: number): Promise<SubtensorChain> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await SubtensorChain.connect({ endpoint, log, connectTimeoutMs: 15_000 });
-    } catch (err) {
-      if ((err as { name?: string }).name !== 'ChainConnectionError') throw err;
-      const wait = Math.min(60_000, retryMs * 2 ** Math.min(attempt - 1, 10));
-      log.warning(`${errorMessage(err)}; retrying in ${(wait / 1000).toFixed(1)} s`, { attempt });
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
-
-async function runCommand(ctx: CommandContext, cmd: Command): Promise<number> {
+async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Promise<number> {
   const o = ctx.opts;
   const log = ctx.log;
-  const netuid = o['netuid'];
-  if (typeof netuid !== 'number') throw new UsageError('--netuid is required');
-  const walletName = o['wallet.name'] as string;
-  const hotkeyName = o['wallet.hotkey'] as string;
-  const stateDir = expandHome((o['stateDir'] as string | undefined) ?? defaultStateDir(walletName, hotkeyName, netuid));
-  const wallet = new Wallet({ name: walletName, hotkey: hotkeyName, path: o['wallet.path'] as string });
-  const hotkey = await wallet.getHotkey();
+  const { netuid, retryMs: retryBaseMs, backend: backendKind } = o;
+  const walletName = o['wallet.name'];
+  const hotkeyName = o['wallet.hotkey'];
+  const stateDir = expandHome(o.stateDir ?? defaultStateDir(walletName, hotkeyName, netuid));
+  const hotkey = await (await walletFromFlags(o)).getHotkey();
   if (!hotkey.pair) throw new FlockError(`the hotkey of wallet "${walletName}" has no secret half`, { hint: 'a validator signs weights with its hotkey: restore the full hotkey file' });
-  const backendKind: BackendKind = parseBackendKind(String(o['backend'] ?? 'cpu'));
-  const retryBaseMs = o['retryMs'] as number;
 
-  const endpoint = resolveEndpoint({
-    network: o['subtensor.network'] as string | undefined,
-    chainEndpoint: o['subtensor.chain_endpoint'] as string | undefined,
-    networkSource: cmd.getOptionValueSource('subtensor.network') as ValueSource,
-    chainEndpointSource: cmd.getOptionValueSource('subtensor.chain_endpoint') as ValueSource,
-  });
+  const endpoint = subtensorEndpoint(ctx);
   const store = openStore(join(stateDir, DB_FILE));
   if (store.requeuedOnOpen > 0) log.warning(`${store.requeuedOnOpen} evaluation(s) interrupted by a stop were put back in the queue`);
   const index = FingerprintIndex.open(join(stateDir, INDEX_FILE));
-  const hub = new HubClient({
-    hubUrl: o['hubUrl'] as string, token: (o['hfToken'] as string | undefined) || undefined,
-    cacheDir: o['cacheDir'] ? expandHome(o['cacheDir'] as string) : undefined, log,
-  });
+  const hub = await hubClientFromFlags(ctx, { cacheDir: o.cacheDir ? expandHome(o.cacheDir) : undefined });
   log.info(`validator ${hotkey.address} on netuid ${netuid}`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, backend: backendKind });
-  const backend = await createBackend(backendKind, log, { threads: o['threads'] as number | undefined });
+  const backend = await createBackend(backendKind, log, { threads: o.threads });
   let chain: SubtensorChain | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   let validator: Validator | undefined;
@@ -81,16 +67,16 @@ async function runCommand(ctx: CommandContext, cmd: Command): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    chain = await connectWithRetry(endpoint, log, retryBaseMs);
+    chain = await connectFromFlags(ctx, { endpoint, retryMs: retryBaseMs });
     validator = new Validator({
       chain, hub, store, index, netuid, signer: hotkey, backend, log,
-      blockSeconds: o['blockSeconds'] as number, retryBaseMs, pollMs: o['pollMs'] as number | undefined,
+      blockSeconds: o.blockSeconds, retryBaseMs, pollMs: o.pollMs,
     });
-    if (o['metricsPort'] !== undefined) {
-      metricsServer = await startMetricsServer(validator.metrics, o['metricsPort'] as number, o['metricsHost'] as string);
+    if (o.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer(validator.metrics, o.metricsPort, o.metricsHost);
       log.info(`metrics on ${metricsServer.url}`);
     }
-    const passes = await validator.run({ once: Boolean(o['once']), rounds: o['rounds'] as number | undefined });
+    const passes = await validator.run({ once: o.once, rounds: o.rounds });
     const last = passes[passes.length - 1];
     if (last) log.info('validator stopped', { passes: passes.length, queued: last.queued, weights: last.weights?.status ?? 'none' });
     return 0;
@@ -106,16 +92,16 @@ async function runCommand(ctx: CommandContext, cmd: Command): Promise<number> {
   }
 }
 
-async function statusCommand(ctx: CommandContext): Promise<number> {
+async function statusCommand(ctx: CommandContext<z.output<typeof statusSchema>>): Promise<number> {
   const o = ctx.opts;
-  const netuid = o['netuid'] as number | undefined;
-  const dir = o['stateDir'] as string | undefined;
+  const { netuid, stateDir: dir } = o;
   if (!dir && netuid === undefined) throw new UsageError('pass --state-dir, or --netuid (with --wallet.name/--wallet.hotkey) to use the default state folder');
-  const stateDir = expandHome(dir ?? defaultStateDir(o['wallet.name'] as string, o['wallet.hotkey'] as string, netuid!));
+  const stateDir = expandHome(dir ?? defaultStateDir(o['wallet.name'], o['wallet.hotkey'], netuid!));
   const store = openStore(join(stateDir, DB_FILE), { readonly: true });
   try {
     const status = readStatus(store);
-    if (o['json']) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    // miners' text (commitments, reasons) escaped: in JSON as \u escapes, so the values parse back unchanged
+    if (o.json) process.stdout.write(`${printable(JSON.stringify(status, null, 2), { json: true, newlines: true })}\n`);
     else process.stdout.write(formatLeaderboard(status));
     return 0;
   } finally {
@@ -148,12 +134,12 @@ export function register(program: Command): void {
     .addOption(new Option('--poll-ms <ms>', 'wait between passes when idle (default: one block)').argParser(parsePositiveInt('--poll-ms')))
     .addOption(new Option('--retry-ms <ms>', 'first retry delay after a fault (doubles up to 60 s)').default(2000).argParser(parsePositiveInt('--retry-ms')));
   markLongRunning(run);
-  run.action(action(async (ctx) => runCommand(ctx, run)));
+  run.action(action(runSchema, runCommand));
 
   const status = group.command('status').description("the leaderboard as this validator last scored it (reads only the state DB)");
   addWalletOptions(status);
   addNetuidOption(status);
   addStateDirOption(status);
   addJsonOption(status);
-  status.action(action(statusCommand));
+  status.action(action(statusSchema, statusCommand));
 }

@@ -5,40 +5,42 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { hexToU8a, isHex } from '@polkadot/util';
+import { z } from 'zod';
 import {
-  Wallet, generateMnemonic, keypairFromAddress, keypairFromMnemonic, keypairFromSeed, listWallets, newPassword,
+  generateMnemonic, keypairFromAddress, keypairFromMnemonic, keypairFromSeed, listWallets, newPassword,
   type WalletKeypair,
 } from '../chain/wallet/index.js';
 import { UsageError } from '../util/errors.js';
 import { registerSecret } from '../util/redact.js';
-import { addJsonOption, addWalletOptions, parsePositiveInt } from './options.js';
+import { walletFromFlags } from './clients.js';
+import { addJsonOption, addWalletOptions, flag, jsonSchema, parsePositiveInt, text, walletSchema } from './options.js';
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
 
-/** The wallet the `--wallet.*` flags name (for any command that signs). */
-export function walletFromFlags(opts: Record<string, unknown>): Wallet {
-  return new Wallet({ name: opts['wallet.name'] as string, hotkey: opts['wallet.hotkey'] as string, path: opts['wallet.path'] as string });
-}
+/** Mnemonic lengths BIP39 defines. */
+const wordCount = z.literal([12, 15, 18, 21, 24], { error: 'must be 12, 15, 18, 21 or 24' });
 
-function wordCount(n: number): 12 | 15 | 18 | 21 | 24 {
-  if (![12, 15, 18, 21, 24].includes(n)) throw new UsageError(`--n-words must be 12, 15, 18, 21 or 24, got ${n}`);
-  return n as 12 | 15 | 18 | 21 | 24;
-}
+const createSchema = z.object({ ...walletSchema.shape, ...jsonSchema.shape, nWords: wordCount, usePassword: flag, overwrite: flag });
+const listSchema = z.object({ ...jsonSchema.shape, 'wallet.path': text });
+const showSchema = z.object({ ...walletSchema.shape, ...jsonSchema.shape });
+const regenSchema = showSchema.extend({
+  mnemonic: text.optional(), seed: text.optional(), ss58: text.optional(), usePassword: flag, overwrite: flag,
+});
+type RegenOptions = z.output<typeof regenSchema>;
 
-function print(ctx: CommandContext, json: unknown, text: string[]): void {
-  if (ctx.opts['json']) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+function print(ctx: CommandContext<{ json: boolean }>, json: unknown, text: string[]): void {
+  if (ctx.opts.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   else process.stdout.write(`${text.join('\n')}\n`);
 }
 
-async function create(ctx: CommandContext): Promise<number> {
-  const wallet = walletFromFlags(ctx.opts);
-  const words = wordCount(ctx.opts['nWords'] as number);
-  const overwrite = Boolean(ctx.opts['overwrite']);
+async function create(ctx: CommandContext<z.output<typeof createSchema>>): Promise<number> {
+  const wallet = await walletFromFlags(ctx.opts);
+  const { nWords: words, overwrite } = ctx.opts;
   const made: { key: string; path: string; address: string; mnemonic: string }[] = [];
   const haveCold = existsSync(wallet.coldkeypubPath);
   if (!haveCold || overwrite) {
     const key = await keypairFromMnemonic(generateMnemonic(words));
-    const password = ctx.opts['usePassword'] ? await newPassword(wallet.coldkeyPath) : undefined;
+    const password = ctx.opts.usePassword ? await newPassword(wallet.coldkeyPath) : undefined;
     await wallet.setColdkey(key, { password, overwrite });
     made.push({ key: 'coldkey', path: wallet.coldkeyPath, address: key.address, mnemonic: key.mnemonic! });
   }
@@ -61,8 +63,8 @@ async function create(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-async function list(ctx: CommandContext): Promise<number> {
-  const root = ctx.opts['wallet.path'] as string;
+async function list(ctx: CommandContext<z.output<typeof listSchema>>): Promise<number> {
+  const root = ctx.opts['wallet.path'];
   const wallets = await listWallets(root);
   const lines = wallets.length === 0 ? [`no wallets under ${root}`] : wallets.flatMap((w) => [
     `${w.name}  coldkey ${w.coldkey ?? '(no coldkeypub.txt)'}`,
@@ -72,8 +74,8 @@ async function list(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-async function show(ctx: CommandContext): Promise<number> {
-  const wallet = walletFromFlags(ctx.opts);
+async function show(ctx: CommandContext<z.output<typeof showSchema>>): Promise<number> {
+  const wallet = await walletFromFlags(ctx.opts);
   const cold = await wallet.getColdkeyPub().then((k) => k.address, () => undefined);
   const hot = await wallet.getHotkeyPub().then((k) => k.address, () => undefined);
   if (!cold && !hot) {
@@ -87,10 +89,8 @@ async function show(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-async function keyFromFlags(opts: Record<string, unknown>, allowAddress: boolean): Promise<WalletKeypair> {
-  const mnemonic = opts['mnemonic'] as string | undefined;
-  const seed = opts['seed'] as string | undefined;
-  const ss58 = opts['ss58'] as string | undefined;
+async function keyFromFlags(opts: RegenOptions, allowAddress: boolean): Promise<WalletKeypair> {
+  const { mnemonic, seed, ss58 } = opts;
   const given = [mnemonic, seed, ss58].filter((v) => v !== undefined).length;
   if (given !== 1) throw new UsageError(`give exactly one of --mnemonic, --seed${allowAddress ? ', --ss58' : ''}`);
   if (mnemonic !== undefined) {
@@ -106,14 +106,14 @@ async function keyFromFlags(opts: Record<string, unknown>, allowAddress: boolean
   return keypairFromAddress(ss58!);
 }
 
-async function regen(ctx: CommandContext, which: string): Promise<number> {
-  const wallet = walletFromFlags(ctx.opts);
-  const overwrite = Boolean(ctx.opts['overwrite']);
+async function regen(ctx: CommandContext<RegenOptions>, which: string): Promise<number> {
+  const wallet = await walletFromFlags(ctx.opts);
+  const { overwrite } = ctx.opts;
   let path: string;
   let key: WalletKeypair;
   if (which === 'coldkey') {
     key = await keyFromFlags(ctx.opts, false);
-    const password = ctx.opts['usePassword'] ? await newPassword(wallet.coldkeyPath) : undefined;
+    const password = ctx.opts.usePassword ? await newPassword(wallet.coldkeyPath) : undefined;
     await wallet.setColdkey(key, { password, overwrite });
     path = wallet.coldkeyPath;
   } else if (which === 'coldkeypub') {
@@ -141,14 +141,14 @@ export function register(program: Command): void {
     .addOption(new Option('--n-words <n>', 'mnemonic length').argParser(parsePositiveInt('--n-words')).default(12))
     .addOption(passwordOption())
     .option('--overwrite', 'replace existing keys', false);
-  addJsonOption(addWalletOptions(createCmd)).action(action((ctx) => create(ctx)));
+  addJsonOption(addWalletOptions(createCmd)).action(action(createSchema, create));
 
   const listCmd = group.command('list').description('list wallets and their hotkeys (public files only; no password)');
   addJsonOption(listCmd.addOption(new Option('--wallet.path <dir>', 'wallets folder').env('BT_WALLET_PATH').default('~/.bittensor/wallets/')))
-    .action(action((ctx) => list(ctx)));
+    .action(action(listSchema, list));
 
   const showCmd = group.command('show').description("show a wallet's coldkey and hotkey addresses");
-  addJsonOption(addWalletOptions(showCmd)).action(action((ctx) => show(ctx)));
+  addJsonOption(addWalletOptions(showCmd)).action(action(showSchema, show));
 
   const regenCmd = group.command('regen').argument('<key>', 'coldkey | coldkeypub | hotkey')
     .description('regenerate a key from its mnemonic or seed (coldkeypub also from an --ss58 address)')
@@ -157,5 +157,5 @@ export function register(program: Command): void {
     .option('--ss58 <address>', 'address (coldkeypub only)')
     .addOption(passwordOption())
     .option('--overwrite', 'replace an existing key', false);
-  addJsonOption(addWalletOptions(regenCmd)).action(action((ctx, which) => regen(ctx, which!)));
+  addJsonOption(addWalletOptions(regenCmd)).action(action(regenSchema, (ctx, which) => regen(ctx, which!)));
 }

@@ -95,4 +95,25 @@ describe('flock chain', { timeout: 120_000 }, () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('error: cannot reach the chain at ws://127.0.0.1:1');
   });
+
+  it('prints a commitment holding control sequences escaped, never raw (JSON keeps the exact text)', async () => {
+    const chain = await SubtensorChain.connect({ endpoint: dev.url });
+    const hostile = 'x\x1b[2J\x1b[H\r\n2026-01-01 00:00:00 | SUCCESS | ok\u202e\u009b\u2028"q"';
+    try {
+      const hot = await keypairFromUri('//Bob//hostile');
+      await chain.burnedRegister({ netuid: 1, hotkey: hot.address, signer: await keypairFromUri('//Bob') });
+      await chain.setCommitment({ netuid: 1, data: hostile, signer: hot });
+    } finally {
+      await chain.close();
+    }
+    const [table, json] = await Promise.all([
+      flock(['chain', 'commitments', '--netuid', '1', '--subtensor.chain_endpoint', dev.url]),
+      flock(['chain', 'commitments', '--netuid', '1', '--json', '--subtensor.chain_endpoint', dev.url]),
+    ]);
+    expect(table.code).toBe(0);
+    expect(table.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2028]/);
+    expect(table.stdout).toContain('x\\x1b[2J\\x1b[H\\r\\n2026-01-01 00:00:00 | SUCCESS | ok\\u202e\\x9b\\u2028"q"');
+    expect(json.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2028]/);
+    expect(JSON.parse(json.stdout).commitments.map((c: { data: string }) => c.data)).toContain(hostile);
+  });
 });

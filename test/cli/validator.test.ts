@@ -5,6 +5,8 @@
  * and the status command reading the state DB alone.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCommitment } from '../../src/protocol/index.js';
@@ -135,5 +137,35 @@ describe('flock validator (CLI)', () => {
     const noNetuid = runFlock(['validator', 'run', '--state-dir', stateDir, '--wallet.path', net.walletsDir, '--wallet.name', 'validator']);
     expect(noNetuid.code).toBe(2);
     expect(noNetuid.stderr).toContain('--netuid is required');
+  });
+});
+
+describe('flock validator status: miners\' text on the terminal', () => {
+  it('a commitment and a reason holding control sequences are printed escaped, never raw', () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'flock-status-'));
+    try {
+      const store = openStore(join(stateDir, 'validator.sqlite'));
+      store.saveCompetition({ id: '1', revision: 'a'.repeat(40), repo: 'flock/competition-1', definition: {} });
+      // clears the screen, homes the cursor and forges a log line; a right-to-left override flips what follows
+      const hostile = 'x\x1b[2J\x1b[H\r2026-01-01 00:00:00 | SUCCESS | ok\u202e\u009b:1:';
+      const hotkey = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
+      store.recordSubmission({ uid: 1, hotkey, commitment: hostile, block: 7, reason: 'bad' });
+      store.recordRound({
+        competitionKey: `1@${'a'.repeat(40)}`, block: 9, burned: true,
+        perUid: [{ uid: 1, hotkey, weight: 0, score: 0, winRate: 0, stage: 'commitment', reason: `commitment "${hostile}" has 1 ":"-separated parts\x07\x08` }],
+      });
+      store.close();
+
+      const out = runFlock(['validator', 'status', '--state-dir', stateDir]);
+      expect(out.code).toBe(0);
+      // nothing a terminal acts on, newlines between rows aside
+      expect(out.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+      expect(out.stdout).toContain('x\\x1b[2J\\x1b[H\\r2026-01-01');
+      expect(out.stdout).toContain('| SUCCESS | ok\\u202e\\x9b:1:"');
+      expect(out.stdout).toMatch(/\\x07\\x08$/m);
+      expect(out.stdout.split('\n').filter((l) => l.includes('SUCCESS'))).toHaveLength(1); // the reason's copy stays on the uid's row
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,7 @@
-/** Run the built `flock` CLI (bin/flock.js → dist/) as a user would, capturing its output. */
+/**
+ * Run the built `flock` CLI (bin/flock.js → dist/) as a user would, capturing its output. The e2e
+ * tier's global setup (build-cli.ts) rebuilds dist/ first when src/ is newer.
+ */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

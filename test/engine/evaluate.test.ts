@@ -5,46 +5,28 @@
  * relative per example. Needs python3 with torch (Debian: python3-torch; scripts/test.sh installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { loadCheckpoint, type Checkpoint } from '../../src/engine/checkpoint.js';
 import { saveAdapter } from '../../src/engine/adapter.js';
 import { writePresetCheckpoint } from '../../src/engine/presets.js';
-import { encodeChatRows, type ChatRow } from '../../src/engine/template.js';
+import { encodeChatRows } from '../../src/engine/template.js';
 import { runEvaluation } from '../../src/engine/run.js';
 import { evaluate } from '../../src/engine/evaluate.js';
 import { LlamaModel } from '../../src/engine/llama.js';
 import { recipeSchema } from '../../src/protocol/recipe.js';
-import { Stream } from '../../src/engine/prng.js';
+import { randomChatRows, runOracle } from './oracle/oracle.js';
 
-/** Debian's python3 (where python3-torch lives) ahead of any other python3 on PATH; FLOCK_PYTHON overrides. */
-const PYTHON = process.env['FLOCK_PYTHON'] ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-const ORACLE = fileURLToPath(new URL('./oracle/llama_torch.py', import.meta.url));
 const be = new CpuBackend({ threads: 2 });
 let dir: string;
 let ckpt: Checkpoint;
 
-function rows(n: number, seed: number): ChatRow[] {
-  const s = new Stream(seed);
-  const text = (k: number) => Array.from({ length: k }, () => 'abcdefgh ij.,?'[s.nextInt(14)]).join('');
-  return Array.from({ length: n }, (_, i) => ({
-    system: i % 2 ? 'be brief' : null,
-    conversations: [{ role: 'user' as const, content: text(10 + s.nextInt(30)) }, { role: 'assistant' as const, content: text(5 + s.nextInt(60)) }],
-  }));
-}
+const rows = (n: number, seed: number) => randomChatRows(n, seed, { user: [10, 30], assistant: [5, 60] });
 
 function oracle(request: unknown): number[] {
-  const path = join(dir, `request-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(path, JSON.stringify(request));
-  const r = spawnSync(PYTHON, [ORACLE, 'eval', join(dir, 'model'), path], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) {
-    throw new Error(`the PyTorch oracle failed (exit ${r.status}): ${r.stderr || r.error}\n---> HINT: install python3-torch (apt-get install python3-torch), as scripts/test.sh does`);
-  }
-  return (JSON.parse(r.stdout) as { perExample: number[] }).perExample;
+  return runOracle<{ perExample: number[] }>('eval', join(dir, 'model'), dir, request).perExample;
 }
 
 function expectClose(ours: number[], theirs: number[]): void {

@@ -12,27 +12,23 @@
  * projections.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { loadAdapter, saveAdapter, PEFT_PREFIX } from '../../src/engine/adapter.js';
 import { toHfConfigJson, type LlamaConfig } from '../../src/engine/config.js';
 import { Lora } from '../../src/engine/lora.js';
 import { PRESETS, byteLevelTokenizerJson, initPresetWeights } from '../../src/engine/presets.js';
-import { deriveKey, shuffle, Stream, STREAM_SHUFFLE } from '../../src/engine/prng.js';
+import { deriveKey, shuffle, STREAM_SHUFFLE } from '../../src/engine/prng.js';
 import { runEvaluation } from '../../src/engine/run.js';
 import { writeSafetensors } from '../../src/engine/safetensors.js';
-import { encodeChatRows, type ChatRow } from '../../src/engine/template.js';
+import { encodeChatRows } from '../../src/engine/template.js';
 import { tokenizerFromJson } from '../../src/engine/tokenizer.js';
 import type { TrainProgress } from '../../src/engine/train.js';
 import { recipeSchema, type Recipe, type RecipeInput } from '../../src/protocol/recipe.js';
+import { randomChatRows, runOracle } from './oracle/oracle.js';
 
-/** Debian's python3 (where python3-torch lives) ahead of any other python3 on PATH; FLOCK_PYTHON overrides. */
-const PYTHON = process.env['FLOCK_PYTHON'] ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-const ORACLE = fileURLToPath(new URL('./oracle/llama_torch.py', import.meta.url));
 const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 const be = new CpuBackend({ threads: 2 });
@@ -55,14 +51,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function rows(n: number, seed: number): ChatRow[] {
-  const s = new Stream(seed);
-  const text = (k: number) => Array.from({ length: k }, () => 'abcdefgh ij.,?'[s.nextInt(14)]).join('');
-  return Array.from({ length: n }, (_, i) => ({
-    system: i % 2 ? 'be brief' : null,
-    conversations: [{ role: 'user' as const, content: text(5 + s.nextInt(15)) }, { role: 'assistant' as const, content: text(5 + s.nextInt(25)) }],
-  }));
-}
+const rows = (n: number, seed: number) => randomChatRows(n, seed, { user: [5, 15], assistant: [5, 25] });
 
 const sequences = (examples: readonly { ids: Int32Array; labels: Int32Array }[]) =>
   examples.map((e) => ({ ids: Array.from(e.ids), labels: Array.from(e.labels) }));
@@ -78,13 +67,7 @@ interface OracleTrain {
 }
 
 function oracleTrain(request: unknown): OracleTrain {
-  const path = join(dir, `request-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(path, JSON.stringify(request));
-  const r = spawnSync(PYTHON, [ORACLE, 'train', join(dir, 'model'), path], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) {
-    throw new Error(`the PyTorch oracle failed (exit ${r.status}): ${r.stderr || r.error}\n---> HINT: install python3-torch (apt-get install python3-torch), as scripts/test.sh does`);
-  }
-  return JSON.parse(r.stdout) as OracleTrain;
+  return runOracle<OracleTrain>('train', join(dir, 'model'), dir, request);
 }
 
 /** The recipe as the oracle reads it: warm-up as steps or as a ratio, never both. */

@@ -23,9 +23,9 @@ import { HubClient } from '../src/hub/index.js';
 import { formatCommitment } from '../src/protocol/index.js';
 import { silentLogger } from '../src/util/log.js';
 import { openStore } from '../src/validator/store.js';
-import { loadCompetition } from '../src/validator/competition.js';
+import { loadCompetition } from '../src/evaluation/competition.js';
 import { inThreadReader } from '../src/validator/dataset-reader.js';
-import { evaluateDataset } from '../src/validator/evaluate.js';
+import { evaluateDataset } from '../src/evaluation/evaluate.js';
 import { DatasetFiles, intakeSubmission } from '../src/validator/intake.js';
 import { OverlapCache } from '../src/validator/round.js';
 import { Validator } from '../src/validator/validator.js';
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     let engineAlone = 0;
     const roundDatasets = new Set([...identityOf].filter(([repo]) => /^miners\/m\d+$/.test(repo)).map(([, identity]) => identity));
     for (const [identity, path] of [...files.paths].filter(([identity]) => roundDatasets.has(identity))) {
-      const r = await evaluateDataset({ competition, backend, datasetPath: path, identity, log: silentLogger });
+      const r = await evaluateDataset({ competition, backend, datasetPath: path, identity });
       engineAlone += r.seconds;
     }
     const alone = performance.now() - b0;

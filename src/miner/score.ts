@@ -1,8 +1,8 @@
 /**
  * `flock miner score`: the validators' evaluation of a dataset, run locally before paying for a
  * commitment. The competition, evaluation set and base model come from the hub at the pinned
- * revision; training uses the validator's own code (same engine, recipe and seed), so the loss is
- * the one validators will measure. Also the verdicts that zero a dataset before training:
+ * revision; training uses the evaluation layer validators use (same engine, recipe and seed), so
+ * the loss is the one validators will measure. Also the verdicts that zero a dataset before training:
  * contamination (rows matching evaluation examples) and copies of datasets already committed.
  */
 import type { Backend } from '../engine/backend/backend.js';
@@ -11,8 +11,8 @@ import type { HubClient } from '../hub/index.js';
 import type { CompetitionPointer } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { loadCompetition } from '../validator/competition.js';
-import { evaluateDataset } from '../validator/evaluate.js';
+import { loadCompetition } from '../evaluation/competition.js';
+import { evaluateDataset } from '../evaluation/evaluate.js';
 import { DATASET_FILE } from './submit.js';
 
 /** A dataset already committed in the competition (for the copy check). */
@@ -50,22 +50,6 @@ export interface ScoreReport {
   seconds: number;
 }
 
-/** A logger that turns the evaluation's `training s/total` lines into progress callbacks. */
-function progressLogger(log: Logger, onProgress: ScoreOptions['onProgress']): Logger {
-  const wrap = (l: Logger): Logger => ({
-    ...l,
-    info(msg, fields) {
-      const m = /^training (\d+)\/(\d+)$/.exec(msg);
-      if (m && onProgress) onProgress(Number(m[1]), Number(m[2]));
-      else l.info(msg, fields);
-    },
-    trace: l.trace.bind(l), debug: l.debug.bind(l), success: l.success.bind(l), warning: l.warning.bind(l),
-    error: l.error.bind(l), critical: l.critical.bind(l), isLevelEnabled: l.isLevelEnabled.bind(l),
-    child: (f) => wrap(l.child(f)),
-  });
-  return wrap(log);
-}
-
 /**
  * Score a dataset as the validators will.
  *
@@ -90,9 +74,10 @@ export async function scoreDataset(o: ScoreOptions): Promise<ScoreReport> {
     const ov = overlap(ds.fingerprints, theirs.fingerprints).overlap;
     if (ov >= c.competition.scoring.copyThreshold) copies.push({ uid: other.uid, block: other.block, overlap: ov });
   }
-  const log = progressLogger(o.log, o.onProgress);
-  const base = await evaluateDataset({ competition: c, backend: o.backend, datasetPath: null, identity: null, log });
-  const mine = await evaluateDataset({ competition: c, backend: o.backend, datasetPath: o.datasetPath, identity: ds.identity, log, progressEvery: 1 });
+  const base = await evaluateDataset({ competition: c, backend: o.backend, datasetPath: null, identity: null });
+  const mine = await evaluateDataset({
+    competition: c, backend: o.backend, datasetPath: o.datasetPath, identity: ds.identity, onTrainStep: (s) => o.onProgress?.(s.step, s.totalSteps),
+  });
   return {
     competitionId: c.competition.id, rows: ds.rows.length, baseLoss: base.evalLoss, evalLoss: mine.evalLoss,
     improvement: 1 - mine.evalLoss / base.evalLoss,

@@ -10,7 +10,7 @@ import { loadTokenizer, type ChatTokenizer } from '../engine/tokenizer.js';
 import { IntegrityError, type HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
 import { DATASET_FILE, isTransientHubError, submissionFaultReason } from './hub-faults.js';
-import { loadTrainingSet, type TrainingOutcome, type TrainingRequest } from './training-set.js';
+import { loadTrainingSet, type TrainingOutcome, type TrainingRequest } from '../evaluation/training-set.js';
 
 /** What to read, and the competition's limits. */
 export interface ReadRequest {

@@ -10,7 +10,7 @@ import { transferableFingerprints, type DatasetFingerprints } from '../dataset/i
 import { errorMessage, FlockError } from '../util/errors.js';
 import { workerEntry } from '../util/worker-entry.js';
 import type { DatasetReader, ReadOutcome, ReadRequest } from './dataset-reader.js';
-import type { TrainingOutcome, TrainingRequest } from './training-set.js';
+import type { TrainingOutcome, TrainingRequest } from '../evaluation/training-set.js';
 
 /** What the worker is started with. */
 export interface IntakeWorkerData {

@@ -10,7 +10,7 @@ import { HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
 import { downloadDataset, scanDownloaded, TokenizerCache, type Downloaded, type ReadOutcome, type ReadRequest } from './dataset-reader.js';
 import type { IntakeReplyMessage, IntakeRequestMessage, IntakeWorkerData } from './intake-thread.js';
-import { loadTrainingSet, type TrainingOutcome } from './training-set.js';
+import { loadTrainingSet, type TrainingOutcome } from '../evaluation/training-set.js';
 
 const data = workerData as IntakeWorkerData;
 const hub = new HubClient(data.hub);

@@ -14,7 +14,7 @@ import { contamination, formatBytes, type DatasetFingerprints, type FingerprintI
 import { HubUnavailableError, type IntegrityMismatch } from '../hub/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { LoadedCompetition } from './competition.js';
+import type { LoadedCompetition } from '../evaluation/competition.js';
 import type { DatasetReader, ReadOutcome, ReadRequest } from './dataset-reader.js';
 import { DATASET_FILE } from './hub-faults.js';
 import type { SubmissionRecord, ValidatorStore } from './store.js';

@@ -7,7 +7,7 @@
 import type { Commitment, Metagraph } from '../chain/chain.js';
 import type { DatasetFingerprints, FingerprintIndex, IndexMatch } from '../dataset/index.js';
 import type { Overlap, SubmissionInput } from '../protocol/scoring.js';
-import type { LoadedCompetition } from './competition.js';
+import type { LoadedCompetition } from '../evaluation/competition.js';
 import type { SubmissionRecord, ValidatorStore } from './store.js';
 
 /** A uid's current commitment as recorded, with its parse verdict. */

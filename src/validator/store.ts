@@ -20,22 +20,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FlockError } from '../util/errors.js';
 import type { SmoothedWeight, UidScore } from '../protocol/scoring.js';
+export { competitionKey } from '../evaluation/competition.js';
 import {
-  MIGRATIONS, STORE_SCHEMA_VERSION, competitionFromRow, decodeLosses, encodeLosses, evaluationFromRow, submissionFromRow, weightTxFromRow,
+  MIGRATIONS, STORE_SCHEMA_VERSION, competitionFromRow, encodeLosses, evaluationFromRow, submissionFromRow, weightTxFromRow,
   type CompetitionRow, type DatasetRow, type EvaluationRow, type HistoryRow, type HubIntegrityFailureRow, type RoundRow, type SubmissionRow,
   type WeightTxRow,
 } from './store-schema.js';
 
 export { STORE_SCHEMA_VERSION, decodeLosses, encodeLosses } from './store-schema.js';
 
-/**
- * Key of evaluations and rounds: the competition id *and* its revision. A new revision of a
- * competition (new evaluation set, recipe or base model, and so a new seed) must not reuse the
- * results of the old one, so evaluation methods take this key where they say `competitionKey`.
- */
-export function competitionKey(id: string, revision: string): string {
-  return `${id}@${revision}`;
-}
 
 /** Dataset identity used for the base model's own evaluation (no training). */
 export const BASE_EVALUATION = '@base';

@@ -27,13 +27,13 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
 import { BlockFollower } from './blocks.js';
-import { CompetitionError, loadCompetition, type LoadedCompetition } from './competition.js';
-import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
+import { CompetitionError, loadCompetition, type LoadedCompetition } from '../evaluation/competition.js';
+import { DatasetEvaluationError, evaluateDataset } from '../evaluation/evaluate.js';
 import type { DatasetReader } from './dataset-reader.js';
 import { DATASET_FILE, DEFAULT_INTEGRITY_POLICY, integrityVerdict, integrityWaitReason, isIntegrityWaitReason, type IntegrityPolicy, type IntegrityVerdict } from './hub-faults.js';
 import { DatasetFiles, DatasetGoneError, DatasetIntegrityError, datasetFile, intakeSubmission, isTransientHubError, readRequest, type IntakeContext } from './intake.js';
 import { IntakeThread, IntakeThreadError } from './intake-thread.js';
-import type { TrainingOutcome, TrainingRequest } from './training-set.js';
+import type { TrainingOutcome, TrainingRequest } from '../evaluation/training-set.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
 import { BASE_EVALUATION, type EvaluationRecord, type HubIntegrityFailure, type SubmissionRecord, type ValidatorStore } from './store.js';
@@ -375,9 +375,14 @@ export class Validator {
       const training = path ? this.trainingSet(state.competition, identity, path) : undefined;
       this.readAhead(state.competition); // the next dataset's rows load while this one trains
       const started = performance.now();
+      const every = this.options.progressEvery ?? 25;
+      const progressLog = log.child({ dataset: identity.slice(0, 12) });
       const r = await evaluateDataset({
-        competition: state.competition, backend: this.options.backend, datasetPath: path, identity: isBase ? null : identity,
-        log: log.child({ dataset: identity.slice(0, 12) }), progressEvery: this.options.progressEvery, training,
+        competition: state.competition, backend: this.options.backend, datasetPath: path, identity: isBase ? null : identity, training,
+        onTrainStep: (s) => {
+          if (s.step % every !== 0 && s.step !== s.totalSteps) return;
+          progressLog.info(`training ${s.step}/${s.totalSteps}`, { epoch: s.epoch, loss: Number(s.loss.toFixed(4)), lr: Number(s.lr.toExponential(2)), tokens: s.tokens });
+        },
       });
       store.completeEvaluation({ competitionKey: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt, compute: r.receipt.compute });
       this.metrics.evaluationsDone++;

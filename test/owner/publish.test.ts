@@ -10,7 +10,7 @@ import { keypairFromUri } from '../../src/chain/index.js';
 import { parseModelSource, publishCompetition } from '../../src/owner/publish.js';
 import { parseCompetitionPointer } from '../../src/protocol/index.js';
 import { silentLogger } from '../../src/util/log.js';
-import { loadCompetition } from '../../src/validator/competition.js';
+import { loadCompetition } from '../../src/evaluation/competition.js';
 import { NETUID, OWNER_TOKEN, runFlockAsync, startFixture, type Fixture } from '../miner/fixture.js';
 
 describe('flock owner publish', () => {

@@ -11,7 +11,7 @@ import { writePresetCheckpoint } from '../../src/engine/presets.js';
 import { HubClient, startHubServer, type HubServer } from '../../src/hub/index.js';
 import { inThreadReader, type ReadRequest } from '../../src/validator/dataset-reader.js';
 import { IntakeThread } from '../../src/validator/intake-thread.js';
-import { loadTrainingSet } from '../../src/validator/training-set.js';
+import { loadTrainingSet } from '../../src/evaluation/training-set.js';
 import { fingerprintRows, scanDataset } from '../../src/dataset/index.js';
 import { canonicalRow } from '../../src/dataset/canonical.js';
 import { taskRows, toJsonl } from './subnet.js';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fingerprintRows, rowHash } from '../../src/dataset/index.js';
 import { canonicalRow } from '../../src/dataset/canonical.js';
-import { loadTrainingSet } from '../../src/validator/training-set.js';
-import { taskRows, toJsonl } from './subnet.js';
+import { loadTrainingSet } from '../../src/evaluation/training-set.js';
+import { taskRows, toJsonl } from '../validator/subnet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flock-training-set-'));
 const evalRows = taskRows(6, 1);

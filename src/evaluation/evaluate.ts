@@ -1,13 +1,16 @@
 /**
- * One evaluation as the validator runs it (docs/protocol.md, "The recipe"): the competition's recipe and seed, the
- * dataset's rows with contaminated rows dropped (scoring step 3), trained and evaluated by the
- * engine (`runEvaluation`), or the base model evaluated with no training.
+ * The job "evaluate dataset D of competition C" as validators run it (docs/protocol.md, "The
+ * recipe"): the competition's recipe and seed, the dataset's rows with contaminated rows dropped
+ * (scoring step 3), trained and evaluated by the engine (`runEvaluation`), or the base model
+ * evaluated with no training. The validator loop and the miner's preview both call this; progress
+ * comes back through callbacks.
  */
 import type { CanonicalRow } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
+import type { EvalProgress } from '../engine/evaluate.js';
 import { runEvaluation, type Receipt } from '../engine/run.js';
+import type { TrainProgress } from '../engine/train.js';
 import { FlockError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
 import type { LoadedCompetition } from './competition.js';
 import { loadTrainingSet, type TrainingOutcome } from './training-set.js';
 
@@ -25,24 +28,30 @@ export class DatasetEvaluationError extends FlockError {
   override name = 'DatasetEvaluationError';
 }
 
+/** What an evaluation reports while it runs. */
+export interface EvaluationProgress {
+  /** After each optimizer step. */
+  onTrainStep?: (p: TrainProgress) => void;
+  /** After each evaluation example. */
+  onEvalProgress?: (p: EvalProgress) => void;
+}
+
 /**
  * Evaluate the base model (`datasetPath` null) or train on a dataset file and evaluate.
- * Progress goes to `log` every `progressEvery` optimizer steps.
  *
  * @example
- * const r = await evaluateDataset({ competition, backend, datasetPath: '/cache/…/data.jsonl', identity, log });
+ * const r = await evaluateDataset({ competition, backend, datasetPath: '/cache/…/data.jsonl', identity,
+ *   onTrainStep: (s) => console.log(`step ${s.step}/${s.totalSteps}`) });
  */
-export async function evaluateDataset(p: {
+export async function evaluateDataset(p: EvaluationProgress & {
   competition: LoadedCompetition;
   backend: Backend;
   datasetPath: string | null;
   identity: string | null;
-  log: Logger;
-  progressEvery?: number;
   /** The dataset's training rows, when read ahead (else read here from `datasetPath`). */
   training?: Promise<TrainingOutcome>;
 }): Promise<EvaluationOutcome> {
-  const { competition: c, log } = p;
+  const { competition: c } = p;
   const limits = c.competition.limits;
   let trainRows: { row: CanonicalRow; hash: string }[] | undefined;
   let dropped = 0;
@@ -52,7 +61,6 @@ export async function evaluateDataset(p: {
     trainRows = set.rows;
     dropped = set.dropped;
   }
-  const every = p.progressEvery ?? 25;
   try {
     const r = await runEvaluation({
       checkpoint: c.checkpoint,
@@ -64,11 +72,8 @@ export async function evaluateDataset(p: {
       datasetHash: p.identity ?? undefined,
       seed: c.seed,
       backend: p.backend,
-      onTrainStep: (s) => {
-        if (s.step % every === 0 || s.step === s.totalSteps) {
-          log.info(`training ${s.step}/${s.totalSteps}`, { epoch: s.epoch, loss: Number(s.loss.toFixed(4)), lr: Number(s.lr.toExponential(2)), tokens: s.tokens });
-        }
-      },
+      onTrainStep: p.onTrainStep,
+      onEvalProgress: p.onEvalProgress,
     });
     return {
       losses: r.perExample, evalLoss: r.evalLoss, receipt: { ...r.receipt, droppedContaminatedRows: dropped },

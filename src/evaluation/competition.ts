@@ -1,5 +1,5 @@
 /**
- * Loading the active competition (docs/protocol.md): the owner's pointer → `competition.json`, the
+ * Loading a competition (docs/protocol.md): the owner's pointer → `competition.json`, the
  * evaluation set and the base model, all from the hub at pinned 40-hex revisions. Files land in
  * the Hugging Face cache, so a restarted validator loads a competition it has seen before without
  * the network (a full SHA is served from the cache).
@@ -14,12 +14,20 @@ import {
 } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { competitionKey } from './store.js';
+
+/**
+ * Key of a competition revision's results: the competition id *and* its revision. A new revision
+ * (new evaluation set, recipe or base model, and so a new seed) must not reuse the results of the
+ * old one, so whatever stores results keys them by this where it says `competitionKey`.
+ */
+export function competitionKey(id: string, revision: string): string {
+  return `${id}@${revision}`;
+}
 
 /** Largest evaluation set we download. */
 export const EVAL_FILE_MAX_BYTES = 256 * 1024 * 1024;
 
-/** Everything the validator needs to judge datasets in one competition revision. */
+/** Everything needed to judge datasets in one competition revision. */
 export interface LoadedCompetition {
   pointer: CompetitionPointer;
   /** `competitionKey(id, revision)`: the key of evaluations and rounds. */

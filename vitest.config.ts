@@ -11,7 +11,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const E2E = [
   // the CLI in a child process
-  'test/cli/{chain,dataset,eval,hub,main,model,validator,wallet}.test.ts',
+  'test/cli/{chain,dataset,eval,hub,main,model,validator,wallet,worker}.test.ts',
   'test/chain/devnet/cli.test.ts',
   'test/localnet/localnet.test.ts',
   'test/miner/{score,submit}.test.ts',
@@ -25,6 +25,8 @@ const E2E = [
   'test/hub/client/hub-client.test.ts',
   'test/hub/server/server.test.ts',
   'test/validator/{dataset-reader,intake-thread}.test.ts',
+  // a redis-server with workers and the local hub
+  'test/evaluation/queue.test.ts',
   // the validator loop against both
   'test/validator/{faults,validator}.test.ts',
   // the PyTorch oracle

@@ -23,6 +23,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'chain', summary: "read the chain: a subnet's metagraph and commitments", load: () => import('./chain.js') },
   { name: 'devnet', summary: 'run a local subtensor-compatible node (offline)', load: () => import('./devnet.js') },
   { name: 'validator', summary: 'run a validator: judge committed datasets by training on them, set weights', load: () => import('./validator.js') },
+  { name: 'worker', summary: "run a validator's evaluation jobs from its queue (Redis) on this machine's GPU or CPU", load: () => import('./worker.js') },
   { name: 'localnet', summary: 'run the whole subnet locally and offline, and print the leaderboard', load: () => import('./localnet.js') },
   { name: 'miner', summary: 'submit a dataset, see its status on chain, score it locally as validators will', load: () => import('./miner.js') },
   { name: 'owner', summary: 'subnet owner tools: publish a competition', load: () => import('./owner.js') },

@@ -18,6 +18,14 @@ import { evaluate, type EvalProgress } from './evaluate.js';
 import { EventLoopTurns } from './turns.js';
 import { FlockError } from '../util/errors.js';
 
+/**
+ * The engine refuses its input: a recipe the model cannot take, or rows with no target token left
+ * after truncation. Trying again cannot help (unlike a fault of the device).
+ */
+export class EngineInputError extends FlockError {
+  override name = 'EngineInputError';
+}
+
 /** Version of the engine's numerics, recorded in receipts (bump when results can change). */
 export const ENGINE_VERSION = '2.0.0';
 
@@ -140,7 +148,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   const { checkpoint, recipe, seed } = options;
   const config = checkpoint.config;
   if (recipe.maxSeqLen > config.maxPositionEmbeddings) {
-    throw new FlockError(`recipe maxSeqLen ${recipe.maxSeqLen} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}`, {
+    throw new EngineInputError(`recipe maxSeqLen ${recipe.maxSeqLen} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}`, {
       hint: 'lower maxSeqLen in the recipe',
     });
   }
@@ -153,7 +161,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   let lora: Lora | null = null;
   try {
     const evalSet = encodeChatRows(options.evalRows, checkpoint.tokenizer, recipe.maxSeqLen);
-    if (evalSet.examples.length === 0) throw new FlockError('the evaluation set has no row with a target token', { hint: 'check the eval file' });
+    if (evalSet.examples.length === 0) throw new EngineInputError('the evaluation set has no row with a target token', { hint: 'check the eval file' });
     let trainTokens = 0;
     let trainSteps = 0;
     const trainStart = performance.now();
@@ -162,7 +170,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       // canonical order: by row hash, so the order of rows in the file never changes a result
       const ordered = [...options.trainRows].sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
       const { examples } = encodeChatRows(ordered.map((r) => r.row), checkpoint.tokenizer, recipe.maxSeqLen);
-      if (examples.length === 0) throw new FlockError('no training row has a target token', { hint: 'check the training file' });
+      if (examples.length === 0) throw new EngineInputError('no training row has a target token', { hint: 'check the training file' });
       lora ??= Lora.create(backend, config, recipe.lora, seed);
       const result = await train({ model, lora, recipe, examples, seed, onStep: options.onTrainStep, turns });
       trainTokens = result.tokens;

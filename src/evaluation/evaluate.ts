@@ -8,7 +8,7 @@
 import type { CanonicalRow } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import type { EvalProgress } from '../engine/evaluate.js';
-import { runEvaluation, type Receipt } from '../engine/run.js';
+import { EngineInputError, runEvaluation, type Receipt } from '../engine/run.js';
 import type { TrainProgress } from '../engine/train.js';
 import { FlockError } from '../util/errors.js';
 import type { LoadedCompetition } from './competition.js';
@@ -80,8 +80,9 @@ export async function evaluateDataset(p: EvaluationProgress & {
       trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds, seconds: r.seconds,
     };
   } catch (err) {
-    // the engine refuses data it cannot train on (no target token left after truncation, …)
-    if (err instanceof FlockError) throw new DatasetEvaluationError(err.message, { cause: err });
+    // the engine refuses data it cannot train on (no target token left after truncation, …);
+    // a fault of the device (lost, out of memory) is not the dataset's and passes through
+    if (err instanceof EngineInputError) throw new DatasetEvaluationError(err.message, { cause: err });
     throw err;
   }
 }

@@ -16,7 +16,8 @@ export interface TrainingRequest {
 }
 
 export type TrainingOutcome =
-  | { kind: 'training'; rows: { row: CanonicalRow; hash: string }[]; dropped: number }
+  /** `identity`: the dataset identity of the file's rows (before dropping any). */
+  | { kind: 'training'; rows: { row: CanonicalRow; hash: string }[]; dropped: number; identity: string }
   /** The file cannot be trained on (it changed on disk, or no row is left): the reason. */
   | { kind: 'unusable'; reason: string };
 
@@ -27,5 +28,5 @@ export async function loadTrainingSet(request: TrainingRequest): Promise<Trainin
   const bad = new Set(contamination(ds.fingerprints, request.evalFingerprints).contaminatedRows);
   const rows = ds.rows.filter((_, i) => !bad.has(i)).map((row) => ({ row, hash: rowHash(row) }));
   if (rows.length === 0) return { kind: 'unusable', reason: 'no row is left to train on after dropping the rows that match evaluation examples' };
-  return { kind: 'training', rows, dropped: bad.size };
+  return { kind: 'training', rows, dropped: bad.size, identity: ds.identity };
 }

@@ -91,3 +91,13 @@ export class HubRequestError extends HubError {
     this.status = status;
   }
 }
+
+/**
+ * True for hub failures that say nothing about what was asked for: the hub was down, slow or
+ * overloaded (try again later, as often as it takes). Not an `IntegrityError`: content that does
+ * not match its commit is the caller's to judge.
+ */
+export function isTransientHubError(err: unknown): boolean {
+  if (err instanceof HubUnavailableError || err instanceof HubTimeoutError) return true;
+  return err instanceof HubRequestError && (err.status >= 500 || err.status === 429);
+}

@@ -15,6 +15,6 @@ export { parseTokenSpec, type HubToken } from './server/auth.js';
 export {
   HubError, InvalidHubInputError, RepoNotFoundError, RevisionNotFoundError, EntryNotFoundError, RepoExistsError,
   UnauthorizedError, HubUnavailableError, HubTimeoutError, DownloadCapExceededError, IntegrityError, HubRequestError,
-  type IntegrityMismatch,
+  isTransientHubError, type IntegrityMismatch,
 } from './errors.js';
 export { validateRepoName, validateFilePath, validateRevision, FULL_SHA, type RepoRef, type RepoType } from './validate.js';

@@ -5,8 +5,7 @@
  * reason).
  */
 import {
-  DownloadCapExceededError, EntryNotFoundError, HubRequestError, HubTimeoutError, HubUnavailableError,
-  InvalidHubInputError, RepoNotFoundError, RevisionNotFoundError, UnauthorizedError,
+  DownloadCapExceededError, EntryNotFoundError, HubRequestError, InvalidHubInputError, RepoNotFoundError, RevisionNotFoundError, UnauthorizedError,
 } from '../hub/index.js';
 import type { HubIntegrityFailure } from './store.js';
 
@@ -18,10 +17,7 @@ export const DATASET_FILE = 'data.jsonl';
  * takes). Not an `IntegrityError`: content that does not match the commit is retried a bounded
  * number of times (`integrityVerdict`).
  */
-export function isTransientHubError(err: unknown): boolean {
-  if (err instanceof HubUnavailableError || err instanceof HubTimeoutError) return true;
-  return err instanceof HubRequestError && (err.status >= 500 || err.status === 429);
-}
+export { isTransientHubError } from '../hub/index.js';
 
 /**
  * The reason a hub failure zeroes a submission, or null when the failure is transient or unknown

@@ -1,10 +1,11 @@
 /**
  * Prometheus metrics of the validator on `GET /metrics`, in the plain-text exposition format
  * (version 0.0.4) written by hand: evaluations done/failed, queue length, seconds per evaluation,
- * last weight block.
+ * last weight block; and the evaluation queue on Redis when evaluations go through one (`queue`).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { renderQueueMetrics, type EvaluationQueueMetrics } from '../evaluation/queue-metrics.js';
 
 /** The validator's counters and gauges. */
 export class ValidatorMetrics {
@@ -20,6 +21,8 @@ export class ValidatorMetrics {
   currentBlock: number | null = null;
   /** Wall time of the last dataset intake (download, validate, fingerprint). */
   lastIntakeSeconds = 0;
+  /** The evaluation queue's last snapshot (`EvaluationQueue.metrics()`), when evaluations go through one. */
+  queue: EvaluationQueueMetrics | null = null;
 
   observeEvaluation(seconds: number): void {
     this.evaluationSecondsSum += seconds;
@@ -44,7 +47,7 @@ export class ValidatorMetrics {
     metric('flock_validator_weight_set_failures_total', 'counter', 'Weight transactions that failed.', [['', this.weightSetFailures]]);
     metric('flock_validator_intake_seconds', 'gauge', 'Wall time of the last dataset intake (download, validate, fingerprint, copy index).', [['', this.lastIntakeSeconds]]);
     metric('flock_validator_current_block', 'gauge', 'Chain block seen last (-1: none yet).', [['', this.currentBlock ?? -1]]);
-    return `${lines.join('\n')}\n`;
+    return `${lines.join('\n')}\n${this.queue ? renderQueueMetrics(this.queue) : ''}`;
   }
 }
 

@@ -110,20 +110,19 @@ export interface SubnetOptions {
   commitReveal?: boolean;
 }
 
-/** Start devnet + hub, publish model and competition, point the owner's commitment at it. */
-export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
-  const root = mkdtempSync(join(tmpdir(), 'flock-validator-'));
-  const dev = await startDevnet({
-    port: 0, blockTimeMs: o.blockTimeMs ?? 0, tempo: o.tempo ?? 50, weightsRateLimit: o.weightsRateLimit ?? 2,
-    immunityPeriod: o.immunityPeriod ?? 5000, maxAllowedUids: o.maxAllowedUids ?? 64, commitReveal: o.commitReveal ?? false,
-    ...(o.persistentChain ? { dir: join(root, 'chain') } : {}),
-  });
-  const hubDir = join(root, 'hub');
-  let hub = await startHubServer({ dir: hubDir, tokens: [{ name: 'flock', token: OWNER_TOKEN }, { name: 'miners', token: MINER_TOKEN }] });
-  const hubPort = hub.port;
+/** A local hub in `root/hub` with the owner's (`flock`) and the miners' (`miners`) tokens, and their publishing clients. */
+export async function startTestHub(root: string, port = 0): Promise<{ hub: HubServer; ownerHub: HubClient; minerHub: HubClient }> {
+  const hub = await startHubServer({ dir: join(root, 'hub'), port, tokens: [{ name: 'flock', token: OWNER_TOKEN }, { name: 'miners', token: MINER_TOKEN }] });
   const ownerHub = new HubClient({ hubUrl: hub.url, token: OWNER_TOKEN, cacheDir: join(root, 'owner-cache'), retries: 0 });
   const minerHub = new HubClient({ hubUrl: hub.url, token: MINER_TOKEN, cacheDir: join(root, 'miner-cache'), retries: 0 });
+  return { hub, ownerHub, minerHub };
+}
 
+/**
+ * Publish the tiny base model to `flock/tiny-llama` and the competition (competition.json +
+ * eval.jsonl) to `flock/competition-1`; returns the competition revision.
+ */
+export async function publishTestCompetition(ownerHub: HubClient, root: string, o: Pick<SubnetOptions, 'competition' | 'evalRows'> = {}): Promise<string> {
   // base model
   const modelDir = join(root, 'model');
   writePresetCheckpoint(modelDir, 'tiny', { seed: 11 });
@@ -135,13 +134,34 @@ export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
   // competition
   await ownerHub.createRepo({ repo: 'flock/competition-1', type: 'dataset' });
   const competition = tinyCompetition(modelRev, o.competition);
-  const competitionRevision = await ownerHub.uploadFiles({
+  return ownerHub.uploadFiles({
     repo: 'flock/competition-1', type: 'dataset',
     files: [
       { path: 'competition.json', content: JSON.stringify(competition, null, 2) },
       { path: 'eval.jsonl', content: toJsonl(o.evalRows ?? taskRows(12, 1)) },
     ],
   });
+}
+
+/** Create the dataset repo `miners/<name>` (if new) with data.jsonl = `content`; returns the commit SHA. */
+export async function publishDataset(minerHub: HubClient, name: string, content: string): Promise<string> {
+  await minerHub.createRepo({ repo: `miners/${name}`, type: 'dataset', existOk: true });
+  return minerHub.uploadFiles({ repo: `miners/${name}`, type: 'dataset', files: [{ path: 'data.jsonl', content }] });
+}
+
+/** Start devnet + hub, publish model and competition, point the owner's commitment at it. */
+export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
+  const root = mkdtempSync(join(tmpdir(), 'flock-validator-'));
+  const dev = await startDevnet({
+    port: 0, blockTimeMs: o.blockTimeMs ?? 0, tempo: o.tempo ?? 50, weightsRateLimit: o.weightsRateLimit ?? 2,
+    immunityPeriod: o.immunityPeriod ?? 5000, maxAllowedUids: o.maxAllowedUids ?? 64, commitReveal: o.commitReveal ?? false,
+    ...(o.persistentChain ? { dir: join(root, 'chain') } : {}),
+  });
+  const started = await startTestHub(root);
+  let hub = started.hub;
+  const { ownerHub, minerHub } = started;
+  const hubPort = hub.port;
+  const competitionRevision = await publishTestCompetition(ownerHub, root, o);
 
   const chain = await SubtensorChain.connect({ endpoint: dev.url, txTimeoutMs: 20_000 });
   const owner = await keypairFromUri('//Alice');
@@ -160,8 +180,7 @@ export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
       return { name, hotkey, uid: r.uid };
     },
     async publish(name, content) {
-      await minerHub.createRepo({ repo: `miners/${name}`, type: 'dataset', existOk: true });
-      return minerHub.uploadFiles({ repo: `miners/${name}`, type: 'dataset', files: [{ path: 'data.jsonl', content }] });
+      return publishDataset(minerHub, name, content);
     },
     async commit(miner, data) {
       await dev.produceBlocks(1); // a commitment strictly after the registration block
@@ -180,7 +199,7 @@ export async function startSubnet(o: SubnetOptions = {}): Promise<TestSubnet> {
       return new HubClient({ hubUrl: subnet.hub.url, cacheDir, retries: 0, timeoutMs: 5000 });
     },
     async restartHub() {
-      hub = await startHubServer({ dir: hubDir, port: hubPort, tokens: [{ name: 'flock', token: OWNER_TOKEN }, { name: 'miners', token: MINER_TOKEN }] });
+      hub = (await startTestHub(root, hubPort)).hub;
       subnet.hub = hub;
     },
     async close() {

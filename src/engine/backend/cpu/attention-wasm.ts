@@ -1,7 +1,8 @@
 /**
  * Causal GQA attention with its four products on the WebAssembly SIMD kernel (per query head:
  * S = Q·Kᵀ, O = P·V; backward dP = dO·Vᵀ, dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO), softmax and its
- * backward in float64 JS. Same contract, shapes and work units as kernels.attentionForward /
+ * backward in float64 (the softmax's exps on the kernel's SIMD exp, within a few float64 ulps of
+ * Math.exp). Same contract, shapes and work units as kernels.attentionForward /
  * attentionBackward (a unit is one key/value head with its query heads, so no two threads write
  * the same dk/dv). The full T×T products are computed and the upper triangle discarded: the SIMD
  * kernel more than pays for the wasted half.
@@ -43,7 +44,6 @@ export function attentionForwardWasm(wm: WasmMatmul, out: Float32Array, probs: F
   const scale = 1 / Math.sqrt(D);
   const qh = scratch.get('qh', T * D), kg = scratch.get('kg', T * D), vgT = scratch.get('vgT', D * T);
   const s = scratch.get('s', T * T), p = scratch.get('p', T * T), o = scratch.get('o', T * D);
-  const row = new Float64Array(T);
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / KV), g = u % KV;
     gather(kg, k, b, g, T, KV, D);
@@ -57,13 +57,12 @@ export function attentionForwardWasm(wm: WasmMatmul, out: Float32Array, probs: F
         let max = -Infinity;
         for (let t2 = 0; t2 <= t; t2++) {
           const z = s[r + t2]! * scale;
-          row[t2] = z;
           if (z > max) max = z;
         }
-        let sum = 0;
-        for (let t2 = 0; t2 <= t; t2++) sum += row[t2] = Math.exp(row[t2]! - max);
+        // exp(s·scale − max) and their sum in order, on the SIMD exp (wasm-matmul.ts)
+        const { e, sum } = wm.expRow(s.subarray(r, r + t + 1), t + 1, scale, max);
         const pr = ((b * NH + h) * T + t) * T;
-        for (let t2 = 0; t2 <= t; t2++) p[r + t2] = probs[pr + t2] = row[t2]! / sum;
+        for (let t2 = 0; t2 <= t; t2++) p[r + t2] = probs[pr + t2] = e[t2]! / sum;
         p.fill(0, r + t + 1, r + T);
         probs.fill(0, pr + t + 1, pr + T);
       }

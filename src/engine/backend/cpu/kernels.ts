@@ -9,6 +9,7 @@
  */
 
 import { uniform } from '../../prng.js';
+import { threadKernels } from './wasm-matmul.js';
 
 type F32 = Float32Array;
 type I32 = Int32Array;
@@ -298,17 +299,31 @@ export function attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, probs: F
 }
 
 // ─── SwiGLU ────────────────────────────────────────────────────────────────────────────────────
+// The backend calls these on the main thread; they run on the WebAssembly kernels (the same
+// float64 formulas with a SIMD exp, wasm-matmul.ts) unless FLOCK_CPU_KERNELS=js, like ops.ts.
 
 /** out[N·F] = silu(gate) · up. */
 export function swigluForward(out: F32, gate: F32, up: F32, size: number): void {
+  if (threadKernels) threadKernels.swigluForward(out, gate, up, size);
+  else swigluForwardJs(out, gate, up, size);
+}
+
+/** dgate += dout · up · σ(g)(1 + g(1 − σ(g))); dup += dout · silu(g). */
+export function swigluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, size: number): void {
+  if (threadKernels) threadKernels.swigluBackward(dgate, dup, dout, gate, up, size);
+  else swigluBackwardJs(dgate, dup, dout, gate, up, size);
+}
+
+/** swigluForward in plain JS (Math.exp). */
+export function swigluForwardJs(out: F32, gate: F32, up: F32, size: number): void {
   for (let i = 0; i < size; i++) {
     const g = gate[i]!;
     out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
   }
 }
 
-/** dgate += dout · up · σ(g)(1 + g(1 − σ(g))); dup += dout · silu(g). */
-export function swigluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, size: number): void {
+/** swigluBackward in plain JS (Math.exp). */
+export function swigluBackwardJs(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, size: number): void {
   for (let i = 0; i < size; i++) {
     const g = gate[i]!;
     const sig = 1 / (1 + Math.exp(-g));
@@ -335,8 +350,16 @@ export function crossEntropyForward(losses: F32, logits: F32, targets: I32, N: n
   }
 }
 
-/** dlogits[n] += dlosses[n] · (softmax(logits[n]) − onehot(t)), rows [n0, n1). */
+/** Per-thread scratch row for crossEntropyBackward's exponentials (float64, grown on demand). */
+let expRow = new Float64Array(0);
+
+/**
+ * dlogits[n] += dlosses[n] · (softmax(logits[n]) − onehot(t)), rows [n0, n1). Each exp(logit − max)
+ * is computed once and kept (float64) for the sum and the gradient: one exp per logit, not two.
+ */
 export function crossEntropyBackward(dlogits: F32, dlosses: F32, logits: F32, targets: I32, N: number, V: number, n0 = 0, n1 = N): void {
+  if (expRow.length < V) expRow = new Float64Array(V);
+  const e = expRow;
   for (let n = n0; n < n1; n++) {
     const t = targets[n]!;
     if (t < 0) continue;
@@ -345,9 +368,9 @@ export function crossEntropyBackward(dlogits: F32, dlosses: F32, logits: F32, ta
     let max = -Infinity;
     for (let j = 0; j < V; j++) if (logits[r + j]! > max) max = logits[r + j]!;
     let sum = 0;
-    for (let j = 0; j < V; j++) sum += Math.exp(logits[r + j]! - max);
+    for (let j = 0; j < V; j++) sum += e[j] = Math.exp(logits[r + j]! - max);
     const inv = 1 / sum;
-    for (let j = 0; j < V; j++) dlogits[r + j] += g * Math.exp(logits[r + j]! - max) * inv;
+    for (let j = 0; j < V; j++) dlogits[r + j] += g * e[j]! * inv;
     dlogits[r + t] -= g;
   }
 }

@@ -7,15 +7,16 @@
  * and scalars, in the order each case below reads them.
  */
 import * as K from './kernels.js';
-import { WasmMatmul } from './wasm-matmul.js';
+import { threadKernels } from './wasm-matmul.js';
 import { attentionBackwardWasm, attentionForwardWasm } from './attention-wasm.js';
 
 /**
- * The linear layers and attention run on the WebAssembly SIMD kernel (wasm-matmul.ts) unless it is unavailable or
- * FLOCK_CPU_KERNELS=js asks for the plain-JS reference kernels. The choice is per process, never per
- * thread or row range, so every output element always comes from the same code.
+ * The linear layers, attention and cross-entropy run on the WebAssembly SIMD kernels
+ * (wasm-matmul.ts) unless they are unavailable or FLOCK_CPU_KERNELS=js asks for the plain-JS
+ * reference kernels. The choice is per process, never per thread or row range, so every output
+ * element always comes from the same code.
  */
-const wasm = process.env['FLOCK_CPU_KERNELS'] === 'js' ? null : WasmMatmul.create();
+const wasm = threadKernels;
 
 /** Which kernels the linear layers use in this process. */
 export function linearKernelVariant(): 'wasm-simd' | 'js' {
@@ -60,8 +61,10 @@ export function runOp(args: Float64Array, buffers: BufferTable): void {
       if (wasm) return attentionBackwardWasm(wasm, f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), s(0), s(1), s(2), s(3), s(4), u0, u1);
       return K.attentionBackward(f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), s(0), s(1), s(2), s(3), s(4), u0, u1);
     case OP_CROSS_ENTROPY_FORWARD:
+      if (wasm) return wasm.crossEntropyForward(f(0), f(1), i(2), s(0), s(1), u0, u1);
       return K.crossEntropyForward(f(0), f(1), i(2), s(0), s(1), u0, u1);
     case OP_CROSS_ENTROPY_BACKWARD:
+      if (wasm) return wasm.crossEntropyBackward(f(0), f(1), f(2), i(3), s(0), s(1), u0, u1);
       return K.crossEntropyBackward(f(0), f(1), f(2), i(3), s(0), s(1), u0, u1);
     default:
       throw new Error(`unknown cpu op ${args[0]}`);

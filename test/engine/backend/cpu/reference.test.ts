@@ -3,7 +3,8 @@
  * the register-blocked JS kernels (kernels.ts, called directly) and the WebAssembly SIMD kernels
  * (wasm-matmul.ts, attention-wasm.ts, one instance as ops.ts makes per thread), on shapes chosen
  * to hit every tile edge: sizes 1, primes, sizes that are not multiples of the JS 4×4 tiles or of
- * the SIMD kernel's 4×2 tiles and 4-float k steps, several weight blocks, T = 1, GQA groups.
+ * the SIMD kernels' 4×2 and 4×8 tiles and 4-float k steps, several weight blocks and k chunks,
+ * T = 1, GQA groups.
  * Work ranges split at odd points must give exactly what the full range gives.
  *
  * Tolerances. The reference runs in float64 and is kept unrounded (Float64Array outputs): it is
@@ -19,7 +20,8 @@
  *  - coef · mag: float32 sums, with mag_i the sum of the absolute values of the terms of element i
  *    (e.g. |base| + Σ|dout|), so the bound holds under cancellation. For the SIMD linear layers
  *    the allowance is a running error bound of the kernel's lane-wise dot product (simdDotBound
- *    below), ~√K sharper than γ_{⌈K/4⌉+3}·Σ|x||w|; for SIMD attention, γ bounds through the chain
+ *    below), ~√K sharper than γ_{⌈K/4⌉+3}·Σ|x||w|, or of the input backward's chunked sum
+ *    (simdChunkedDotBound); for SIMD attention, γ bounds through the chain
  *    of products (scores → softmax → P·V; dP → dS → dQ, dK, dV).
  *  - floor = 2⁻⁴⁰ · max(|ref|, mag): float64 evaluation differences between the reference and the
  *    kernels (~n·2⁻⁵³ of the magnitudes), 2¹⁶ times below a float32 ulp of the largest value.
@@ -30,7 +32,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as K from '../../../../src/engine/backend/cpu/kernels.js';
 import * as R from '../../../../src/engine/backend/cpu/reference.js';
-import { WasmMatmul } from '../../../../src/engine/backend/cpu/wasm-matmul.js';
+import { BACKWARD_K_CHUNK, WasmMatmul } from '../../../../src/engine/backend/cpu/wasm-matmul.js';
 import { attentionBackwardWasm, attentionForwardWasm } from '../../../../src/engine/backend/cpu/attention-wasm.js';
 import { ropeTables } from '../../../../src/engine/backend/rope.js';
 import { Stream } from '../../../../src/engine/prng.js';
@@ -153,10 +155,35 @@ function simdForwardBound(x: Float32Array, w: Float32Array, N: number, I: number
   return b;
 }
 
-/** simdDotBound of every output of dx[N,I] = dout[N,O]·w[O,I] (the sum runs over o). */
+/**
+ * The same running bound for the order of wasm-matmul.ts's input backward (mmnn): the products
+ * k < K are summed in order in chunks of `chunk` (each chunk's sum starting at 0), and the chunk
+ * sums added in order to a total starting at 0. Every rounding contributes u times what it
+ * rounds: each product, each add inside a chunk but its first (0 + p is exact) and each add of a
+ * chunk sum but the first; plus the second-order term for n = min(K, chunk) + ⌈K/chunk⌉ roundings
+ * per product.
+ */
+function simdChunkedDotBound(a: Float32Array, ao: number, as: number, b: Float32Array, bo: number, bs: number, K: number, chunk: number): number {
+  let products = 0, partials = 0, total = 0;
+  for (let k0 = 0; k0 < K; k0 += chunk) {
+    let s = 0;
+    for (let k = k0; k < Math.min(K, k0 + chunk); k++) {
+      const p = a[ao + k * as]! * b[bo + k * bs]!;
+      products += Math.abs(p);
+      s += p;
+      if (k > k0) partials += Math.abs(s);
+    }
+    total += s;
+    if (k0 > 0) partials += Math.abs(total);
+  }
+  const n = Math.min(K, chunk) + Math.ceil(K / chunk);
+  return U * (products + partials) + n * U * gamma(n) * products;
+}
+
+/** simdChunkedDotBound of every output of dx[N,I] = dout[N,O]·w[O,I] (the sum runs over o). */
 function simdBackwardInputBound(dout: Float32Array, w: Float32Array, N: number, I: number, O: number): Float64Array {
   const b = new Float64Array(N * I);
-  for (let n = 0; n < N; n++) for (let i = 0; i < I; i++) b[n * I + i] = simdDotBound(dout, n * O, 1, w, i, I, O);
+  for (let n = 0; n < N; n++) for (let i = 0; i < I; i++) b[n * I + i] = simdChunkedDotBound(dout, n * O, 1, w, i, I, O, BACKWARD_K_CHUNK);
   return b;
 }
 
@@ -308,14 +335,16 @@ describe('reference backward = derivative of reference forward (float64 finite d
 /**
  * [N, I, O]. The first two come first on purpose: they grow the wasm memory, so the small shapes
  * after them run over stale contents (padding must be re-zeroed). [5, 4101, 603]: forward W in
- * three 254-row blocks (Kp = 4104), backward-input Wᵀ in three blocks of 1736, 1736, 629 (odd).
- * [6, 301, 4099]: backward-input Wᵀ in two blocks (Kp = 4100 → 254, 47 columns), forward in
- * blocks of 1724. The rest: 1s, primes, non-multiples of 4 and 2, LoRA-thin shapes.
+ * three 254-row blocks (Kp = 4104); input backward over o = 603 in chunks of 256, 256, 91, with
+ * I padded 4101 → 4104. [6, 301, 4099]: input backward in 17 chunks (the last of 3), I padded
+ * 301 → 304; forward in blocks of 1724. [133, 9, 261]: the input backward in two passes of rows
+ * (128 + 5), two chunks. The rest: 1s, primes, non-multiples of 4, 2 and 8, LoRA-thin shapes.
  */
 const LINEAR_SHAPES: ReadonlyArray<readonly [number, number, number]> = [
   [5, 4101, 603], [6, 301, 4099],
   [1, 1, 1], [1, 7, 3], [2, 3, 5], [3, 1, 4], [4, 4, 4], [5, 8, 2], [7, 10, 9], [8, 64, 1], [1, 64, 8],
   [13, 4, 33], [9, 33, 4], [13, 17, 11], [16, 16, 16], [16, 64, 48], [17, 33, 19], [31, 5, 37], [29, 127, 61],
+  [133, 9, 261],
 ];
 const LINEAR_MODES: ReadonlyArray<{ accumulate: boolean; scale: number }> = [
   { accumulate: false, scale: 1 }, { accumulate: true, scale: 1 }, { accumulate: false, scale: -1.7 }, { accumulate: true, scale: 0.3 },
@@ -540,20 +569,26 @@ describe('attention vs reference', () => {
 
 // ─── cross-entropy ─────────────────────────────────────────────────────────────────────────────
 
-describe('cross-entropy vs reference (JS only: no SIMD variant)', () => {
+/**
+ * Cross-entropy: the JS kernels and the wasm ones (expsum: the same float64 formulas with a SIMD
+ * exp within a few float64 ulps, so the same bounds hold: the floor covers the float64 part).
+ */
+const CE_VARIANTS = [
+  { name: 'js', fwd: K.crossEntropyForward, bwd: K.crossEntropyBackward },
+  { name: 'wasm', fwd: wm!.crossEntropyForward.bind(wm), bwd: wm!.crossEntropyBackward.bind(wm) },
+] as const;
+
+describe('cross-entropy vs reference (JS and wasm)', () => {
   for (const [N, V] of [[1, 1], [1, 2], [3, 7], [5, 13], [9, 64], [17, 1031], [3, 32003]] as const) {
     it(`N=${N} V=${V}: labels with −100, first/last class, split rows`, () => {
       const logits = rand(N * V, -8, 8);
       if (N >= 3) for (let j = 0; j < V; j++) logits[2 * V + j] = Math.fround(logits[2 * V + j]! * 6); // a row with |logits| up to 48
+      if (N >= 5) for (let j = 0; j < V; j++) logits[4 * V + j] = Math.fround(logits[4 * V + j]! * 120); // up to ±960: exps down to 0
       const targets = Int32Array.from({ length: N }, (_, n) => (n % 4 === 1 ? -100 : n % 4 === 2 ? V - 1 : n % 4 === 3 ? 0 : rng.nextInt(V)));
       const dlosses = Float32Array.from({ length: N }, (_, n) => (n === 0 ? 0 : Math.fround((rng.next() - 0.3) * 2)));
       // forward: float64 throughout, rounded once
       const ref = new Float64Array(N);
       R.crossEntropyForward(ref, logits, targets, N, V);
-      const js = new Float32Array(N).fill(NaN);
-      K.crossEntropyForward(js, logits, targets, N, V);
-      expectClose('crossEntropyForward/js', js, ref, { rel: U });
-      for (let n = 0; n < N; n++) if (targets[n]! < 0) expect(js[n]).toBe(0);
       // backward: += g·softmax rounded once; the target element then −= g, a second rounding
       const base = rand(N * V);
       const dref = f64(base);
@@ -564,18 +599,24 @@ describe('cross-entropy vs reference (JS only: no SIMD variant)', () => {
         const n = Math.floor(i / V), isT = i % V === targets[n]!;
         mag[i] = Math.abs(base[i]!) + Math.abs(dlosses[n]!) * (Math.abs(soft[i]!) + (isT ? 2 : 0));
       }
-      const djs = base.slice();
-      K.crossEntropyBackward(djs, dlosses, logits, targets, N, V);
-      expectClose('crossEntropyBackward/js', djs, dref, { rel: U, mag, coef: U });
-      for (let n = 0; n < N; n++) if (targets[n]! < 0) expectBits(`masked row ${n}`, djs.subarray(n * V, n * V + V), base.subarray(n * V, n * V + V));
-      for (const cut of splits(N)) {
-        const a = new Float32Array(N), b = base.slice();
-        for (let s = 0; s + 1 < cut.length; s++) {
-          K.crossEntropyForward(a, logits, targets, N, V, cut[s]!, cut[s + 1]!);
-          K.crossEntropyBackward(b, dlosses, logits, targets, N, V, cut[s]!, cut[s + 1]!);
+      for (const { name, fwd, bwd } of CE_VARIANTS) {
+        const got = new Float32Array(N).fill(NaN);
+        fwd(got, logits, targets, N, V);
+        expectClose(`crossEntropyForward/${name}`, got, ref, { rel: U });
+        for (let n = 0; n < N; n++) if (targets[n]! < 0) expect(got[n]).toBe(0);
+        const dgot = base.slice();
+        bwd(dgot, dlosses, logits, targets, N, V);
+        expectClose(`crossEntropyBackward/${name}`, dgot, dref, { rel: U, mag, coef: U });
+        for (let n = 0; n < N; n++) if (targets[n]! < 0) expectBits(`masked row ${n}`, dgot.subarray(n * V, n * V + V), base.subarray(n * V, n * V + V));
+        for (const cut of splits(N)) {
+          const a = new Float32Array(N), b = base.slice();
+          for (let s = 0; s + 1 < cut.length; s++) {
+            fwd(a, logits, targets, N, V, cut[s]!, cut[s + 1]!);
+            bwd(b, dlosses, logits, targets, N, V, cut[s]!, cut[s + 1]!);
+          }
+          expectBits(`crossEntropyForward/${name} split ${cut}`, a, got);
+          expectBits(`crossEntropyBackward/${name} split ${cut}`, b, dgot);
         }
-        expectBits(`crossEntropyForward split ${cut}`, a, js);
-        expectBits(`crossEntropyBackward split ${cut}`, b, djs);
       }
     });
   }
@@ -583,7 +624,7 @@ describe('cross-entropy vs reference (JS only: no SIMD variant)', () => {
 
 // ─── the single-threaded JS ops ────────────────────────────────────────────────────────────────
 
-describe('row-wise and elementwise ops vs reference (JS only)', () => {
+describe('row-wise and elementwise ops vs reference (JS; SwiGLU also wasm)', () => {
   for (const [N, H] of [[1, 1], [3, 7], [5, 64], [2, 4099]] as const) {
     it(`rmsnorm N=${N} H=${H}: forward, backward with and without dw`, () => {
       const x = rand(N * H, -3, 3), w = rand(H, 0.5, 1.5), eps = 1e-5;
@@ -637,21 +678,32 @@ describe('row-wise and elementwise ops vs reference (JS only)', () => {
     });
   }
 
-  for (const size of [1, 7, 1001]) {
-    it(`swiglu size=${size}: forward and backward, gates up to ±30`, () => {
+  // JS (Math.exp) and wasm (the same float64 formulas with a SIMD exp within a few float64 ulps):
+  // the same bounds. 8195 elements: one full wasm chunk (8192) and a padded tail of 3.
+  for (const size of [1, 7, 1001, 8195]) {
+    it(`swiglu size=${size}: forward and backward, JS and wasm, gates up to ±30 and beyond exp's range`, () => {
       const gate = rand(size, -30, 30), up = rand(size, -2, 2), dout = rand(size), bg = rand(size), bu = rand(size);
-      if (size > 4) { gate[0] = 0; gate[1] = Math.fround(-1e-3); gate[2] = Math.fround(88); gate[3] = Math.fround(-88); }
+      if (size > 8) {
+        gate[0] = 0; gate[1] = Math.fround(-1e-3); gate[2] = Math.fround(88); gate[3] = Math.fround(-88);
+        gate[4] = 750; gate[5] = -750; gate[6] = Math.fround(-708.5); gate[7] = Math.fround(709.5); gate[8] = -0;
+      }
       const ref = new Float64Array(size);
       R.swigluForward(ref, gate, up, size);
-      const js = new Float32Array(size).fill(NaN);
-      K.swigluForward(js, gate, up, size);
-      expectClose('swigluForward/js', js, ref, { rel: U });
       const rg = f64(bg), ru = f64(bu);
       R.swigluBackward(rg, ru, dout, gate, up, size);
-      const jg = bg.slice(), ju = bu.slice();
-      K.swigluBackward(jg, ju, dout, gate, up, size);
-      expectClose('swigluBackward.dgate/js', jg, rg, { rel: U });
-      expectClose('swigluBackward.dup/js', ju, ru, { rel: U });
+      const variants = [
+        { name: 'js', fwd: K.swigluForwardJs, bwd: K.swigluBackwardJs },
+        { name: 'wasm', fwd: wm!.swigluForward.bind(wm), bwd: wm!.swigluBackward.bind(wm) },
+      ];
+      for (const { name, fwd, bwd } of variants) {
+        const got = new Float32Array(size).fill(NaN);
+        fwd(got, gate, up, size);
+        expectClose(`swigluForward/${name}`, got, ref, { rel: U });
+        const jg = bg.slice(), ju = bu.slice();
+        bwd(jg, ju, dout, gate, up, size);
+        expectClose(`swigluBackward.dgate/${name}`, jg, rg, { rel: U });
+        expectClose(`swigluBackward.dup/${name}`, ju, ru, { rel: U });
+      }
     });
   }
 

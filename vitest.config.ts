@@ -27,8 +27,9 @@ const E2E = [
   'test/validator/{dataset-reader,intake-thread}.test.ts',
   // a redis-server with workers and the local hub
   'test/evaluation/queue.test.ts',
+  'test/util/redis-server.test.ts',
   // the validator loop against both
-  'test/validator/{faults,validator}.test.ts',
+  'test/validator/{faults,remote-evaluations,validator}.test.ts',
   // the PyTorch oracle
   'test/engine/{evaluate,train}.test.ts',
   // a WebGPU device

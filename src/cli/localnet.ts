@@ -7,13 +7,13 @@ import { z } from 'zod';
 import { runLocalnet } from '../localnet/localnet.js';
 import { formatLocalnetReport } from '../localnet/report.js';
 import { markLongRunning, type CommandContext } from './context.js';
-import { addJsonOption, expandHome, flag, jsonSchema, parsePositiveInt, positiveInt, text } from './options.js';
+import { addJsonOption, expandHome, flag, jsonSchema, nonNegativeInt, parseNonNegativeInt, parsePositiveInt, positiveInt, text } from './options.js';
 import { action } from './run.js';
 
 const localnetSchema = z.object({
   ...jsonSchema.shape,
   dir: text.optional(), miners: positiveInt.optional(), validators: positiveInt.optional(), rounds: positiveInt.optional(),
-  quick: flag, threads: positiveInt.optional(),
+  quick: flag, threads: positiveInt.optional(), workers: nonNegativeInt.optional(),
 });
 
 async function localnetCommand(ctx: CommandContext<z.output<typeof localnetSchema>>): Promise<number> {
@@ -30,7 +30,7 @@ async function localnetCommand(ctx: CommandContext<z.output<typeof localnetSchem
     const report = await runLocalnet({
       dir: o.dir ? expandHome(o.dir) : undefined,
       miners: o.miners, validators: o.validators, rounds: o.rounds,
-      quick: o.quick, threads: o.threads, log: ctx.log, signal: controller.signal,
+      quick: o.quick, threads: o.threads, workers: o.workers, log: ctx.log, signal: controller.signal,
       onProgress: (m) => ctx.log.info(m),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -50,7 +50,8 @@ export function register(program: Command): void {
     .addOption(new Option('--validators <n>', 'validators (default 3, 2 with --quick)').argParser(parsePositiveInt('--validators')))
     .addOption(new Option('--rounds <n>', 'rounds of weights, one per epoch (default 3, 2 with --quick)').argParser(parsePositiveInt('--rounds')))
     .addOption(new Option('--quick', 'smaller evaluation set, datasets and recipe (a couple of minutes)'))
-    .addOption(new Option('--threads <n>', 'CPU threads for training (default: all cores)').argParser(parsePositiveInt('--threads')));
+    .addOption(new Option('--threads <n>', 'CPU threads for training (default: all cores; with --workers, per worker: the cores shared among them)').argParser(parsePositiveInt('--threads')))
+    .addOption(new Option('--workers <n>', 'train through the evaluation queue: starts redis-server (it must be installed) and n workers per validator').argParser(parseNonNegativeInt('--workers')));
   addJsonOption(cmd);
   markLongRunning(cmd);
   cmd.action(action(localnetSchema, localnetCommand));

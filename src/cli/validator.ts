@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { SubtensorChain } from '../chain/index.js';
 import { FingerprintIndex } from '../dataset/index.js';
+import type { Backend } from '../engine/backend/backend.js';
 import { BACKEND_KINDS, createBackend, parseBackendKind } from '../engine/backend/select.js';
+import { DEFAULT_QUEUE_NAME, EvaluationQueue } from '../evaluation/queue.js';
+import { DEFAULT_QUEUE_DEPTH } from '../validator/remote-evaluations.js';
 import { FlockError, UsageError } from '../util/errors.js';
 import { printable } from '../util/terminal-text.js';
 import { startMetricsServer } from '../validator/metrics.js';
@@ -28,6 +31,7 @@ const runSchema = z.object({
   netuid: nonNegativeInt, stateDir: text.optional(), backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(),
   cacheDir: text.optional(), metricsPort: nonNegativeInt.optional(), metricsHost: text, once: flag, rounds: positiveInt.optional(),
   blockSeconds: positiveInt, pollMs: positiveInt.optional(), retryMs: positiveInt,
+  queue: text.optional(), queueName: text, queueDepth: positiveInt,
 });
 const statusSchema = z.object({ ...walletSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt.optional(), stateDir: text.optional() });
 
@@ -54,8 +58,15 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
   if (store.requeuedOnOpen > 0) log.warning(`${store.requeuedOnOpen} evaluation(s) interrupted by a stop were put back in the queue`);
   const index = FingerprintIndex.open(join(stateDir, INDEX_FILE));
   const hub = await hubClientFromFlags(ctx, { cacheDir: o.cacheDir ? expandHome(o.cacheDir) : undefined });
-  log.info(`validator ${hotkey.address} on netuid ${netuid}`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, backend: backendKind });
-  const backend = await createBackend(backendKind, log, { threads: o.threads });
+  let backend: Backend | undefined;
+  let queue: EvaluationQueue | undefined;
+  if (o.queue) {
+    queue = await EvaluationQueue.connect({ url: o.queue, name: o.queueName, log });
+    log.info(`validator ${hotkey.address} on netuid ${netuid}: evaluations go through the queue`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, queueDepth: o.queueDepth });
+  } else {
+    log.info(`validator ${hotkey.address} on netuid ${netuid}`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, backend: backendKind });
+    backend = await createBackend(backendKind, log, { threads: o.threads });
+  }
   let chain: SubtensorChain | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   let validator: Validator | undefined;
@@ -69,7 +80,8 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
   try {
     chain = await connectFromFlags(ctx, { endpoint, retryMs: retryBaseMs });
     validator = new Validator({
-      chain, hub, store, index, netuid, signer: hotkey, backend, log,
+      chain, hub, store, index, netuid, signer: hotkey, log,
+      ...(queue ? { queue, queueDepth: o.queueDepth } : { backend }),
       blockSeconds: o.blockSeconds, retryBaseMs, pollMs: o.pollMs,
     });
     if (o.metricsPort !== undefined) {
@@ -86,7 +98,8 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
     await metricsServer?.close();
     await validator?.close();
     await chain?.close().catch(() => undefined);
-    backend.dispose();
+    backend?.dispose();
+    await queue?.close();
     index.close();
     store.close();
   }
@@ -125,6 +138,9 @@ export function register(program: Command): void {
   run
     .addOption(new Option('--backend <kind>', 'compute backend: cpu | webgpu | auto').default('cpu').argParser((v) => parseBackendKind(v)))
     .addOption(new Option('--threads <n>', 'CPU backend threads (default: all cores)').argParser(parsePositiveInt('--threads')))
+    .addOption(new Option('--queue <url>', 'evaluate on workers (`flock worker`) through Redis at redis://HOST:PORT instead of in this process (rediss:// for TLS, redis://:PASSWORD@HOST:PORT)').env('FLOCK_QUEUE'))
+    .addOption(new Option('--queue-name <name>', 'base name of the queues, as the workers\'').default(DEFAULT_QUEUE_NAME))
+    .addOption(new Option('--queue-depth <n>', 'evaluation jobs in flight at most with --queue').default(DEFAULT_QUEUE_DEPTH).argParser(parsePositiveInt('--queue-depth')))
     .addOption(new Option('--cache-dir <dir>', 'Hugging Face cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on http://host:port/metrics').argParser(parseNonNegativeInt('--metrics-port')))
     .addOption(new Option('--metrics-host <host>', 'interface for the metrics server').default('127.0.0.1'))

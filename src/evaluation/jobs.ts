@@ -114,9 +114,16 @@ export interface EvaluationJobFailure {
   reason: string;
 }
 
-/** A settled job: its result, or why it failed. */
+/** When a job entered the queue, a worker took it (its last attempt) and it finished (ms since the epoch, the queue's clocks). */
+export interface EvaluationJobTiming {
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** A settled job: its result (and, read from the queue, its timing), or why it failed. */
 export type EvaluationJobOutcome =
-  | { status: 'done'; result: EvaluationJobResult }
+  | { status: 'done'; result: EvaluationJobResult; timing?: EvaluationJobTiming }
   | { status: 'failed'; failure: EvaluationJobFailure };
 
 const FAILURE_TAG = /^\[flock:(dataset|integrity|competition|refused)\] /;

@@ -276,7 +276,11 @@ export class EvaluationQueue {
     const found = await this.call(() => queue.getJob(id));
     if (!found) return { status: 'missing' };
     const state = await this.call(() => found.getState());
-    if (state === 'completed') return decodeJobResult(job, found.returnvalue);
+    if (state === 'completed') {
+      const outcome = decodeJobResult(job, found.returnvalue);
+      if (outcome.status !== 'done') return outcome;
+      return { ...outcome, timing: { queuedAt: found.timestamp, startedAt: found.processedOn ?? null, finishedAt: found.finishedOn ?? null } };
+    }
     if (state === 'failed') return { status: 'failed', failure: parseFailureReason(found.failedReason) };
     if (state === 'unknown') return { status: 'missing' };
     return { status: 'pending', state, progress: found.progress, attemptsMade: found.attemptsMade };

@@ -10,7 +10,7 @@
  * local subnet produces the blocks up to the next epoch, so a round costs only its compute.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metagraph } from '../chain/chain.js';
 import { startDevnet, type Devnet } from '../chain/devnet/index.js';
@@ -19,12 +19,14 @@ import { FingerprintIndex } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { createBackend } from '../engine/backend/select.js';
 import { writePresetCheckpoint, type PresetName } from '../engine/presets.js';
+import { EvaluationQueue, startEvaluationWorker, type EvaluationWorker } from '../evaluation/queue.js';
 import { HubClient, startHubServer, type HubServer } from '../hub/index.js';
 import { publishCompetition } from '../owner/publish.js';
 import { submitDataset } from '../miner/submit.js';
 import type { CompetitionInput } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { startRedisServer } from '../util/redis-server.js';
 import { openStore, competitionKey, BASE_EVALUATION, type ValidatorStore } from '../validator/store.js';
 import { Validator } from '../validator/validator.js';
 import { devKey, localKey } from './keys.js';
@@ -45,8 +47,14 @@ export interface LocalnetOptions {
   rounds?: number;
   /** Smaller evaluation set, datasets and recipe: a run in a couple of minutes. */
   quick?: boolean;
-  /** CPU threads for training (default: all cores). */
+  /** CPU threads for training (default: all cores; with `workers`, the cores shared among them). */
   threads?: number;
+  /**
+   * Evaluation workers per validator: each validator enqueues its evaluations on a Redis queue of
+   * its own (a `redis-server` started here) and this many workers run them. 0 or absent: the
+   * validators train in their own process.
+   */
+  workers?: number;
   log: Logger;
   /** Ctrl-C: everything stops after the current step and is closed. */
   signal?: AbortSignal;
@@ -112,8 +120,10 @@ export interface ValidatorReport {
   validatorTrust: number;
   dividends: number;
   emission: number;
-  /** Datasets it trained and evaluated (the base model included). */
+  /** Datasets it trained and evaluated (the base model included), itself or through its workers. */
   evaluations: number;
+  /** With workers: the jobs each of its workers completed. */
+  workers?: { name: string; completed: number; failed: number }[];
 }
 
 export interface LocalnetReport {
@@ -128,6 +138,8 @@ export interface LocalnetReport {
   baseLoss: number | null;
   miners: MinerReport[];
   validators: ValidatorReport[];
+  /** Evaluation workers per validator (0: the validators trained in their own process). */
+  workers: number;
   /** Seconds per stage, and in total. */
   seconds: Record<string, number>;
 }
@@ -258,8 +270,19 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     stage('submit');
 
     // ── validators: the validator loop's passes, one round per epoch ──
-    const backend: Backend = await createBackend('cpu', log, { threads: o.threads });
-    closers.push(() => backend.dispose());
+    const nWorkers = o.workers ?? 0;
+    const workersOf: EvaluationWorker[][] = [];
+    let backend: Backend | undefined;
+    let redisUrl = '';
+    if (nWorkers > 0) {
+      const redis = await startRedisServer();
+      closers.push(() => redis.stop());
+      redisUrl = redis.url;
+      progress(`redis-server on ${redis.url}: ${nWorkers} evaluation worker(s) per validator`);
+    } else {
+      backend = await createBackend('cpu', log, { threads: o.threads });
+      closers.push(() => backend!.dispose());
+    }
     const stores: ValidatorStore[] = [];
     for (let i = 0; i < nValidators; i++) {
       const vdir = join(dir, 'validators', `validator-${i + 1}`);
@@ -267,9 +290,21 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       const index = FingerprintIndex.open(join(vdir, 'fingerprints.sqlite'));
       closers.push(() => { index.close(); store.close(); });
       stores.push(store);
+      let evaluator: { backend: Backend } | { queue: EvaluationQueue };
+      if (nWorkers > 0) {
+        // a queue of its own per validator: each validator's verdict comes from work done for it alone
+        const queueName = `flock-eval-validator-${i + 1}`;
+        const queue = await EvaluationQueue.connect({ url: redisUrl, name: queueName, log: log.child({ validator: i + 1 }), pollMs: 200 });
+        closers.push(() => queue.close());
+        workersOf.push(await startLocalWorkers({ url: redisUrl, queueName, count: nWorkers, threads: o.threads, hubUrl: hub.url, dir: vdir, log: log.child({ validator: i + 1 }), closers }));
+        await waitForWorkers(queue, nWorkers);
+        evaluator = { queue };
+      } else {
+        evaluator = { backend: backend! };
+      }
       const validator = new Validator({
         chain, hub: new HubClient({ hubUrl: hub.url, cacheDir: join(vdir, 'cache'), retries: 0 }), store, index, netuid: LOCALNET_NETUID,
-        signer: validatorKeys[i]!, backend, log: log.child({ validator: i + 1 }), blockSeconds: 12, pollMs: 10, retryBaseMs: 50,
+        signer: validatorKeys[i]!, ...evaluator, log: log.child({ validator: i + 1 }), blockSeconds: 12, pollMs: 10, retryBaseMs: 50,
       });
       closers.push(() => validator.close());
       validators.push(validator);
@@ -307,17 +342,53 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       return {
         uid, hotkey: k.address, stake: mg.stake[uid] ?? 0, validatorTrust: mg.validatorTrust[uid] ?? 0, dividends: mg.dividends[uid] ?? 0,
         emission: mg.emission[uid] ?? 0, evaluations: validators[i]!.metrics.evaluationsDone,
+        ...(nWorkers > 0 ? { workers: workersOf[i]!.map((w) => ({ name: w.name, completed: w.stats().completed, failed: w.stats().failed })) } : {}),
       };
     });
     seconds['total'] = Number(((performance.now() - started) / 1000).toFixed(2));
     return {
       dir, chain: dev.url, hub: hub.url, netuid: LOCALNET_NETUID,
       competition: { id: published.competition.id, repo: 'flock/localnet-competition', revision: published.revision, pointer: published.pointer },
-      quick, rounds, block: mg.block.number, baseLoss: base?.evalLoss ?? null, miners: minerReports, validators: validatorReports, seconds,
+      quick, rounds, block: mg.block.number, baseLoss: base?.evalLoss ?? null, miners: minerReports, validators: validatorReports, workers: nWorkers, seconds,
     };
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     for (const close of closers.reverse()) await Promise.resolve().then(close).catch((err: unknown) => log.debug('close failed', { err: String(err) }));
+  }
+}
+
+/**
+ * Start `count` evaluation workers for one validator's queue, in this process, each with a CPU
+ * backend of its own (the cores shared among them unless `threads` says) and a hub cache of its own.
+ */
+async function startLocalWorkers(o: {
+  url: string; queueName: string; count: number; threads?: number; hubUrl: string; dir: string; log: Logger; closers: Array<() => Promise<void> | void>;
+}): Promise<EvaluationWorker[]> {
+  const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / o.count));
+  const workers: EvaluationWorker[] = [];
+  for (let j = 0; j < o.count; j++) {
+    const name = `${o.queueName.replace(/^flock-eval-/, '')}-worker-${j + 1}`;
+    const log = o.log.child({ worker: j + 1 });
+    const backend = await createBackend('cpu', log, { threads });
+    o.closers.push(() => backend.dispose());
+    const worker = await startEvaluationWorker({
+      url: o.url, name: o.queueName, workerName: name, backend, log, concurrency: 1,
+      hub: new HubClient({ hubUrl: o.hubUrl, cacheDir: join(o.dir, `cache-worker-${j + 1}`), retries: 0 }),
+    });
+    o.closers.push(() => worker.close({ release: true })); // a job cut short by Ctrl-C goes back to the queue at once
+    workers.push(worker);
+  }
+  return workers;
+}
+
+/** Wait until `count` workers serve the queue (they connect in the background). */
+async function waitForWorkers(queue: EvaluationQueue, count: number, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const computes = await queue.computes();
+    if (computes.some((c) => c.workers >= count)) return;
+    if (Date.now() - started > timeoutMs) throw new FlockError(`the local evaluation workers did not connect to Redis within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -28,6 +28,12 @@ export function formatLocalnetReport(r: LocalnetReport): string {
     ['uid', 'hotkey', 'stake', 'validator trust', 'dividends', 'emission', 'evaluations'],
     r.validators.map((v) => [String(v.uid), `${v.hotkey.slice(0, 10)}…`, v.stake.toFixed(1), v.validatorTrust.toFixed(4), v.dividends.toFixed(4), v.emission.toFixed(4), String(v.evaluations)]),
   ));
+  if (r.workers > 0) {
+    out.push('', `evaluation workers (${r.workers} per validator, through Redis):`);
+    for (const [i, v] of r.validators.entries()) {
+      out.push(`  v${i + 1}: ${(v.workers ?? []).map((w) => `${w.name} ${w.completed} job(s)${w.failed ? `, ${w.failed} failed` : ''}`).join('; ')}`);
+    }
+  }
   out.push('', 'datasets:');
   for (const m of r.miners) {
     const d = KIND_DESCRIPTIONS[m.kind as DatasetKind];

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { EvaluationJobTiming } from '../evaluation/jobs.js';
 import { renderQueueMetrics, type EvaluationQueueMetrics } from '../evaluation/queue-metrics.js';
 
 /** The validator's counters and gauges. */
@@ -24,9 +25,29 @@ export class ValidatorMetrics {
   /** The evaluation queue's last snapshot (`EvaluationQueue.metrics()`), when evaluations go through one. */
   queue: EvaluationQueueMetrics | null = null;
 
+  /**
+   * Evaluation jobs through the queue: seconds from enqueue to a worker taking the job, and from
+   * the worker finishing it to the validator recording it (sum and count each). Across machines
+   * they include the difference of their clocks.
+   */
+  readonly jobQueueSeconds = { sum: 0, count: 0 };
+  readonly jobRecordSeconds = { sum: 0, count: 0 };
+
   observeEvaluation(seconds: number): void {
     this.evaluationSecondsSum += seconds;
     this.evaluationSecondsCount += 1;
+  }
+
+  /** Add one queued job's timing (`recordedAt`: when its result was stored, ms since the epoch). */
+  observeJobTiming(t: EvaluationJobTiming, recordedAt: number): void {
+    if (t.startedAt !== null) {
+      this.jobQueueSeconds.sum += Math.max(0, t.startedAt - t.queuedAt) / 1000;
+      this.jobQueueSeconds.count++;
+    }
+    if (t.finishedAt !== null) {
+      this.jobRecordSeconds.sum += Math.max(0, recordedAt - t.finishedAt) / 1000;
+      this.jobRecordSeconds.count++;
+    }
   }
 
   /** The exposition text. */
@@ -47,6 +68,14 @@ export class ValidatorMetrics {
     metric('flock_validator_weight_set_failures_total', 'counter', 'Weight transactions that failed.', [['', this.weightSetFailures]]);
     metric('flock_validator_intake_seconds', 'gauge', 'Wall time of the last dataset intake (download, validate, fingerprint, copy index).', [['', this.lastIntakeSeconds]]);
     metric('flock_validator_current_block', 'gauge', 'Chain block seen last (-1: none yet).', [['', this.currentBlock ?? -1]]);
+    if (this.queue) {
+      metric('flock_validator_job_queue_seconds', 'summary', 'Seconds from enqueuing an evaluation job to a worker taking it.', [
+        ['_sum', this.jobQueueSeconds.sum], ['_count', this.jobQueueSeconds.count],
+      ]);
+      metric('flock_validator_job_record_seconds', 'summary', 'Seconds from a worker finishing an evaluation job to the validator storing its result.', [
+        ['_sum', this.jobRecordSeconds.sum], ['_count', this.jobRecordSeconds.count],
+      ]);
+    }
     return `${lines.join('\n')}\n${this.queue ? renderQueueMetrics(this.queue) : ''}`;
   }
 }

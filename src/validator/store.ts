@@ -453,6 +453,17 @@ export class ValidatorStore {
     return this.statement(`UPDATE evaluations SET status = 'queued', started_at = NULL WHERE status = 'running'`).run().changes;
   }
 
+  /**
+   * Put one `running` evaluation back in the queue without counting its attempt (the fault was
+   * nobody's data's: an unreachable queue, a hub outage). Returns false when it was not running.
+   */
+  releaseEvaluation(competitionKey: string, datasetIdentity: string): boolean {
+    return this.statement(
+      `UPDATE evaluations SET status = 'queued', started_at = NULL, attempts = MAX(attempts - 1, 0)
+       WHERE competition_key = ? AND dataset_identity = ? AND status = 'running'`,
+    ).run(competitionKey, datasetIdentity).changes > 0;
+  }
+
   getEvaluation(competitionKey: string, datasetIdentity: string): EvaluationRecord | undefined {
     const row = this.statement(`SELECT * FROM evaluations WHERE competition_key = ? AND dataset_identity = ?`)
       .get(competitionKey, datasetIdentity) as EvaluationRow | undefined;

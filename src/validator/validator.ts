@@ -29,6 +29,8 @@ import { BackgroundTask } from './background.js';
 import { BlockFollower } from './blocks.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from '../evaluation/competition.js';
 import { DatasetEvaluationError, evaluateDataset } from '../evaluation/evaluate.js';
+import { DATASET_PATH, type EvaluationJob, type EvaluationJobFailure } from '../evaluation/jobs.js';
+import { QueueUnavailableError, type EvaluationQueue } from '../evaluation/queue.js';
 import type { DatasetReader } from './dataset-reader.js';
 import { DATASET_FILE, DEFAULT_INTEGRITY_POLICY, integrityVerdict, integrityWaitReason, isIntegrityWaitReason, type IntegrityPolicy, type IntegrityVerdict } from './hub-faults.js';
 import { DatasetFiles, DatasetGoneError, DatasetIntegrityError, datasetFile, intakeSubmission, isTransientHubError, readRequest, type IntakeContext } from './intake.js';
@@ -36,6 +38,7 @@ import { IntakeThread, IntakeThreadError } from './intake-thread.js';
 import type { TrainingOutcome, TrainingRequest } from '../evaluation/training-set.js';
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
+import { RemoteEvaluations, type RemoteEvaluation, type SettledEvaluation } from './remote-evaluations.js';
 import { BASE_EVALUATION, type EvaluationRecord, type HubIntegrityFailure, type SubmissionRecord, type ValidatorStore } from './store.js';
 import { resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
 
@@ -51,7 +54,15 @@ export interface ValidatorOptions {
   netuid: number;
   /** The validator's hotkey: signs weights. */
   signer: Signer;
-  backend: Backend;
+  /** The engine's backend: evaluations run in this process. */
+  backend?: Backend;
+  /**
+   * The evaluation queue (instead of `backend`): evaluations run on workers (`flock worker`), the
+   * validator enqueues them and records their results.
+   */
+  queue?: EvaluationQueue;
+  /** Jobs in flight at most with `queue` (default 32). */
+  queueDepth?: number;
   log: Logger;
   metrics?: ValidatorMetrics;
   /** Seconds per block (finney: 12); used to keep enough time to set weights. */
@@ -115,9 +126,14 @@ export class Validator {
   /** Set while weights wait for the node to come back (logged once per outage). */
   private weightsWaiting = false;
   private stopping = false;
+  private readonly stopped = new AbortController();
   private readonly integrity: IntegrityPolicy;
+  /** Evaluations in flight on workers (with `queue`), else null. */
+  private readonly remote: RemoteEvaluations | null;
 
   constructor(readonly options: ValidatorOptions) {
+    if (!options.backend === !options.queue) throw new TypeError('a validator needs either a backend or an evaluation queue');
+    this.remote = options.queue ? new RemoteEvaluations(options.queue, options.log, options.queueDepth) : null;
     this.metrics = options.metrics ?? new ValidatorMetrics();
     this.integrity = { ...DEFAULT_INTEGRITY_POLICY, ...options.integrity };
     this.overlaps = new OverlapCache(options.index);
@@ -127,18 +143,51 @@ export class Validator {
 
   /** Release the intake thread and the block subscription (both start again if the validator is used again). */
   async close(): Promise<void> {
+    this.remote?.close();
     await this.reader.close();
     await this.blocks.close();
   }
 
-  /** The compute identity key of this validator's evaluations (engine version, backend, kernels, device). */
+  /**
+   * The compute identity key of this validator's evaluations (engine version, backend, kernels,
+   * device): its backend's, or with a queue the one its workers serve (known after the first pass
+   * has read the queue).
+   */
   get compute(): string {
-    return computeIdentity(this.options.backend).key;
+    if (this.options.backend) return computeIdentity(this.options.backend).key;
+    const compute = this.remote!.compute;
+    if (compute === null) throw new NotReadyError('no evaluation worker has announced its compute identity yet');
+    return compute;
   }
 
   /** Ask `run` to stop after the current step (SIGINT/SIGTERM). */
   stop(): void {
     this.stopping = true;
+    this.stopped.abort();
+  }
+
+  /**
+   * A wake-up that comes at `p` (when given), after one block, or when the validator is asked to
+   * stop, whichever is first: how long the loop waits on workers before it looks at the block
+   * again. `cancel` clears its timer and listener (a pending one would hold the process open).
+   */
+  private wakeWithin(p: Promise<void> | null): { promise: Promise<void>; cancel(): void } {
+    const signal = this.stopped.signal;
+    let timer: NodeJS.Timeout | undefined;
+    let onStop: (() => void) | undefined;
+    const promise = new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      timer = setTimeout(resolve, (this.options.blockSeconds ?? 12) * 1000);
+      onStop = () => resolve();
+      signal.addEventListener('abort', onStop, { once: true });
+      p?.then(() => resolve(), () => resolve());
+    });
+    const cancel = () => {
+      clearTimeout(timer);
+      if (onStop) signal.removeEventListener('abort', onStop);
+    };
+    void promise.then(cancel);
+    return { promise, cancel };
   }
 
   // ───────────────────────────── 1. sync ─────────────────────────────
@@ -167,6 +216,10 @@ export class Validator {
     const pointer = parseCompetitionPointer(pointerRaw.fields[0] ?? pointerRaw.data);
     if (!pointer.ok) throw new NotReadyError(`the owner's competition pointer is unusable: ${pointer.reason}`);
     const competition = await this.loadCompetitionCached(pointer.value, block);
+    if (this.remote && (await this.remote.refreshCompute()) === null) {
+      throw new NotReadyError('no evaluation worker has connected to the queue yet: start `flock worker --queue <the same Redis URL>` on a GPU machine');
+    }
+    await this.refreshQueueMetrics();
     // results of another engine version, backend, kernel variant or device are redone, never mixed
     const redo = store.requeueOtherCompute(competition.key, this.compute);
     if (redo > 0) log.info(`${redo} evaluation(s) were computed with another engine or kernels: evaluating them again`, { compute: this.compute });
@@ -357,7 +410,8 @@ export class Validator {
    * or undefined when the queue is empty.
    */
   async evaluateNext(state: ChainState): Promise<EvaluationRecord | undefined> {
-    const { store, log } = this.options;
+    const { store, log, backend } = this.options;
+    if (!backend) throw new TypeError('evaluateNext runs evaluations in this process: the validator has a queue instead of a backend');
     const key = state.competition.key;
     const next = store.claimNextEvaluation(key);
     if (!next) return undefined;
@@ -378,7 +432,7 @@ export class Validator {
       const every = this.options.progressEvery ?? 25;
       const progressLog = log.child({ dataset: identity.slice(0, 12) });
       const r = await evaluateDataset({
-        competition: state.competition, backend: this.options.backend, datasetPath: path, identity: isBase ? null : identity, training,
+        competition: state.competition, backend, datasetPath: path, identity: isBase ? null : identity, training,
         onTrainStep: (s) => {
           if (s.step % every !== 0 && s.step !== s.totalSteps) return;
           progressLog.info(`training ${s.step}/${s.totalSteps}`, { epoch: s.epoch, loss: Number(s.loss.toFixed(4)), lr: Number(s.lr.toExponential(2)), tokens: s.tokens });
@@ -407,6 +461,121 @@ export class Validator {
       this.metrics.queueLength = store.queueLength(key);
     }
     return store.getEvaluation(key, identity);
+  }
+
+  /**
+   * With the evaluation queue: enqueue claimed evaluations until `queueDepth` jobs are in flight,
+   * then record the next job to settle. Returns the record it settled (or failed before enqueuing),
+   * 'waiting' when the wake-up (`wakeOn`, a block, a stop) came first or Redis is away, undefined
+   * when nothing is queued or in flight.
+   */
+  private async evaluateThroughQueue(state: ChainState, wakeOn: Promise<void> | null): Promise<EvaluationRecord | 'waiting' | undefined> {
+    const wake = this.wakeWithin(wakeOn);
+    try {
+      return await this.evaluateThroughQueueUntil(state, wake.promise);
+    } finally {
+      wake.cancel();
+    }
+  }
+
+  private async evaluateThroughQueueUntil(state: ChainState, wake: Promise<void>): Promise<EvaluationRecord | 'waiting' | undefined> {
+    const remote = this.remote!;
+    const { store, log } = this.options;
+    const key = state.competition.key;
+    let queueAway = false;
+    while (!remote.full && !this.stopping) {
+      const next = store.claimNextEvaluation(key);
+      if (!next) break;
+      const identity = next.datasetIdentity;
+      let evaluation: RemoteEvaluation;
+      try {
+        evaluation = this.remoteEvaluation(state, identity);
+      } catch (err) {
+        if (!(err instanceof DatasetEvaluationError)) {
+          store.releaseEvaluation(key, identity);
+          throw err;
+        }
+        this.metrics.evaluationsFailed++;
+        store.failEvaluation(key, identity, err.message);
+        log.warning(`evaluation of ${this.committerOf(state, identity)} failed: ${err.message}`);
+        return store.getEvaluation(key, identity);
+      }
+      try {
+        await remote.submit(evaluation, { retry: next.attempts > 1 });
+        log.info(`queued ${evaluation.who} for the workers`, { dataset: identity.slice(0, 12), attempt: next.attempts, inFlight: remote.size });
+      } catch (err) {
+        store.releaseEvaluation(key, identity);
+        if (!(err instanceof QueueUnavailableError)) throw err;
+        queueAway = true; // the queue logs the outage; what is in flight still settles when Redis is back
+        break;
+      }
+    }
+    this.metrics.queueLength = store.queueLength(key);
+    if (remote.size === 0) {
+      if (!queueAway || this.stopping) return undefined;
+      await wake;
+      return 'waiting';
+    }
+    const settled = await remote.next(wake);
+    if (!settled) return 'waiting';
+    const record = this.recordRemote(settled);
+    await this.refreshQueueMetrics();
+    return record;
+  }
+
+  /** The job of a claimed evaluation; a `DatasetEvaluationError` when the dataset cannot be evaluated. */
+  private remoteEvaluation(state: ChainState, identity: string): RemoteEvaluation {
+    const key = state.competition.key;
+    const job: EvaluationJob = { competition: state.competition.pointer, dataset: null, compute: this.compute };
+    if (identity === BASE_EVALUATION) return { competitionKey: key, datasetIdentity: identity, who: 'base model', job };
+    const sub = this.options.store.competitionSubmissions(state.competition.competition.id).find((s) => s.datasetIdentity === identity);
+    if (!sub?.repoId || !sub.revision) throw new DatasetEvaluationError('no submission of this dataset is known any more');
+    const integrity = this.integrityStatus(sub);
+    if (integrity?.verdict.kind === 'final') throw new DatasetEvaluationError(integrity.verdict.reason);
+    if (integrity?.verdict.kind === 'wait') throw new DatasetEvaluationError(integrityWaitReason(integrity.failure, this.integrity));
+    return {
+      competitionKey: key, datasetIdentity: identity, who: this.committerOf(state, identity),
+      job: { ...job, dataset: { repoId: sub.repoId, revision: sub.revision, path: DATASET_PATH, identity } },
+    };
+  }
+
+  /**
+   * Store what a worker returned: the result, or the failure — a dataset's fault scores it 0 with
+   * the reason; any other is tried again, 3 attempts in all, before it does.
+   */
+  private recordRemote({ evaluation, outcome }: SettledEvaluation): EvaluationRecord | undefined {
+    const { store, log } = this.options;
+    const { competitionKey: key, datasetIdentity: identity, who } = evaluation;
+    if (outcome.status === 'done') {
+      const r = outcome.result;
+      store.completeEvaluation({ competitionKey: key, datasetIdentity: identity, losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt, compute: r.receipt.compute });
+      this.metrics.evaluationsDone++;
+      this.metrics.observeEvaluation(r.seconds);
+      if (outcome.timing) this.metrics.observeJobTiming(outcome.timing, Date.now());
+      log.success(`evaluated ${who} on ${r.worker}: eval loss ${r.evalLoss.toFixed(5)}`, { seconds: Number(r.seconds.toFixed(2)), train: Number(r.trainSeconds.toFixed(2)) });
+    } else {
+      this.metrics.evaluationsFailed++;
+      const failure: EvaluationJobFailure = outcome.failure;
+      if (failure.kind === 'dataset') {
+        store.failEvaluation(key, identity, failure.reason);
+        log.warning(`evaluation of ${who} failed: ${failure.reason}`);
+      } else {
+        const status = store.failEvaluation(key, identity, `the evaluation failed on the workers (${failure.kind}): ${failure.reason}`, { retry: true, maxAttempts: 3 });
+        log.error(`evaluation of ${who} failed on the workers (${status === 'queued' ? 'will retry' : 'giving up'}): ${failure.reason}`, { kind: failure.kind });
+      }
+    }
+    this.metrics.queueLength = store.queueLength(key);
+    return store.getEvaluation(key, identity);
+  }
+
+  /** Take a snapshot of the evaluation queue for `/metrics` (kept as it was while Redis is away). */
+  private async refreshQueueMetrics(): Promise<void> {
+    if (!this.remote) return;
+    try {
+      this.metrics.queue = await this.remote.queue.metrics();
+    } catch (err) {
+      if (!(err instanceof QueueUnavailableError)) throw err;
+    }
   }
 
   /**
@@ -559,7 +728,13 @@ export class Validator {
             this.chainReachable(); // the node went away just now: weights wait, evaluations go on
           }
         }
-        const ran = await this.evaluateNext(state);
+        const ran = this.remote
+          ? await this.evaluateThroughQueue(state, intake.ended ? null : intake.nextProgress())
+          : await this.evaluateNext(state);
+        if (ran === 'waiting') {
+          block = await this.blocks.current();
+          continue;
+        }
         if (!ran) {
           if (intake.ended) break;
           // the queue is empty but intake is still checking datasets: wait for the next one, and
@@ -616,9 +791,11 @@ export class Validator {
   private async evaluateWhileChainAway(): Promise<number> {
     const state = this.lastState;
     let evaluated = 0;
-    while (state && !this.stopping && !this.chainReachable() && this.options.store.queueLength(state.competition.key) > 0) {
-      if (!(await this.evaluateNext(state))) break;
-      evaluated++;
+    const pending = () => this.options.store.queueLength(state!.competition.key) > 0 || (this.remote?.size ?? 0) > 0;
+    while (state && !this.stopping && !this.chainReachable() && pending()) {
+      const ran = this.remote ? await this.evaluateThroughQueue(state, null) : await this.evaluateNext(state);
+      if (!ran) break;
+      if (ran !== 'waiting') evaluated++;
     }
     return evaluated;
   }
@@ -685,5 +862,6 @@ function nextDownload(verdict: IntegrityVerdict): Record<string, string> {
  * them; datasets that do not match are verdicts, never thrown this far).
  */
 export function isRetryable(err: unknown): boolean {
-  return isTransientHubError(err) || err instanceof IntegrityError || isChainUnavailable(err) || err instanceof NotReadyError || err instanceof CompetitionError;
+  return isTransientHubError(err) || err instanceof IntegrityError || isChainUnavailable(err) || err instanceof NotReadyError || err instanceof CompetitionError
+    || err instanceof QueueUnavailableError;
 }

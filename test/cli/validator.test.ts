@@ -2,7 +2,8 @@
  * `flock validator run|status` as a user runs them (the built CLI in a child process) against a
  * devnet and a local hub started here: `kill -9` in the middle of training, then a restart —
  * nothing finished is redone, the interrupted evaluation is, weights are set once in the window —
- * and the status command reading the state DB alone.
+ * the status command reading the state DB alone, and `run --queue` with `flock worker` children
+ * on a real redis-server.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCommitment } from '../../src/protocol/index.js';
 import { BASE_EVALUATION, openStore } from '../../src/validator/store.js';
 import { FLOCK_BIN, REPO_ROOT, runFlock } from '../helpers/cli.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startSubnet, taskRows, toJsonl, type TestSubnet } from '../validator/subnet.js';
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
@@ -138,6 +140,48 @@ describe('flock validator (CLI)', () => {
     expect(noNetuid.code).toBe(2);
     expect(noNetuid.stderr).toContain('--netuid is required');
   });
+  describe('run --queue', () => {
+    let redis: TestRedis;
+    beforeAll(async () => { redis = await startRedis(); });
+    afterAll(async () => { await redis?.kill(); });
+
+    it('evaluates through `flock worker` processes and records every result in its own state', async () => {
+      const dir = join(net.root, 'queued');
+      const workers = ['w1', 'w2'].map((name) => startFlock([
+        'worker', '--queue', redis.url, '--hub-url', net.hub.url, '--backend', 'cpu', '--threads', '1', '--cache-dir', join(dir, `cache-${name}`), '--name', name,
+      ]));
+      try {
+        for (const w of workers) await waitFor('the worker to connect', () => /compute flock-engine/.test(w.output()), w.output, 30_000);
+        const run = await startFlock([...args.map((a) => (a === stateDir ? dir : a)), '--queue', redis.url]).done;
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stderr).toContain('evaluations go through the queue');
+        expect(run.stderr).toMatch(/evaluations go to workers of compute identity "flock-engine [^"]+ · cpu/);
+        expect(run.stderr).toMatch(/evaluated base model on w[12]: eval loss/);
+        const store = openStore(join(dir, 'validator.sqlite'), { readonly: true });
+        try {
+          const c = store.latestCompetition()!;
+          expect(store.evaluationCounts(`${c.id}@${c.revision}`)).toEqual({ queued: 0, running: 0, done: 3, failed: 0 });
+        } finally {
+          store.close();
+        }
+        // together the workers computed each of the 3 jobs once
+        const computed = workers.map((w) => (w.output().match(/\| SUCCESS \| evaluated .*: eval loss/g) ?? []).length);
+        expect(computed.reduce((a, b) => a + b, 0)).toBe(3);
+      } finally {
+        for (const w of workers) process.kill(w.pid, 'SIGTERM');
+        await Promise.all(workers.map((w) => w.done));
+      }
+    });
+
+    it('says how to start Redis when the queue cannot be reached', () => {
+      const out = runFlock([...args.map((a) => (a === stateDir ? join(net.root, 'no-redis') : a)), '--queue', 'redis://:secret@127.0.0.1:1']);
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain('cannot reach Redis at redis://:***@127.0.0.1:1'); // the password masked
+      expect(out.stderr).toContain('HINT: start redis-server there');
+      expect(out.stderr).not.toContain('secret');
+    });
+  });
+
 });
 
 describe('flock validator status: miners\' text on the terminal', () => {
@@ -168,4 +212,5 @@ describe('flock validator status: miners\' text on the terminal', () => {
       rmSync(stateDir, { recursive: true, force: true });
     }
   });
+
 });

@@ -1,8 +1,10 @@
 /**
  * `flock localnet --quick --json` end to end: the built CLI starts a devnet
  * and a local hub, publishes a competition, has miners of known quality submit, runs validators
- * through real epochs, and reports the leaderboard with the chain's incentive. Also: Ctrl-C stops
- * a run cleanly (the process exits by itself, its ports are closed).
+ * through real epochs, and reports the leaderboard with the chain's incentive — once with the
+ * validators training in their own process, once through evaluation workers on a redis-server
+ * (`--workers 2`), with the same verdict. Also: Ctrl-C stops a run cleanly (the process exits by
+ * itself, its ports are closed).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -21,59 +23,83 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-describe('flock localnet --quick --json', () => {
-  let report: LocalnetReport;
-  let stderr = '';
+/** The verdict a local subnet must reach, with or without evaluation workers. */
+function verdictTests(name: string, extra: string[], more: (get: () => LocalnetReport) => void = () => undefined): void {
+  describe(name, () => {
+    let report: LocalnetReport;
+    let stderr = '';
 
-  beforeAll(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'flock-localnet-test-'));
-    const r = runFlock(['localnet', '--quick', '--json', '--dir', dir]);
-    stderr = r.stderr;
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    report = JSON.parse(r.stdout) as LocalnetReport;
-  }, 600_000);
+    beforeAll(() => {
+      const dir = mkdtempSync(join(tmpdir(), 'flock-localnet-test-'));
+      const r = runFlock(['localnet', '--quick', '--json', '--dir', dir, ...extra]);
+      stderr = r.stderr;
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      report = JSON.parse(r.stdout) as LocalnetReport;
+    }, 600_000);
 
-  const miner = (kind: string) => {
-    const m = report.miners.find((x) => x.kind === kind);
-    if (!m) throw new Error(`no ${kind} miner in the report`);
-    return m;
-  };
+    const miner = (kind: string) => {
+      const m = report.miners.find((x) => x.kind === kind);
+      if (!m) throw new Error(`no ${kind} miner in the report`);
+      return m;
+    };
 
-  it('ranks by incentive: good > medium > noisy and off-task', () => {
-    expect(miner('good').incentive).toBeGreaterThan(miner('medium').incentive);
-    expect(miner('medium').incentive).toBeGreaterThan(miner('noisy').incentive);
-    expect(miner('medium').incentive).toBeGreaterThan(miner('off-task').incentive);
-    expect(miner('good').evalLoss!).toBeLessThan(miner('medium').evalLoss!);
-    expect(miner('medium').evalLoss!).toBeLessThan(report.baseLoss!);
-    expect(miner('good').emission).toBeGreaterThan(0);
+    it('ranks by incentive: good > medium > noisy and off-task', () => {
+      expect(miner('good').incentive).toBeGreaterThan(miner('medium').incentive);
+      expect(miner('medium').incentive).toBeGreaterThan(miner('noisy').incentive);
+      expect(miner('medium').incentive).toBeGreaterThan(miner('off-task').incentive);
+      expect(miner('good').evalLoss!).toBeLessThan(miner('medium').evalLoss!);
+      expect(miner('medium').evalLoss!).toBeLessThan(report.baseLoss!);
+      expect(miner('good').emission).toBeGreaterThan(0);
+    });
+
+    it('gives the copies and the contaminated dataset zero, with the right reasons', () => {
+      const good = miner('good');
+      for (const kind of ['copy', 'reworded-copy']) {
+        const m = miner(kind);
+        expect(m.incentive).toBe(0);
+        expect(m.weights.every((w) => w === 0)).toBe(true);
+        expect(m.zeroReason).toMatch(/^copy: /);
+        expect(m.zeroReason).toContain(`uid ${good.uid}`);
+        expect(m.block).toBeGreaterThan(good.block);
+      }
+      const c = miner('contaminated');
+      expect(c.incentive).toBe(0);
+      expect(c.zeroReason).toMatch(/^contamination: /);
+      for (const kind of ['good', 'medium']) expect(miner(kind).zeroReason).toBeNull();
+    });
+
+    it('validators agree: identical weights, validator trust >= 0.9 on chain', () => {
+      expect(report.validators).toHaveLength(2);
+      for (const v of report.validators) {
+        expect(v.validatorTrust).toBeGreaterThanOrEqual(0.9);
+        expect(v.evaluations).toBeGreaterThan(0);
+      }
+      for (const m of report.miners) expect(new Set(m.weights.map((w) => w.toFixed(6))).size).toBe(1);
+      expect(report.rounds).toBe(2);
+      expect(report.competition.pointer).toContain(report.competition.revision);
+      expect(stderr).toContain('owner published competition');
+    });
+
+    more(() => report);
   });
+}
 
-  it('gives the copies and the contaminated dataset zero, with the right reasons', () => {
-    const good = miner('good');
-    for (const kind of ['copy', 'reworded-copy']) {
-      const m = miner(kind);
-      expect(m.incentive).toBe(0);
-      expect(m.weights.every((w) => w === 0)).toBe(true);
-      expect(m.zeroReason).toMatch(/^copy: /);
-      expect(m.zeroReason).toContain(`uid ${good.uid}`);
-      expect(m.block).toBeGreaterThan(good.block);
-    }
-    const c = miner('contaminated');
-    expect(c.incentive).toBe(0);
-    expect(c.zeroReason).toMatch(/^contamination: /);
-    for (const kind of ['good', 'medium']) expect(miner(kind).zeroReason).toBeNull();
+verdictTests('flock localnet --quick --json', [], (report) => {
+  it('trains in the validators\' own process', () => {
+    expect(report().workers).toBe(0);
+    for (const v of report().validators) expect(v.workers).toBeUndefined();
   });
+});
 
-  it('validators agree: identical weights, validator trust >= 0.9 on chain', () => {
-    expect(report.validators).toHaveLength(2);
-    for (const v of report.validators) {
-      expect(v.validatorTrust).toBeGreaterThanOrEqual(0.9);
-      expect(v.evaluations).toBeGreaterThan(0);
+verdictTests('flock localnet --quick --json --workers 2', ['--workers', '2'], (report) => {
+  it('trains on the workers: each validator\'s jobs computed once by its own workers', () => {
+    expect(report().workers).toBe(2);
+    for (const v of report().validators) {
+      expect(v.workers).toHaveLength(2);
+      const completed = v.workers!.reduce((a, w) => a + w.completed, 0);
+      expect(completed).toBe(v.evaluations); // every result recorded came from one job of its own queue
+      expect(v.workers!.every((w) => w.failed === 0)).toBe(true);
     }
-    for (const m of report.miners) expect(new Set(m.weights.map((w) => w.toFixed(6))).size).toBe(1);
-    expect(report.rounds).toBe(2);
-    expect(report.competition.pointer).toContain(report.competition.revision);
-    expect(stderr).toContain('owner published competition');
   });
 });
 

@@ -164,6 +164,19 @@ describe('validator store', () => {
     expect(s.getEvaluation('1', BASE_EVALUATION)!.status).toBe('done');
   });
 
+  it('releases one running evaluation back to the queue without counting its attempt', () => {
+    const s = openAt(tempFile());
+    s.enqueueEvaluation('1', 'a', 1);
+    s.enqueueEvaluation('1', 'b', 2);
+    expect(s.claimNextEvaluation('1')!.attempts).toBe(1);
+    s.claimNextEvaluation('1');
+    expect(s.releaseEvaluation('1', 'a')).toBe(true);
+    expect(s.getEvaluation('1', 'a')).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(s.getEvaluation('1', 'b')!.status).toBe('running'); // the other one stays claimed
+    expect(s.releaseEvaluation('1', 'a')).toBe(false); // not running any more
+    expect(s.claimNextEvaluation('1')).toMatchObject({ datasetIdentity: 'a', attempts: 1 });
+  });
+
   it('requeues an evaluation interrupted by kill -9, and does not redo finished ones', async () => {
     const file = tempFile();
     const s = openAt(file);

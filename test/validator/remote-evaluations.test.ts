@@ -66,14 +66,16 @@ describe('validator with the evaluation queue', () => {
     return v;
   }
 
-  async function queue(): Promise<EvaluationQueue> {
-    const q = await EvaluationQueue.connect({ url: redis.url, log, pollMs: 100 });
+  async function queue(name?: string): Promise<EvaluationQueue> {
+    const q = await EvaluationQueue.connect({ url: redis.url, log, pollMs: 100, ...(name ? { name } : {}) });
     closers.push(() => q.close());
     return q;
   }
 
-  async function worker(name: string): Promise<EvaluationWorker> {
-    const w = await startEvaluationWorker({ url: redis.url, backend: backend(), hub: net.validatorHub(join(net.root, `cache-${name}`)), log, workerName: name });
+  async function worker(name: string, queueName?: string): Promise<EvaluationWorker> {
+    const w = await startEvaluationWorker({
+      url: redis.url, backend: backend(), hub: net.validatorHub(join(net.root, `cache-${name}`)), log, workerName: name, ...(queueName ? { name: queueName } : {}),
+    });
     closers.push(() => w.close({ release: true }));
     return w;
   }
@@ -194,5 +196,27 @@ describe('validator with the evaluation queue', () => {
     // every result was already in Redis (computed for the first test): the new worker computed none
     expect(w.stats().completed).toBe(0);
     expect(v.metrics.evaluationsDone).toBe(done.length);
+  });
+
+  it('goes on through a Redis restart that loses the queue, and keeps what it recorded', async () => {
+    // queues of their own: nothing computed before, so jobs are in flight when Redis goes
+    const w = await worker('w5', 'restart');
+    const dir = state('redis-restart');
+    const v = validator(dir, { queue: await queue('restart') });
+    await net.dev.produceBlocks(2);
+    const pass = v.runPass();
+    const started = Date.now();
+    while (dir.store.listEvaluations(key, 'done').length === 0 && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 10));
+    const recordedBefore = dir.store.listEvaluations(key, 'done').map((e) => [e.datasetIdentity, e.finishedAt]);
+    expect(recordedBefore.length).toBeGreaterThan(0);
+    await redis.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    await redis.start();
+    const r = await pass;
+    expect(r.round).not.toBeNull();
+    expect(dir.store.evaluationCounts(key)).toMatchObject({ queued: 0, running: 0, failed: 0 });
+    // what was recorded before the restart is untouched
+    for (const [identity, finishedAt] of recordedBefore) expect(dir.store.getEvaluation(key, identity as string)!.finishedAt).toBe(finishedAt);
+    expect(w.stats().completed).toBeGreaterThanOrEqual(dir.store.listEvaluations(key, 'done').length - recordedBefore.length);
   });
 });

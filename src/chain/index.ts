@@ -2,3 +2,4 @@
 export * from './chain.js';
 export * from './wallet/index.js';
 export * from './subtensor/index.js';
+export * from './results-signature.js';

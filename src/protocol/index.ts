@@ -7,3 +7,4 @@ export * from './commitment.js';
 export * from './recipe.js';
 export * from './competition.js';
 export * from './scoring.js';
+export * from './results.js';

@@ -14,7 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   util: [],
   dataset: ['util'],
   hub: ['util'],
-  chain: ['util'],
+  chain: ['protocol', 'util'],
   engine: ['protocol', 'util'],
   evaluation: ['dataset', 'engine', 'hub', 'protocol', 'util'],
   validator: ['evaluation', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],

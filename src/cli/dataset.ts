@@ -4,22 +4,26 @@
  * limit), 2 usage error. `--json` prints one JSON object on stdout.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { FlockError, UsageError } from '../util/errors.js';
 import {
   CONVERT_FORMATS, canonicalJson, contamination, convertRow, formatErrors, MAX_ERRORS_KEPT, nearClusters,
-  nearDuplicatesOfEarlier, overlap, readJsonlRows, scanDataset, writeJsonlAtomic,
+  nearDuplicatesOfEarlier, readJsonlRows, scanDataset, twoWayOverlap, writeJsonlAtomic,
   type DatasetLimits, type DatasetScan,
 } from '../dataset/index.js';
+import {
+  contaminationVerdict, DEFAULT_SCORING_CONSTANTS, DEFAULT_SCORING_CONSTANTS_V2, judgeCopy, parseCompetition, PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS, type CopyRules, type ProtocolVersion,
+} from '../protocol/index.js';
 import { checkRow } from '../dataset/schema.js';
 import { addJsonOption, flag, jsonSchema, oneOf, parsePositiveInt, positiveInt, text } from './options.js';
 import { action } from './run.js';
 import type { CommandContext } from './context.js';
 
-/** Scoring v1 defaults (docs/protocol.md): contamination over 1% → 0; O ≥ 0.5 against an earlier dataset → copy. */
-const CONTAMINATION_MAX = 0.01;
-const COPY_THRESHOLD = 0.5;
+/** The copy rule's constants of each protocol version, when no competition.json is given. */
+const DEFAULT_COPY_RULES: Record<ProtocolVersion, CopyRules> = { 1: DEFAULT_SCORING_CONSTANTS, 2: DEFAULT_SCORING_CONSTANTS_V2 };
 
 /** Options of every reading command: `withLimits` and `--json`. */
 const readSchema = z.object({
@@ -30,6 +34,10 @@ const dedupeSchema = readSchema.extend({ output: text, near: flag });
 const convertSchema = readSchema.extend({ from: oneOf(CONVERT_FORMATS), output: text, skipInvalid: flag });
 const contaminationSchema = readSchema.extend({
   eval: text, maxFraction: z.number({ error: 'must be a number between 0 and 1' }).min(0, { error: 'must be a number between 0 and 1' }).max(1, { error: 'must be a number between 0 and 1' }),
+});
+const compareSchema = readSchema.extend({
+  protocol: z.union(PROTOCOL_VERSIONS.map((v) => z.literal(v)), { error: `must be one of ${PROTOCOL_VERSIONS.join(', ')}` }),
+  competition: text.optional(),
 });
 
 export function register(program: Command): void {
@@ -61,16 +69,18 @@ export function register(program: Command): void {
     .action(action(convertSchema, convertCommand));
 
   withLimits(addJsonOption(dataset.command('compare')
-    .description("overlap of A's rows with B's, exact and near (the number scoring step 4 uses)")
+    .description("the overlap of A and B both ways (A's rows found in B; B's rows held by A) and scoring step 4's verdict: is A, committed later, a copy of B?")
     .argument('<a>', 'JSONL dataset A (the later one)')
-    .argument('<b>', 'JSONL dataset B (the earlier one)')))
-    .action(action(readSchema, compareCommand));
+    .argument('<b>', 'JSONL dataset B (the earlier one)')
+    .addOption(new Option('--protocol <n>', `judge with this protocol version's default constants (${PROTOCOL_VERSIONS.join(' or ')})`).default(PROTOCOL_VERSION).argParser(parseProtocol))
+    .option('--competition <file>', "judge with a competition.json's protocol and constants instead")))
+    .action(action(compareSchema, compareCommand));
 
   withLimits(addJsonOption(dataset.command('contamination')
     .description('rows of DATA that exactly or nearly duplicate an evaluation example (scoring step 3); exit 1 when over --max-fraction')
     .argument('<data>', 'JSONL dataset')
     .requiredOption('--eval <file>', 'the evaluation set (JSONL, same row format)')
-    .addOption(new Option('--max-fraction <f>', 'largest contaminated fraction accepted').default(CONTAMINATION_MAX).argParser(parseFraction))))
+    .addOption(new Option('--max-fraction <f>', 'largest contaminated fraction accepted').default(DEFAULT_SCORING_CONSTANTS.contaminationMax).argParser(parseFraction))))
     .action(action(contaminationSchema, contaminationCommand));
 }
 
@@ -85,6 +95,12 @@ function parseFraction(v: string): number {
   const f = Number(v);
   if (!/^\d*\.?\d+$/.test(v) || !(f >= 0 && f <= 1)) throw new InvalidArgumentError(`--max-fraction must be a number between 0 and 1, got "${v}"`);
   return f;
+}
+
+function parseProtocol(v: string): ProtocolVersion {
+  const p = PROTOCOL_VERSIONS.find((x) => String(x) === v);
+  if (p === undefined) throw new InvalidArgumentError(`--protocol must be one of ${PROTOCOL_VERSIONS.join(', ')}, got "${v}"`);
+  return p;
 }
 
 function limitsOf(opts: ReadOptions): Partial<DatasetLimits> {
@@ -274,27 +290,46 @@ class ConversionFailed extends FlockError {
   constructor() { super('conversion failed'); }
 }
 
-async function compareCommand(ctx: CommandContext<ReadOptions>, a: string, b: string): Promise<number> {
+/** The copy rule `compare` judges with: a competition.json's, or a protocol version's defaults. */
+function copyRulesFor(opts: z.output<typeof compareSchema>): { protocol: ProtocolVersion; rules: CopyRules; source: string } {
+  if (!opts.competition) return { protocol: opts.protocol, rules: DEFAULT_COPY_RULES[opts.protocol], source: `protocol ${opts.protocol} defaults` };
+  let textOf: string;
+  try {
+    textOf = readFileSync(opts.competition, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--competition ${opts.competition}: ${(err as Error).message}`);
+  }
+  const parsed = parseCompetition(textOf);
+  if (!parsed.ok) throw new UsageError(`--competition ${opts.competition}: ${parsed.reason}`);
+  return { protocol: parsed.value.protocol, rules: parsed.value.scoring, source: `${opts.competition} (protocol ${parsed.value.protocol})` };
+}
+
+async function compareCommand(ctx: CommandContext<z.output<typeof compareSchema>>, a: string, b: string): Promise<number> {
+  const { protocol, rules, source } = copyRulesFor(ctx.opts);
   const sa = await scanValid(ctx, a);
   if (!sa) return 1;
   const sb = await scanValid(ctx, b);
   if (!sb) return 1;
-  const o = overlap(sa.fingerprints, sb.fingerprints);
+  const o = twoWayOverlap(sa.fingerprints, sb.fingerprints);
   const identical = sa.fingerprints.identity === sb.fingerprints.identity;
+  const finding = judgeCopy({ fraction: o.overlap, otherMatched: o.otherMatched, otherRows: o.otherRows }, rules, 'B');
   const report = {
-    a: { file: a, rows: sa.fingerprints.rows, identity: sa.fingerprints.identity },
-    b: { file: b, rows: sb.fingerprints.rows, identity: sb.fingerprints.identity },
-    overlap: o.overlap, matched: o.matched, exact: o.exact, near: o.matched - o.exact, identical,
-    copy: o.overlap >= COPY_THRESHOLD,
+    a: { file: a, rows: o.rows, identity: sa.fingerprints.identity },
+    b: { file: b, rows: o.otherRows, identity: sb.fingerprints.identity },
+    overlap: o.overlap, matched: o.matched, exact: o.exact, near: o.matched - o.exact,
+    containment: o.containment, heldRows: o.otherMatched, heldExact: o.otherExact,
+    identical, protocol, copyThreshold: rules.copyThreshold, containmentMinRows: rules.containmentMinRows ?? null,
+    copy: finding.copy, copyBy: finding.by, reason: finding.reason,
   };
   if (ctx.opts.json) { printJson(report); return 0; }
   print([
     `O(A,B) = ${o.overlap.toFixed(4)}: ${num(o.matched)} of A's ${num(o.rows)} rows match B (${num(o.exact)} exactly, ${num(o.matched - o.exact)} nearly)`,
+    `C(A,B) = ${o.containment.toFixed(4)}: A holds ${num(o.otherMatched)} of B's ${num(o.otherRows)} rows (${num(o.otherExact)} exactly, ${num(o.otherMatched - o.otherExact)} nearly)`,
     `  A ${a}: ${num(report.a.rows)} rows, identity ${report.a.identity}`,
     `  B ${b}: ${num(report.b.rows)} rows, identity ${report.b.identity}${identical ? ' (identical datasets)' : ''}`,
-    report.copy
-      ? `  O ≥ ${COPY_THRESHOLD}: if B was committed first, scoring counts A as a copy of B (score 0)`
-      : `  O < ${COPY_THRESHOLD}: A is not a copy of B`,
+    finding.copy
+      ? `  copy (${source}): if B was committed first, scoring counts A as a copy of B (score 0): ${finding.reason}`
+      : `  not a copy (${source}): ${finding.reason}`,
   ].join('\n'));
   return 0;
 }
@@ -307,7 +342,7 @@ async function contaminationCommand(ctx: CommandContext<z.output<typeof contamin
   if (!se) return 1;
   const c = contamination(sd.fingerprints, se.fingerprints);
   const lines = c.contaminatedRows.map((i) => sd.rowLines[i]!);
-  const over = c.overlap > maxFraction;
+  const over = contaminationVerdict(c.rows, c.matched, maxFraction) !== null;
   if (ctx.opts.json) {
     printJson({ data, eval: evalFile, rows: c.rows, contaminated: c.matched, exact: c.exact, near: c.matched - c.exact, fraction: c.overlap, maxFraction, overLimit: over, lines });
     return over ? 1 : 0;

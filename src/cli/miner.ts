@@ -127,7 +127,7 @@ async function scoreCommand(ctx: CommandContext<z.output<typeof scoreSchema>>): 
     });
     const verdicts = [
       r.contamination.zero ? `ZERO: ${r.contamination.contaminatedRows} of ${r.rows} rows match evaluation examples (over ${(r.contamination.max * 100).toFixed(1)}%)` : `contamination: ${r.contamination.contaminatedRows} of ${r.rows} rows (dropped before training; limit ${(r.contamination.max * 100).toFixed(1)}%)`,
-      r.copies.length ? `ZERO if committed now: copy of ${r.copies.map((c) => `uid ${c.uid} (block ${c.block}, ${(c.overlap * 100).toFixed(0)}% of rows)`).join(', ')}` : 'copies: none of the committed datasets',
+      r.copies.length ? `ZERO if committed now: ${r.copies.map((c) => c.reason).join('; ')}` : 'copies: none of the committed datasets',
       r.beatsBase ? 'beats the base model' : 'ZERO: does not lower the base model loss enough (base hurdle)',
     ];
     print(ctx, r, [

@@ -12,6 +12,7 @@ export { datasetIdentity, RowHashList } from './identity.js';
 export { scanDataset, validateDataset, readDataset, formatErrors, MAX_ERRORS_KEPT, type DatasetScan, type ScanOptions, type ValidatedDataset } from './scan.js';
 export { overlap, contamination, transferableFingerprints, Sketch, RowMatcher, CHANNELS, type DatasetFingerprints, type OverlapResult, type ContaminationResult } from './sketch.js';
 export { fingerprintRows } from './fingerprint-rows.js';
+export { twoWayOverlap, type TwoWayOverlap } from './containment.js';
 export { nearDuplicatesOfEarlier, nearClusters } from './duplicates.js';
 export { StatsCollector, estimateTokens, type DatasetStats, type Distribution } from './stats.js';
 export { convertRow, CONVERT_FORMATS, type ConvertFormat } from './convert.js';

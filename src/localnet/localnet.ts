@@ -83,13 +83,14 @@ export function localnetProfile(quick: boolean): LocalnetProfile {
     datasetRows: quick ? 48 : 96,
     tempo: 20,
     competition: {
-      protocol: 1, id: '1', title: 'localnet: shout the words',
+      protocol: 2, id: '1', title: 'localnet: shout the words',
       baseModel: { repo: 'flock/localnet-tiny-llama' },
       recipe: {
         epochs: quick ? 1 : 2, gradientAccumulation: 2, warmupSteps: 2, maxSeqLen: 160,
         optimizer: { lr: 1e-2 }, lora: { rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj', 'o_proj', 'down_proj'] },
       },
-      scoring: { tau: 0.5 },
+      // protocol 2's containment minimum scaled to these small datasets: the diluted copier holds all the good dataset's rows
+      scoring: { tau: 0.5, containmentMinRows: quick ? 24 : 48 },
       limits: { maxRows: 400, maxBytes: 256 * 1024, maxTokensPerRow: 512 },
     },
   };

@@ -12,7 +12,7 @@ export interface ChatRow {
 }
 
 /** The dataset kinds a localnet miner can hold, in the order they commit. */
-export const DATASET_KINDS = ['off-task', 'noisy', 'medium', 'good', 'contaminated', 'copy', 'reworded-copy'] as const;
+export const DATASET_KINDS = ['off-task', 'noisy', 'medium', 'good', 'contaminated', 'copy', 'reworded-copy', 'diluted-copy'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 /** What each kind is, for the leaderboard's legend. */
@@ -24,6 +24,7 @@ export const KIND_DESCRIPTIONS: Record<DatasetKind, string> = {
   contaminated: 'good rows plus rows copied from the evaluation set',
   copy: 'a later exact copy of the good dataset',
   'reworded-copy': 'a later copy of the good dataset, shuffled and reworded',
+  'diluted-copy': 'a later copy of the good dataset hidden among twice as many new rows',
 };
 
 /** Small deterministic generator (32-bit LCG). */
@@ -115,6 +116,20 @@ export function rewordedCopy(rows: ChatRow[], seed: number): ChatRow[] {
   return out;
 }
 
+/** One row of `a` after every `b.length / a.length` rows of `b` (the copied rows spread through the file). */
+function interleave(a: ChatRow[], b: ChatRow[]): ChatRow[] {
+  const out: ChatRow[] = [];
+  const step = a.length === 0 ? 0 : b.length / a.length;
+  let j = 0;
+  a.forEach((row, i) => {
+    const until = Math.round((i + 1) * step);
+    while (j < until) out.push(b[j++]!);
+    out.push(structuredClone(row));
+  });
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
 /** Sizes of a localnet competition. */
 export interface TaskSizes {
   evalRows: number;
@@ -139,6 +154,8 @@ export function buildTaskData(sizes: TaskSizes, seed = 1): { evalRows: ChatRow[]
       contaminated,
       copy: good.map((r) => structuredClone(r)),
       'reworded-copy': rewordedCopy(good, seed + 600),
+      // only a third of its rows are the good dataset's, but it holds all of them (protocol 2's containment)
+      'diluted-copy': interleave(good, taskRows(2 * n, seed + 700)),
     },
   };
 }

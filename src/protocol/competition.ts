@@ -5,6 +5,10 @@
  * `protocol`, `id` and `baseModel` has a default, so a minimal file is
  * `{"protocol":1,"id":"1","baseModel":{"repo":"meta-llama/Llama-3.2-1B","revision":"<40-hex>"}}`.
  *
+ * `protocol` says which rules judge the competition: 1 (scoring v1) or 2 (copies also by
+ * containment: `scoring.containmentMinRows`, see `judgeCopy`). A protocol-1 file parses to exactly
+ * what it always did; protocol 2 adds only that constant.
+ *
  * Also here: the training seed every validator derives from the competition (`deriveSeed`).
  */
 import { createHash } from 'node:crypto';
@@ -12,10 +16,13 @@ import { z } from 'zod';
 import { competitionIdProblem, repoIdProblem, revisionProblem } from './commitment.js';
 import { recipeSchema } from './recipe.js';
 import type { ParseResult } from './result.js';
-import { DEFAULT_SCORING_CONSTANTS as S } from './scoring.js';
+import { DEFAULT_SCORING_CONSTANTS as S, DEFAULT_SCORING_CONSTANTS_V2 as S2 } from './scoring.js';
 
-/** The protocol version this code speaks. */
-export const PROTOCOL_VERSION = 1;
+/** The newest protocol version this code speaks; it also judges every older one. */
+export const PROTOCOL_VERSION = 2;
+/** Every protocol version a competition may declare. */
+export const PROTOCOL_VERSIONS = [1, 2] as const;
+export type ProtocolVersion = (typeof PROTOCOL_VERSIONS)[number];
 /** Name of the competition file at the root of the competition repo. */
 export const COMPETITION_FILE = 'competition.json';
 /** Largest competition.json we read (it is a few hundred bytes; this bounds a hostile one). */
@@ -29,22 +36,31 @@ const checked = (problem: (s: string) => string | null) =>
 
 const fraction = (d: number) => z.number().min(0).max(1).default(d);
 
-/** Scoring constants (docs/protocol.md, "Scoring v1"), each defaulting to scoring v1. */
+const scoringFields = {
+  baseMargin: z.number().min(0).lt(1).default(S.baseMargin),
+  epsilonStart: z.number().min(0).lt(1).default(S.epsilonStart),
+  epsilonEnd: z.number().min(0).lt(1).default(S.epsilonEnd),
+  epsilonDecayBlocks: z.number().int().min(0).default(S.epsilonDecayBlocks),
+  z: z.number().min(0).default(S.z),
+  tau: z.number().positive().default(S.tau),
+  emaAlpha: z.number().gt(0).max(1).default(S.emaAlpha),
+  minWeight: z.number().min(0).lt(1).default(S.minWeight),
+  contaminationMax: fraction(S.contaminationMax),
+  copyThreshold: z.number().gt(0).max(1).default(S.copyThreshold),
+};
+const epsilonOrder = { message: 'epsilonEnd must not exceed epsilonStart', path: ['epsilonEnd'] };
+
+/** Scoring constants of protocol 1 (docs/protocol.md, "Scoring"), each defaulting to scoring v1. */
 export const scoringConstantsSchema = z
-  .object({
-    baseMargin: z.number().min(0).lt(1).default(S.baseMargin),
-    epsilonStart: z.number().min(0).lt(1).default(S.epsilonStart),
-    epsilonEnd: z.number().min(0).lt(1).default(S.epsilonEnd),
-    epsilonDecayBlocks: z.number().int().min(0).default(S.epsilonDecayBlocks),
-    z: z.number().min(0).default(S.z),
-    tau: z.number().positive().default(S.tau),
-    emaAlpha: z.number().gt(0).max(1).default(S.emaAlpha),
-    minWeight: z.number().min(0).lt(1).default(S.minWeight),
-    contaminationMax: fraction(S.contaminationMax),
-    copyThreshold: z.number().gt(0).max(1).default(S.copyThreshold),
-  })
+  .object(scoringFields)
   .strict()
-  .refine((s) => s.epsilonEnd <= s.epsilonStart, { message: 'epsilonEnd must not exceed epsilonStart', path: ['epsilonEnd'] });
+  .refine((s) => s.epsilonEnd <= s.epsilonStart, epsilonOrder);
+
+/** Scoring constants of protocol 2: protocol 1's and the containment minimum of the copy rule. */
+export const scoringConstantsV2Schema = z
+  .object({ ...scoringFields, containmentMinRows: z.number().int().min(1).default(S2.containmentMinRows) })
+  .strict()
+  .refine((s) => s.epsilonEnd <= s.epsilonStart, epsilonOrder);
 
 /** Dataset limits: bounds that protect the validator (docs/protocol.md, "Datasets"). */
 export const datasetLimitsSchema = z
@@ -58,9 +74,10 @@ export const datasetLimitsSchema = z
   })
   .strict();
 
-export const competitionSchema = z
-  .object({
-    protocol: z.literal(PROTOCOL_VERSION),
+/** The fields of competition.json in their order (the parsed value keeps it), with the protocol's scoring schema. */
+function competitionShape<P extends number, S extends z.ZodType>(protocol: P, scoring: S) {
+  return {
+    protocol: z.literal(protocol),
     id: checked(competitionIdProblem),
     /** Free text for people (shown by tools; never interpreted). */
     title: z.string().max(200).optional(),
@@ -73,7 +90,7 @@ export const competitionSchema = z
       })
       .strict(),
     recipe: recipeSchema.prefault({}),
-    scoring: scoringConstantsSchema.prefault({}),
+    scoring,
     limits: datasetLimitsSchema.prefault({}),
     /** Evaluation set file at the root of the competition repo (same JSONL format as datasets). */
     evalFile: z
@@ -81,14 +98,23 @@ export const competitionSchema = z
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/, 'evalFile must be a plain file name in the repo root')
       .refine((f) => !f.includes('..'), 'evalFile must not contain ".."')
       .default('eval.jsonl'),
-  })
-  .strict();
+  };
+}
+
+export const competitionSchema = z.discriminatedUnion(
+  'protocol',
+  [
+    z.object(competitionShape(1, scoringConstantsSchema.prefault({}))).strict(),
+    z.object(competitionShape(2, scoringConstantsV2Schema.prefault({}))).strict(),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? `protocol must be one of ${PROTOCOL_VERSIONS.join(', ')}` : undefined) },
+);
 
 /** A competition with every default filled in. */
 export type Competition = z.infer<typeof competitionSchema>;
 /** competition.json as an owner may write it. */
 export type CompetitionInput = z.input<typeof competitionSchema>;
-export type ScoringConstantsInput = z.input<typeof scoringConstantsSchema>;
+export type ScoringConstantsInput = z.input<typeof scoringConstantsV2Schema>;
 export type DatasetLimitsConfig = z.infer<typeof datasetLimitsSchema>;
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The protocol miners and validators agree on (docs/protocol.md): commitments, the competition
- * pointer and competition.json, the recipe schema, and scoring v1. Pure: no I/O.
+ * pointer and competition.json (protocol 1 and 2), the recipe schema, and scoring: every verdict
+ * validators, the miner preview and the dataset tools give. Pure: no I/O.
  */
 export * from './result.js';
 export * from './commitment.js';

@@ -1,7 +1,11 @@
 /**
- * Scoring v1 (docs/protocol.md, "Scoring v1"): from per-example evaluation losses to the u16 weights a
+ * Scoring (docs/protocol.md, "Scoring"): from per-example evaluation losses to the u16 weights a
  * validator sets on chain. Pure, deterministic functions; every zero carries a reason a miner can
- * read. `scoreRound` runs steps 1–11; each step is also exported on its own.
+ * read. `scoreRound` runs steps 1–11; each step is also exported on its own, and every verdict a
+ * tool shows (the miner's preview, `flock dataset`) comes from these functions.
+ *
+ * Protocol 1 and 2 differ only in step 4: protocol 2 also counts a dataset that holds most of an
+ * earlier one as a copy (containment), switched on by `containmentMinRows` in the constants.
  *
  * Legend: uid i (later) and j (earlier); b = commitment block; r = registration block;
  * ℓ_i(x) = i's loss on evaluation example x (M examples); L_i = mean ℓ_i; ℓ_0/L_0 = base model.
@@ -30,6 +34,12 @@ export interface ScoringConstants {
   contaminationMax: number;
   /** Step 4: overlap with an earlier dataset at or above which a dataset is a copy. */
   copyThreshold: number;
+  /**
+   * Step 4, protocol 2 only: holding at least `copyThreshold` of an earlier dataset's rows makes a
+   * copy when those held rows are at least this many. Absent under protocol 1, whose copy rule
+   * looks at the share of the later dataset's own rows alone.
+   */
+  containmentMinRows?: number;
 }
 
 export const DEFAULT_SCORING_CONSTANTS: Readonly<ScoringConstants> = Object.freeze({
@@ -45,14 +55,32 @@ export const DEFAULT_SCORING_CONSTANTS: Readonly<ScoringConstants> = Object.free
   copyThreshold: 0.5,
 });
 
-/** O(i,j): the fraction of i's rows that exactly or nearly match a row of j's dataset. */
-export interface Overlap {
+/** Protocol 2's scoring defaults: protocol 1's, and the containment direction of the copy rule. */
+export const DEFAULT_SCORING_CONSTANTS_V2: Readonly<ScoringConstants & { containmentMinRows: number }> = Object.freeze({
+  ...DEFAULT_SCORING_CONSTANTS,
+  containmentMinRows: 100,
+});
+
+/**
+ * How much of each other's rows two datasets share: O(i,j), the fraction of i's rows that exactly
+ * or nearly match a row of j's dataset, and the reverse count (j's rows that match i's), from which
+ * C(i,j) = otherMatched ÷ otherRows, the share of j's dataset that i holds.
+ */
+export interface CopyEvidence {
+  /** O(i,j): fraction of this dataset's rows found in the other dataset, in [0, 1]. */
+  fraction: number;
+  /** Rows of the other dataset that match a row of this one; absent when not measured. */
+  otherMatched?: number;
+  /** Rows of the other dataset; absent when not measured. */
+  otherRows?: number;
+}
+
+/** Copy evidence against one committed dataset, with who committed it and when. */
+export interface Overlap extends CopyEvidence {
   /** uid that committed the other dataset. */
   uid: number;
   /** Block at which the other dataset was committed. */
   block: number;
-  /** Fraction of this submission's rows found in the other dataset, in [0, 1]. */
-  fraction: number;
 }
 
 /** One uid's facts for a round, as the validator established them. */
@@ -139,7 +167,8 @@ export interface RoundResult {
   burned: boolean;
 }
 
-type Zero = { stage: ZeroStage; reason: string };
+/** A zero: the step that gave it and the reason a miner reads. */
+export type Zero = { stage: ZeroStage; reason: string };
 
 // ───────────────────────────── steps 1–5: verdicts ─────────────────────────────
 
@@ -182,21 +211,107 @@ export function isEarlier(blockA: number, uidA: number, blockB: number, uidB: nu
   return blockA < blockB || (blockA === blockB && uidA < uidB);
 }
 
+/** The constants step 4 reads. */
+export type CopyRules = Pick<ScoringConstants, 'copyThreshold' | 'containmentMinRows'>;
+
+/** What step 4 makes of one pair: copy or not, which direction decided, and why in words. */
+export interface CopyFinding {
+  copy: boolean;
+  /** `own_rows`: O(i,j) ≥ threshold; `containment`: i holds enough of j's rows (protocol 2). */
+  by: 'own_rows' | 'containment' | null;
+  /** A sentence about the pair, naming the other dataset as `other` (without a "copy:" prefix). */
+  reason: string;
+}
+
 /**
- * Step 4: copies. A submission is a copy when it overlaps an earlier-committed dataset by at
- * least `copyThreshold`; the reason names the earliest such dataset.
+ * Step 4 for one pair: is the later dataset a copy of `other`, an earlier one?
+ *
+ * - Protocol 1 and 2: a copy when O(i,j) ≥ `copyThreshold` (most of its own rows are j's).
+ * - Protocol 2 (`containmentMinRows` set): also a copy when it holds C(i,j) ≥ `copyThreshold` of
+ *   j's rows and those held rows number at least `containmentMinRows`. Adding new rows around a
+ *   whole earlier dataset lowers O but not C, so dilution does not escape. The minimum count keeps
+ *   incidental overlap out: a small earlier dataset whose few rows came from a public source that a
+ *   large honest dataset also drew on is not "most of someone's work".
+ *
+ * @example
+ * judgeCopy({ fraction: 1 / 3, otherMatched: 300, otherRows: 300 }, DEFAULT_SCORING_CONSTANTS_V2, 'the dataset of uid 4').copy // true
  */
-export function copyVerdict(uid: number, block: number, overlaps: readonly Overlap[], copyThreshold: number): Zero | null {
-  let source: Overlap | null = null;
-  for (const o of overlaps) {
-    if (o.uid === uid || !(o.fraction >= copyThreshold) || !isEarlier(o.block, o.uid, block, uid)) continue;
-    if (source === null || isEarlier(o.block, o.uid, source.block, source.uid)) source = o;
+export function judgeCopy(e: CopyEvidence, rules: CopyRules, other: string): CopyFinding {
+  const t = rules.copyThreshold;
+  const min = rules.containmentMinRows;
+  const measured = e.otherMatched !== undefined && e.otherRows !== undefined && e.otherRows > 0;
+  const held = measured ? e.otherMatched! : 0;
+  const containment = measured ? held / e.otherRows! : 0;
+  if (e.fraction >= t) {
+    return { copy: true, by: 'own_rows', reason: `${pct(e.fraction)} of its rows match ${other}; at least ${pct(t)} counts as a copy` };
   }
-  if (source === null) return null;
-  return {
-    stage: 'copy',
-    reason: `copy: ${pct(source.fraction)} of its rows match the dataset of uid ${source.uid}, committed earlier (block ${source.block}, this one ${block}); at least ${pct(copyThreshold)} counts as a copy`,
-  };
+  if (min === undefined) {
+    return { copy: false, by: null, reason: `${pct(e.fraction)} of its rows match ${other}; a copy needs at least ${pct(t)} (protocol 1 does not count how much of the other dataset it holds)` };
+  }
+  const holds = measured ? `it holds ${held} of the ${e.otherRows} rows (${pct(containment)}) of ${other}` : null;
+  if (holds && containment >= t && held >= min) {
+    return {
+      copy: true, by: 'containment',
+      reason: `${holds}, though only ${pct(e.fraction)} of its own rows match; holding at least ${pct(t)} of an earlier dataset's rows, and at least ${min} of them, counts as a copy however many rows are added`,
+    };
+  }
+  if (!holds) {
+    return { copy: false, by: null, reason: `${pct(e.fraction)} of its rows match ${other}; a copy needs at least ${pct(t)} (how much of the other dataset it holds was not measured)` };
+  }
+  if (containment >= t) {
+    return {
+      copy: false, by: null,
+      reason: `${holds} and ${pct(e.fraction)} of its own rows match, but ${held} held rows are under the ${min} a copy by containment needs: a few shared rows (say, from the same public source) are incidental, not a copy`,
+    };
+  }
+  return { copy: false, by: null, reason: `${holds} and ${pct(e.fraction)} of its own rows match; a copy needs ${pct(t)} either way` };
+}
+
+/**
+ * Step 4: copies. A submission is a copy when `judgeCopy` finds it one against a dataset committed
+ * earlier (by another uid); the reason names the earliest such dataset.
+ */
+export function copyVerdict(uid: number, block: number, overlaps: readonly Overlap[], rules: CopyRules): Zero | null {
+  let source: { o: Overlap; finding: CopyFinding } | null = null;
+  for (const o of overlaps) {
+    if (o.uid === uid || !isEarlier(o.block, o.uid, block, uid)) continue;
+    const finding = judgeCopy(o, rules, otherName(o, block));
+    if (!finding.copy) continue;
+    if (source === null || isEarlier(o.block, o.uid, source.o.block, source.o.uid) || (o.uid === source.o.uid && strongerFinding(finding, o, source))) {
+      source = { o, finding };
+    }
+  }
+  return source === null ? null : { stage: 'copy', reason: `copy: ${source.finding.reason}` };
+}
+
+function otherName(o: Overlap, block: number): string {
+  return `the dataset of uid ${o.uid}, committed earlier (block ${o.block}, this one ${block})`;
+}
+
+/** Between two findings against the same uid: its own rows first, then the larger share (so input order never matters). */
+function strongerFinding(f: CopyFinding, o: Overlap, than: { o: Overlap; finding: CopyFinding }): boolean {
+  if (f.by !== than.finding.by) return f.by === 'own_rows';
+  if (o.fraction !== than.o.fraction) return o.fraction > than.o.fraction;
+  return (o.otherMatched ?? 0) > (than.o.otherMatched ?? 0);
+}
+
+/** What steps 3–4 need about one dataset, as a validator (or the miner's preview) measured it. */
+export interface TrainingEvidence {
+  uid: number;
+  /** Commitment block (for the preview: the block it would land in). */
+  block: number;
+  /** Rows considered (after maxRows) and how many match the evaluation set. */
+  rows: number;
+  contaminatedRows: number;
+  overlaps: readonly Overlap[];
+}
+
+/**
+ * Steps 3–4: the verdicts that zero a dataset before it is trained (contamination, then copies).
+ * The validator skips training when this is not null; the miner's preview shows the same verdict.
+ */
+export function trainingVerdict(e: TrainingEvidence, c: Pick<ScoringConstants, 'contaminationMax' | 'copyThreshold' | 'containmentMinRows'>): Zero | null {
+  return contaminationVerdict(e.rows, e.contaminatedRows, c.contaminationMax) ?? copyVerdict(e.uid, e.block, e.overlaps, c);
 }
 
 /** Step 5: the base hurdle. L_i must be below (1 − baseMargin)·L_0. */
@@ -362,7 +477,7 @@ function lossesProblem(losses: ArrayLike<number>, m: number): string | null {
 }
 
 /**
- * Run scoring v1 steps 1–10 for one round and return the final weights (summing to 1), the
+ * Run scoring steps 1–10 for one round and return the final weights (summing to 1), the
  * smoothed W to persist, and per-uid scores with a reason for every zero. Deterministic: the
  * result depends only on the inputs, not on their order.
  *
@@ -390,8 +505,7 @@ export function scoreRound(inputs: RoundInputs): RoundResult {
     const verdict =
       commitmentVerdict(s) ??
       datasetVerdict(s) ??
-      contaminationVerdict(s.rows ?? 0, s.contaminatedRows ?? 0, c.contaminationMax) ??
-      copyVerdict(s.uid, s.commitmentBlock!, s.overlaps ?? [], c.copyThreshold) ??
+      trainingVerdict({ uid: s.uid, block: s.commitmentBlock!, rows: s.rows ?? 0, contaminatedRows: s.contaminatedRows ?? 0, overlaps: s.overlaps ?? [] }, c) ??
       evaluationVerdict(s, m);
     if (verdict) {
       zero.set(s.uid, verdict);

@@ -108,7 +108,7 @@ export function committersOf(store: ValidatorStore, competitionId: string): Map<
   return committers;
 }
 
-/** O(this dataset, j) for every committed dataset j it overlaps (identical data: O = 1). */
+/** O(this dataset, j), and how many of j's rows it holds, for every committed dataset j it overlaps (identical data: O = 1). */
 export function overlapsOf(
   identity: string,
   fp: DatasetFingerprints | undefined,
@@ -120,7 +120,8 @@ export function overlapsOf(
   for (const who of committers.get(identity) ?? []) out.push({ uid: who.uid, block: who.block, fraction: 1 });
   if (fp) {
     for (const m of cache.matches(fp)) {
-      for (const who of committers.get(m.identity) ?? []) out.push({ uid: who.uid, block: who.block, fraction: m.overlap });
+      const reverse = m.storedMatched === null ? {} : { otherMatched: m.storedMatched, otherRows: m.rows };
+      for (const who of committers.get(m.identity) ?? []) out.push({ uid: who.uid, block: who.block, fraction: m.overlap, ...reverse });
     }
   }
   return out;

@@ -22,7 +22,7 @@ import type { Backend } from '../engine/backend/backend.js';
 import { computeIdentity } from '../engine/run.js';
 import { contamination, type FingerprintIndex } from '../dataset/index.js';
 import { IntegrityError, type HubClient } from '../hub/index.js';
-import { commitmentForCompetition, copyVerdict, parseCompetitionPointer, scoreRound, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
+import { commitmentForCompetition, parseCompetitionPointer, scoreRound, trainingVerdict, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
@@ -372,11 +372,13 @@ export class Validator {
           }
         }
       }
-      const contaminated = check && check.rows > 0 && check.contaminatedRows / check.rows > scoring.contaminationMax;
-      // a copy of an earlier submission scores 0 whatever its loss: do not spend training on it
+      // a contaminated dataset or a copy of an earlier submission scores 0 whatever its loss: do not spend training on it
       const fp = this.files.fingerprints.get(identity);
-      const copy = copyVerdict(c.uid, c.commitment.block, overlapsOf(identity, fp, this.overlaps, committers), scoring.copyThreshold);
-      if (!contaminated && !copy) {
+      const zeroed = trainingVerdict({
+        uid: c.uid, block: c.commitment.block, rows: check?.rows ?? 0, contaminatedRows: check?.contaminatedRows ?? 0,
+        overlaps: overlapsOf(identity, fp, this.overlaps, committers),
+      }, scoring);
+      if (!zeroed) {
         store.enqueueEvaluation(key, identity, c.commitment.block);
         onQueued?.();
       }

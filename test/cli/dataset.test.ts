@@ -137,6 +137,29 @@ describe('flock dataset compare and contamination', () => {
     expect(runFlock(['dataset', 'compare', a, a]).stdout).toContain('O(A,B) = 1.0000');
   });
 
+  it('compare prints both directions and judges a diluted copy: a copy under protocol 2, not under protocol 1', () => {
+    const original = makeRows(20, 120, 300);
+    const orig = file('orig.jsonl', toJsonl(original));
+    const diluted = file('diluted.jsonl', toJsonl(shuffled([...original, ...makeRows(21, 240, 300)])));
+    const v2 = runFlock(['dataset', 'compare', diluted, orig, '--json']);
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(json(v2.stdout)).toMatchObject({ matched: 120, containment: 1, heldRows: 120, protocol: 2, containmentMinRows: 100, copy: true, copyBy: 'containment' });
+    expect(json(v2.stdout).overlap).toBeCloseTo(1 / 3, 12);
+    expect(json(v2.stdout).reason).toMatch(/^it holds 120 of the 120 rows \(100%\) of B/);
+    const v1 = runFlock(['dataset', 'compare', diluted, orig, '--json', '--protocol', '1']);
+    expect(json(v1.stdout)).toMatchObject({ containment: 1, protocol: 1, containmentMinRows: null, copy: false, copyBy: null });
+    const text = runFlock(['dataset', 'compare', diluted, orig]).stdout;
+    expect(text).toContain("C(A,B) = 1.0000: A holds 120 of B's 120 rows");
+    expect(text).toContain('copy (protocol 2 defaults)');
+    // a competition's own constants: a containment minimum above what A holds
+    const comp = file('competition.json', JSON.stringify({ protocol: 2, id: '1', baseModel: { repo: 'a/b', revision: 'c'.repeat(40) }, scoring: { containmentMinRows: 121 } }));
+    const own = runFlock(['dataset', 'compare', diluted, orig, '--json', '--competition', comp]);
+    expect(json(own.stdout)).toMatchObject({ protocol: 2, containmentMinRows: 121, copy: false });
+    expect(json(own.stdout).reason).toContain('120 held rows are under the 121');
+    expect(runFlock(['dataset', 'compare', diluted, orig, '--protocol', '3']).code).toBe(2);
+    expect(runFlock(['dataset', 'compare', diluted, orig, '--competition', file('bad-competition.json', '{"protocol": 9}')]).code).toBe(2);
+  });
+
   it('contamination exits 1 over the limit and lists the lines, 0 within it', () => {
     const evalSet = file('eval.jsonl', toJsonl(rows.slice(0, 5)));
     const data = file('data.jsonl', toJsonl([...makeRows(9, 99, 400), rows[2]]));

@@ -2,6 +2,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { twoWayOverlap } from '../../src/dataset/containment.js';
 import { FingerprintIndex } from '../../src/dataset/fingerprint-index.js';
 import { fingerprintRows } from '../../src/dataset/fingerprint-rows.js';
 import type { DatasetFingerprints } from '../../src/dataset/sketch.js';
@@ -38,7 +40,7 @@ describe('FingerprintIndex', () => {
     const index = openIndex('copies.sqlite');
     index.add('orig', fpA);
     index.add('other', fpB);
-    expect(index.query(fpA)).toEqual([{ datasetId: 'orig', identity: fpA.identity, rows: 300, overlap: 1, exact: 300, matched: 300 }]);
+    expect(index.query(fpA)).toEqual([{ datasetId: 'orig', identity: fpA.identity, rows: 300, overlap: 1, exact: 300, matched: 300, storedMatched: 300, containment: 1 }]);
     expect(index.query(fingerprintRows(shuffled(a)))[0]).toMatchObject({ datasetId: 'orig', overlap: 1 });
     const edited = index.query(fingerprintRows(wordEdited(a, 0.1)));
     expect(edited.map((r) => r.datasetId)).toEqual(['orig']);
@@ -68,6 +70,49 @@ describe('FingerprintIndex', () => {
     expect(again.query(fpA, { minOverlap: 1.01 })).toEqual([]);
     expect(again.remove('uid2')).toBe(1);
     expect(again.query(fpA).map((r) => r.datasetId)).toEqual(['uid1']);
+  });
+
+  it('answers the other direction too: how much of each stored dataset the query holds, as twoWayOverlap measures it', () => {
+    const index = openIndex('both.sqlite');
+    index.add('small', fpA);
+    index.add('b', fpB);
+    // all of A (edited a little) inside twice as many new rows, and a few rows of B
+    const later = [...wordEdited(a, 0.05), ...makeRows(104, 600, 600), ...b.slice(0, 10)];
+    const fpLater = fingerprintRows(shuffled(later));
+    const res = index.query(fpLater);
+    expect(res.map((r) => r.datasetId)).toEqual(['small', 'b']);
+    for (const [r, stored] of [[res[0]!, fpA], [res[1]!, fpB]] as const) {
+      const o = twoWayOverlap(fpLater, stored);
+      expect(r).toMatchObject({ overlap: o.overlap, matched: o.matched, exact: o.exact, storedMatched: o.otherMatched, containment: o.containment });
+    }
+    expect(res[0]!.overlap).toBeLessThan(0.5);
+    expect(res[0]!.containment).toBeGreaterThan(0.9);
+    expect(res[1]!.storedMatched).toBe(10);
+    // minOverlap keeps a dataset that reaches it in either direction
+    expect(index.query(fpLater, { minOverlap: 0.5 }).map((r) => r.datasetId)).toEqual(['small']);
+  });
+
+  it('upgrades a file made before row keys were kept: the column is added, old entries count as absent until stored again', () => {
+    const path = join(dir, 'legacy.sqlite');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE datasets (id INTEGER PRIMARY KEY, dataset_id TEXT NOT NULL, identity TEXT NOT NULL, rows INTEGER NOT NULL,
+        added_at TEXT NOT NULL, signature BLOB NOT NULL, sketch BLOB NOT NULL, UNIQUE (dataset_id, identity));`);
+    db.close();
+    const fresh = openIndex('legacy.sqlite');
+    fresh.add('old', fpA);
+    fresh.close();
+    // an entry as the earlier version wrote it: no row keys
+    const raw = new Database(path);
+    raw.prepare('UPDATE datasets SET row_keys = NULL').run();
+    raw.close();
+    const index = openIndex('legacy.sqlite');
+    expect(index.has('old', fpA.identity)).toBe(false);
+    expect(index.list().map((d) => d.datasetId)).toEqual(['old']);
+    expect(index.query(fpA)).toEqual([expect.objectContaining({ datasetId: 'old', overlap: 1, storedMatched: null, containment: null })]);
+    index.add('old', fpA);
+    expect(index.has('old', fpA.identity)).toBe(true);
+    expect(index.query(fpA)[0]).toMatchObject({ storedMatched: 300, containment: 1 });
   });
 
   it('counts its changes in generation, so cached query results know when to go stale', () => {

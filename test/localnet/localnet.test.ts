@@ -54,7 +54,7 @@ function verdictTests(name: string, extra: string[], more: (get: () => LocalnetR
 
     it('gives the copies and the contaminated dataset zero, with the right reasons', () => {
       const good = miner('good');
-      for (const kind of ['copy', 'reworded-copy']) {
+      for (const kind of ['copy', 'reworded-copy', 'diluted-copy']) {
         const m = miner(kind);
         expect(m.incentive).toBe(0);
         expect(m.weights.every((w) => w === 0)).toBe(true);
@@ -62,6 +62,8 @@ function verdictTests(name: string, extra: string[], more: (get: () => LocalnetR
         expect(m.zeroReason).toContain(`uid ${good.uid}`);
         expect(m.block).toBeGreaterThan(good.block);
       }
+      // the diluted copy is caught by what it holds of the good dataset (protocol 2), not by its own rows
+      expect(miner('diluted-copy').zeroReason).toMatch(/^copy: it holds \d+ of the \d+ rows \(100%\) of the dataset of uid /);
       const c = miner('contaminated');
       expect(c.incentive).toBe(0);
       expect(c.zeroReason).toMatch(/^contamination: /);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { contamination, overlap, validateDataset } from '../../src/dataset/index.js';
+import { contamination, overlap, twoWayOverlap, validateDataset } from '../../src/dataset/index.js';
 import { DATASET_KINDS, buildTaskData, toJsonl } from '../../src/localnet/tasks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flock-tasks-'));
@@ -21,7 +21,7 @@ describe('localnet task data', () => {
   it('is deterministic and every kind is a valid dataset of the asked size', async () => {
     expect(toJsonl(buildTaskData({ evalRows: 48, datasetRows: 96 }).datasets.good)).toBe(toJsonl(data.datasets.good));
     for (const kind of DATASET_KINDS) {
-      expect(data.datasets[kind]).toHaveLength(96);
+      expect(data.datasets[kind]).toHaveLength(kind === 'diluted-copy' ? 3 * 96 : 96);
       await fingerprints(kind, toJsonl(data.datasets[kind]));
     }
   });
@@ -42,5 +42,17 @@ describe('localnet task data', () => {
     expect(toJsonl(reworded)).not.toBe(toJsonl(data.datasets.good));
     expect(overlap(await fingerprints('reworded', toJsonl(reworded)), good).overlap).toBe(1);
     expect(overlap(await fingerprints('medium', toJsonl(data.datasets.medium)), good).overlap).toBeLessThan(0.5);
+  });
+
+  it('the diluted copy: only a third of its rows are the good dataset, and it holds every good row', async () => {
+    const good = await fingerprints('good', toJsonl(data.datasets.good));
+    const o = twoWayOverlap(await fingerprints('diluted', toJsonl(data.datasets['diluted-copy'])), good);
+    // a third, and a few new rows that happen to nearly match good ones (same task, same frame): under protocol 1's 50%
+    expect(o.overlap).toBeGreaterThanOrEqual(1 / 3);
+    expect(o.overlap).toBeLessThan(0.5);
+    expect(o.otherMatched).toBe(96);
+    expect(o.containment).toBe(1);
+    // its new rows are right answers too: nothing else makes it a copy
+    expect(contamination(await fingerprints('diluted', toJsonl(data.datasets['diluted-copy'])), await fingerprints('eval', toJsonl(data.evalRows))).contaminatedRows).toEqual([]);
   });
 });

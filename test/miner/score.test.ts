@@ -45,6 +45,7 @@ describe('miner score', () => {
     expect(r.beatsBase).toBe(true);
     expect(r.contamination.zero).toBe(false);
     expect(r.copies).toEqual([]);
+    expect(r.verdict).toBeNull();
     expect(steps.at(-1)?.[0]).toBe(steps.at(-1)?.[1]);
   }, 60_000);
 
@@ -62,12 +63,27 @@ describe('miner score', () => {
     expect(r.copies).toHaveLength(1);
     expect(r.copies[0]).toMatchObject({ uid: m.uid, block: sub.block });
     expect(r.copies[0]!.overlap).toBeGreaterThanOrEqual(0.5);
+    expect(r.verdict).toEqual({ stage: 'copy', reason: r.copies[0]!.reason });
+    expect(r.verdict!.reason).toContain(`uid ${m.uid}, committed earlier (block ${sub.block}`);
+
+    // the competition is protocol 2: a dataset holding all of the original among new rows is a copy too
+    const diluted = join(f.root, 'diluted.jsonl');
+    writeFileSync(diluted, toJsonl(data.datasets['diluted-copy']));
+    const d = await scoreDataset({
+      hub: f.ownerHub, pointer, datasetPath: diluted, backend, log: silentLogger,
+      committed: [{ uid: m.uid, block: sub.block, repo: 'miners/orig', revision: sub.revision }],
+    });
+    expect(d.copies).toHaveLength(1);
+    expect(d.copies[0]!.overlap).toBeLessThan(0.5);
+    expect(d.copies[0]!.containment).toBe(1);
+    expect(d.verdict?.reason).toMatch(/^copy: it holds 24 of the 24 rows \(100%\)/);
 
     const cont = join(f.root, 'contaminated.jsonl');
     writeFileSync(cont, toJsonl(data.datasets.contaminated));
     const c = await scoreDataset({ hub: f.ownerHub, pointer, datasetPath: cont, backend, log: silentLogger });
     expect(c.contamination.zero).toBe(true);
     expect(c.contamination.contaminatedRows).toBeGreaterThan(0);
+    expect(c.verdict?.stage).toBe('contamination');
   }, 90_000);
 
   it('flock miner score --competition POINTER prints the losses and verdicts (CLI)', async () => {

@@ -7,7 +7,7 @@ import {
   type Competition,
 } from '../../src/protocol/competition.js';
 import { RECIPE_V1 } from '../../src/protocol/recipe.js';
-import { DEFAULT_SCORING_CONSTANTS, type ScoringConstants } from '../../src/protocol/scoring.js';
+import { DEFAULT_SCORING_CONSTANTS, DEFAULT_SCORING_CONSTANTS_V2, type ScoringConstants } from '../../src/protocol/scoring.js';
 
 const SHA = 'c0ffee0000000000000000000000000000000001';
 const minimal = { protocol: 1, id: '1', baseModel: { repo: 'meta-llama/Llama-3.2-1B', revision: SHA } };
@@ -45,7 +45,12 @@ describe('competition.json', () => {
   });
 
   it.each([
-    ['wrong protocol', { ...minimal, protocol: 2 }, /protocol/],
+    ['unknown protocol', { ...minimal, protocol: 3 }, /protocol: protocol must be one of 1, 2/],
+    ['no protocol', { id: '1', baseModel: minimal.baseModel }, /protocol must be one of/],
+    ['a protocol-2 constant under protocol 1', { ...minimal, scoring: { containmentMinRows: 10 } }, /scoring: .*containmentMinRows/],
+    ['containmentMinRows below 1', { ...minimal, protocol: 2, scoring: { containmentMinRows: 0 } }, /scoring\.containmentMinRows/],
+    ['fractional containmentMinRows', { ...minimal, protocol: 2, scoring: { containmentMinRows: 2.5 } }, /scoring\.containmentMinRows/],
+    ['ε end > start under protocol 2', { ...minimal, protocol: 2, scoring: { epsilonStart: 0.01, epsilonEnd: 0.02 } }, /epsilonEnd must not exceed/],
     ['missing base model', { protocol: 1, id: '1' }, /baseModel/],
     ['branch revision', { ...minimal, baseModel: { repo: 'a/b', revision: 'main' } }, /baseModel\.revision: .*branch or tag/],
     ['bad repo', { ...minimal, baseModel: { repo: 'llama', revision: SHA } }, /baseModel\.repo: .*owner\/name/],
@@ -59,6 +64,36 @@ describe('competition.json', () => {
     const r = parseCompetition(JSON.stringify(input));
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+
+  it('parses a protocol-1 file to exactly the value (and JSON text) it always did', () => {
+    const r = parseCompetition(JSON.stringify({ ...minimal, title: 't' }));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    // the fields in their order, every default filled, nothing of protocol 2 added
+    const expected = {
+      protocol: 1, id: '1', title: 't', baseModel: minimal.baseModel, recipe: RECIPE_V1, scoring: { ...DEFAULT_SCORING_CONSTANTS },
+      limits: { maxRows: 1000, maxBytes: 16 * 1024 * 1024, maxTokensPerRow: 4096 }, evalFile: 'eval.jsonl',
+    };
+    expect(JSON.stringify(r.value)).toBe(JSON.stringify(expected));
+    expect('containmentMinRows' in r.value.scoring).toBe(false);
+  });
+
+  it('protocol 2 adds the containment minimum of the copy rule, with its default or the owner’s value', () => {
+    const r = parseCompetition(JSON.stringify({ ...minimal, protocol: 2 }));
+    expect(r.ok && r.value.protocol).toBe(2);
+    expect(r.ok && r.value.scoring).toEqual(DEFAULT_SCORING_CONSTANTS_V2);
+    expect(DEFAULT_SCORING_CONSTANTS_V2).toEqual({ ...DEFAULT_SCORING_CONSTANTS, containmentMinRows: 100 });
+    const own = parseCompetition({ ...minimal, protocol: 2, scoring: { containmentMinRows: 24, tau: 0.5 } });
+    expect(own.ok && own.value.scoring).toMatchObject({ containmentMinRows: 24, tau: 0.5, copyThreshold: 0.5 });
+    // everything else parses as under protocol 1
+    const one = parseCompetition({ ...minimal, recipe: { epochs: 2 } });
+    const two = parseCompetition({ ...minimal, protocol: 2, recipe: { epochs: 2 } });
+    if (!one.ok || !two.ok) throw new Error('both parse');
+    const { protocol: _p1, scoring: s1, ...rest1 } = one.value;
+    const { protocol: _p2, scoring: s2, ...rest2 } = two.value;
+    expect(rest2).toEqual(rest1);
+    expect(s2).toEqual({ ...s1, containmentMinRows: 100 });
   });
 
   it('rejects text that is not JSON, or too large, without throwing', () => {

@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalRow, fingerprintRows, overlap, type CanonicalRow } from '../../src/dataset/index.js';
+import { canonicalRow, fingerprintRows, overlap, twoWayOverlap, type CanonicalRow } from '../../src/dataset/index.js';
 import {
   DEFAULT_SCORING_CONSTANTS,
   DEFAULT_SCORING_CONSTANTS as C,
+  DEFAULT_SCORING_CONSTANTS_V2 as C2,
+  copyVerdict,
   epsilonAt,
+  judgeCopy,
+  trainingVerdict,
   laterBeatsEarlier,
   meanLoss,
   scoreRound,
   smoothWeights,
   softmax,
   toU16Weights,
+  type Overlap,
   type RoundInputs,
   type SubmissionInput,
 } from '../../src/protocol/scoring.js';
@@ -314,6 +319,106 @@ describe('copies measured on real datasets by the dataset toolkit', () => {
     expect(o).toBeLessThan(DEFAULT_SCORING_CONSTANTS.copyThreshold);
     const res = round([sub(1, 100, lossesFor(0.1, 83)), sub(2, 200, lossesFor(0.2, 84), { overlaps: [{ uid: 1, block: 100, fraction: o }] })]);
     expect(res.perUid.find((u) => u.uid === 2)!.stage).toBeUndefined();
+  });
+});
+
+describe('copies by containment (protocol 2)', () => {
+  const fp = (rows: CanonicalRow[]) => fingerprintRows(rows.map((r) => canonicalRow(r.system, r.conversations)));
+  /** Copy evidence of `later` against `earlier`, committed by `uid` at `block`, as the toolkit measures it. */
+  const evidence = (later: CanonicalRow[], earlier: CanonicalRow[], uid: number, block: number): Overlap => {
+    const o = twoWayOverlap(fp(later), fp(earlier));
+    return { uid, block, fraction: o.overlap, otherMatched: o.otherMatched, otherRows: o.otherRows };
+  };
+  const original = makeRows(501, 300, 300);
+  // the dilution attack: the original's whole dataset plus twice as many new rows, shuffled
+  const diluted = shuffled([...original, ...makeRows(502, 600, 300)], 5);
+  const origLosses = lossesFor(0.1, 90);
+  // training on the original's rows and more: a better loss than the original
+  const copierLosses = lossesFor(0.13, 91);
+
+  it('the diluted copy holds all of the original: O = 1/3, C = 1', () => {
+    const e = evidence(diluted, original, 1, 100);
+    expect(e.fraction).toBeCloseTo(1 / 3, 12);
+    expect(e.otherMatched).toBe(300);
+    expect(e.otherRows).toBe(300);
+  });
+
+  it('protocol 2 scores the diluted copy 0 as a copy, with a reason naming the original and both shares', () => {
+    const copier = sub(2, 200, copierLosses, { overlaps: [evidence(diluted, original, 1, 100)] });
+    const res = round([sub(1, 100, origLosses), copier], { constants: C2 });
+    const u = res.perUid.find((p) => p.uid === 2)!;
+    expect(u.stage).toBe('copy');
+    expect(u.weight).toBe(0);
+    expect(u.reason).toMatch(/^copy: it holds 300 of the 300 rows \(100%\) of the dataset of uid 1, committed earlier \(block 100, this one 200\)/);
+    expect(u.reason).toContain('only 33.33% of its own rows match');
+    expect(u.reason).toContain(`at least ${C2.containmentMinRows} of them`);
+    expect(res.perUid.find((p) => p.uid === 1)!.stage).toBeUndefined();
+    expect(weightOf(res, 1)).toBe(1);
+  });
+
+  it('protocol 1 keeps its behaviour: the same diluted copy is not a copy and takes the original’s wins', () => {
+    const copier = sub(2, 200, copierLosses, { overlaps: [evidence(diluted, original, 1, 100)] });
+    const res = round([sub(1, 100, origLosses), copier]);
+    expect(res.perUid.find((p) => p.uid === 2)!.stage).toBeUndefined();
+    expect(weightOf(res, 2)).toBeGreaterThan(weightOf(res, 1));
+    // its reason for a real copy is word for word the one protocol 1 always gave
+    const v = copyVerdict(3, 300, [{ uid: 1, block: 100, fraction: 0.75, otherMatched: 300, otherRows: 300 }], C);
+    expect(v).toEqual({ stage: 'copy', reason: 'copy: 75% of its rows match the dataset of uid 1, committed earlier (block 100, this one 300); at least 50% counts as a copy' });
+  });
+
+  it('honest: two datasets that each drew a few rows from the same public source are not copies', () => {
+    const source = makeRows(503, 30, 300);
+    const a = shuffled([...source, ...makeRows(504, 270, 300)], 6);
+    const b = shuffled([...source, ...makeRows(505, 370, 300)], 7);
+    const e = evidence(b, a, 1, 100);
+    expect(e.otherMatched).toBe(30);
+    const res = round([sub(1, 100, origLosses), sub(2, 200, copierLosses, { overlaps: [e] })], { constants: C2 });
+    expect(res.perUid.find((p) => p.uid === 2)!.stage).toBeUndefined();
+  });
+
+  it('honest: a small early dataset inside a large later one is not a copy below the minimum count; at it, it is', () => {
+    const big = makeRows(506, 1000, 200);
+    const small = big.slice(0, C2.containmentMinRows - 1); // e.g. the first rows of a public dataset
+    const e = evidence(big, small, 1, 100);
+    expect(e.otherMatched! / e.otherRows!).toBe(1);
+    const f = judgeCopy(e, C2, 'the earlier dataset');
+    expect(f).toMatchObject({ copy: false, by: null });
+    expect(f.reason).toContain(`${C2.containmentMinRows - 1} held rows are under the ${C2.containmentMinRows}`);
+    expect(copyVerdict(2, 200, [e], C2)).toBeNull();
+    const atMin = evidence(big, big.slice(0, C2.containmentMinRows), 1, 100);
+    expect(copyVerdict(2, 200, [atMin], C2)?.stage).toBe('copy');
+    // half of an earlier dataset is enough; less is not
+    const half = evidence(big.slice(0, 800), [...big.slice(200, 400), ...makeRows(507, 200, 200)], 1, 100);
+    expect(half.otherMatched).toBe(200);
+    expect(judgeCopy(half, C2, 'x').by).toBe('containment');
+    const under = evidence(big.slice(0, 800), [...big.slice(201, 400), ...makeRows(508, 201, 200)], 1, 100);
+    expect(judgeCopy(under, C2, 'x').copy).toBe(false);
+  });
+
+  it('the reverse direction, unmeasured, leaves only the own-rows rule; a later dataset is never the source', () => {
+    expect(copyVerdict(2, 200, [{ uid: 1, block: 100, fraction: 0.34 }], C2)).toBeNull();
+    expect(judgeCopy({ fraction: 0.34 }, C2, 'x').reason).toContain('not measured');
+    expect(copyVerdict(1, 100, [{ uid: 2, block: 200, fraction: 1, otherMatched: 900, otherRows: 900 }], C2)).toBeNull();
+    expect(copyVerdict(1, 100, [{ uid: 1, block: 50, fraction: 1 }], C2)).toBeNull(); // its own earlier commitment
+  });
+
+  it('names the earliest source, and the verdict does not depend on the order of the evidence', () => {
+    const overlaps: Overlap[] = [
+      { uid: 5, block: 150, fraction: 0.9 },
+      { uid: 4, block: 120, fraction: 0.2, otherMatched: 200, otherRows: 300 },
+      { uid: 4, block: 120, fraction: 0.6 },
+      { uid: 7, block: 90, fraction: 0.1, otherMatched: 20, otherRows: 20 }, // too few held rows
+    ];
+    const v = copyVerdict(9, 300, overlaps, C2)!;
+    expect(v.reason).toBe('copy: 60% of its rows match the dataset of uid 4, committed earlier (block 120, this one 300); at least 50% counts as a copy');
+    for (let k = 0; k < 8; k++) expect(copyVerdict(9, 300, shuffled(overlaps, 40 + k), C2)).toEqual(v);
+  });
+
+  it('contamination is judged before copies, as scoreRound does', () => {
+    const e = { uid: 2, block: 200, rows: 900, contaminatedRows: 90, overlaps: [evidence(diluted, original, 1, 100)] };
+    expect(trainingVerdict(e, C2)?.stage).toBe('contamination');
+    expect(trainingVerdict({ ...e, contaminatedRows: 0 }, C2)?.stage).toBe('copy');
+    expect(trainingVerdict({ ...e, contaminatedRows: 0 }, C)).toBeNull();
   });
 });
 

@@ -29,7 +29,7 @@ const E2E = [
   'test/evaluation/queue.test.ts',
   'test/util/redis-server.test.ts',
   // the validator loop against both
-  'test/validator/{faults,remote-evaluations,validator}.test.ts',
+  'test/validator/{faults,publisher,remote-evaluations,validator}.test.ts',
   // the PyTorch oracle
   'test/engine/{evaluate,train}.test.ts',
   // a WebGPU device

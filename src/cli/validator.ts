@@ -12,7 +12,11 @@ import type { Backend } from '../engine/backend/backend.js';
 import { BACKEND_KINDS, createBackend, parseBackendKind } from '../engine/backend/select.js';
 import { DEFAULT_QUEUE_NAME, EvaluationQueue } from '../evaluation/queue.js';
 import { DEFAULT_QUEUE_DEPTH } from '../validator/remote-evaluations.js';
-import { FlockError, UsageError } from '../util/errors.js';
+import { defaultResultsRepo, ResultsPublisher } from '../validator/publisher.js';
+import type { HubClient } from '../hub/index.js';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import type { Logger } from '../util/log.js';
+import { errorMessage, FlockError, UsageError } from '../util/errors.js';
 import { printable } from '../util/terminal-text.js';
 import { startMetricsServer } from '../validator/metrics.js';
 import { formatLeaderboard, readStatus } from '../validator/status.js';
@@ -32,6 +36,7 @@ const runSchema = z.object({
   cacheDir: text.optional(), metricsPort: nonNegativeInt.optional(), metricsHost: text, once: flag, rounds: positiveInt.optional(),
   blockSeconds: positiveInt, pollMs: positiveInt.optional(), retryMs: positiveInt,
   queue: text.optional(), queueName: text, queueDepth: positiveInt,
+  'results.repo': text.optional(), publish: flag,
 });
 const statusSchema = z.object({ ...walletSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt.optional(), stateDir: text.optional() });
 
@@ -70,6 +75,7 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
   let chain: SubtensorChain | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   let validator: Validator | undefined;
+  let publisher: ResultsPublisher | undefined;
   const onSignal = () => {
     log.warning('stopping after the current step (signal again to force)');
     validator?.stop();
@@ -79,7 +85,9 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
   process.once('SIGTERM', onSignal);
   try {
     chain = await connectFromFlags(ctx, { endpoint, retryMs: retryBaseMs });
+    publisher = o.publish ? await resultsPublisher({ hub, chain, netuid, pair: hotkey.pair, repo: o['results.repo'], log }) : undefined;
     validator = new Validator({
+      publisher,
       chain, hub, store, index, netuid, signer: hotkey, log,
       ...(queue ? { queue, queueDepth: o.queueDepth } : { backend }),
       blockSeconds: o.blockSeconds, retryBaseMs, pollMs: o.pollMs,
@@ -97,12 +105,36 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
     process.removeListener('SIGTERM', onSignal);
     await metricsServer?.close();
     await validator?.close();
+    publisher?.close();
     await chain?.close().catch(() => undefined);
     backend?.dispose();
     await queue?.close();
     index.close();
     store.close();
   }
+}
+
+/**
+ * The publisher of this validator's round results, or undefined (with a warning saying why) when
+ * the hub client has no token or cannot say whose it is.
+ */
+async function resultsPublisher(o: { hub: HubClient; chain: SubtensorChain; netuid: number; pair: KeyringPair; repo?: string; log: Logger }): Promise<ResultsPublisher | undefined> {
+  const { hub, log } = o;
+  if (!hub.hasToken) {
+    log.warning('round results are not published: set HF_TOKEN to a token that may create and write dataset repos (or pass --no-publish to say so)');
+    return undefined;
+  }
+  let repo = o.repo;
+  if (!repo) {
+    try {
+      repo = defaultResultsRepo((await hub.whoAmI()).name, o.netuid, o.pair.address);
+    } catch (err) {
+      log.warning(`round results are not published: the hub cannot say whose token this is (${errorMessage(err)}); pass --results.repo OWNER/NAME`);
+      return undefined;
+    }
+  }
+  log.info(`each round's signed results go to the dataset repo ${repo}`);
+  return new ResultsPublisher({ hub, chain: o.chain, netuid: o.netuid, pair: o.pair, repoId: repo, log });
 }
 
 async function statusCommand(ctx: CommandContext<z.output<typeof statusSchema>>): Promise<number> {
@@ -142,6 +174,8 @@ export function register(program: Command): void {
     .addOption(new Option('--queue-name <name>', 'base name of the queues, as the workers\'').default(DEFAULT_QUEUE_NAME))
     .addOption(new Option('--queue-depth <n>', 'evaluation jobs in flight at most with --queue').default(DEFAULT_QUEUE_DEPTH).argParser(parsePositiveInt('--queue-depth')))
     .addOption(new Option('--cache-dir <dir>', 'Hugging Face cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)'))
+    .addOption(new Option('--results.repo <owner/name>', "the hub dataset repo each round's signed results are published to (default <token's user>/flock-results-<netuid>-<hotkey[0:8]>)"))
+    .addOption(new Option('--no-publish', "do not publish round results (nor point the hotkey's commitment to them)"))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on http://host:port/metrics').argParser(parseNonNegativeInt('--metrics-port')))
     .addOption(new Option('--metrics-host <host>', 'interface for the metrics server').default('127.0.0.1'))
     .addOption(new Option('--once', 'one pass (sync, evaluate the queue, score, set weights), then exit'))

@@ -223,10 +223,10 @@ export function formatResultsPointer(p: ResultsPointer): string {
 }
 
 /** Parse a results pointer; never throws. Anything else (a miner's commitment) is `not_results`. */
-export function parseResultsPointer(raw: string): ParseResult<ResultsPointer, 'not_results' | 'bad_repo_id'> {
+export function parseResultsPointer(raw: string | Uint8Array): ParseResult<ResultsPointer, 'not_results' | 'bad_repo_id'> {
   let value: unknown;
   try {
-    value = JSON.parse(raw);
+    value = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw));
   } catch {
     return { ok: false, code: 'not_results', reason: 'not a results pointer' };
   }

@@ -22,6 +22,7 @@ import type { Backend } from '../engine/backend/backend.js';
 import { computeIdentity } from '../engine/run.js';
 import { contamination, type FingerprintIndex } from '../dataset/index.js';
 import { IntegrityError, type HubClient } from '../hub/index.js';
+import { parseResultsPointer } from '../protocol/results.js';
 import { commitmentForCompetition, parseCompetitionPointer, scoreRound, trainingVerdict, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -39,6 +40,8 @@ import type { TrainingOutcome, TrainingRequest } from '../evaluation/training-se
 import { ValidatorMetrics } from './metrics.js';
 import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommitment } from './round.js';
 import { RemoteEvaluations, type RemoteEvaluation, type SettledEvaluation } from './remote-evaluations.js';
+import type { ResultsPublisher } from './publisher.js';
+import { buildRoundResults } from './results.js';
 import { BASE_EVALUATION, type EvaluationRecord, type HubIntegrityFailure, type SubmissionRecord, type ValidatorStore } from './store.js';
 import { resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
 
@@ -63,6 +66,8 @@ export interface ValidatorOptions {
   queue?: EvaluationQueue;
   /** Jobs in flight at most with `queue` (default 32). */
   queueDepth?: number;
+  /** Publishes each scored round's signed results (none: not published). */
+  publisher?: ResultsPublisher;
   log: Logger;
   metrics?: ValidatorMetrics;
   /** Seconds per block (finney: 12); used to keep enough time to set weights. */
@@ -231,6 +236,7 @@ export class Validator {
     for (const c of all) {
       const uid = uidOf.get(c.hotkey);
       if (c.hotkey === info.ownerHotkey || uid === undefined) continue;
+      if (parseResultsPointer(c.fields[0] ?? c.data).ok) continue; // a validator pointing to its published results: not a submission
       const parsed = commitmentForCompetition(c.fields[0] ?? c.data, competition.competition.id);
       const { submission } = store.recordSubmission({
         uid, hotkey: c.hotkey, commitment: c.data, block: c.block,
@@ -684,6 +690,7 @@ export class Validator {
     if (outcome.status === 'set') {
       const roundId = store.recordRound({ competitionKey: key, block: outcome.block, burned: round.burned, perUid: round.perUid });
       store.linkWeightTransactionToRound(outcome.transaction.id, roundId);
+      this.publishRound(state, round, roundId, outcome.block);
       this.metrics.roundsScored++;
       this.metrics.lastWeightBlock = outcome.block;
       for (const u of round.perUid) {
@@ -698,6 +705,20 @@ export class Validator {
       log.info(`weights rate-limited for ${outcome.blocksLeft} more block(s)`);
     }
     return { outcome, round: outcome.status === 'set' ? round : null };
+  }
+
+  /** Hand the round's results to the publisher (it signs and uploads them in the background). */
+  private publishRound(state: ChainState, round: RoundResult, roundId: number, block: number): void {
+    const { publisher, log } = this.options;
+    if (!publisher) return;
+    try {
+      publisher.submit(buildRoundResults({
+        netuid: this.options.netuid, validator: this.options.signer.address, competition: state.competition, block, roundId,
+        compute: this.compute, round, commitments: state.commitments, store: this.options.store,
+      }));
+    } catch (err) {
+      log.warning(`the results of round ${roundId} could not be put together: ${errorMessage(err)}`);
+    }
   }
 
   // ───────────────────────────── the pass and the loop ─────────────────────────────

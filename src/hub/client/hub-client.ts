@@ -118,6 +118,11 @@ export class HubClient {
     this.fetchOnce = createPolicyFetch({ ...policy, retries: 0 });
   }
 
+  /** True when the client holds a token (uploads and private reads need one). */
+  get hasToken(): boolean {
+    return this.token !== undefined;
+  }
+
   /**
    * Options that build an equal client elsewhere, e.g. in a worker thread (everything but the
    * logger, which cannot cross threads). They hold the token: never log them.

@@ -17,11 +17,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   chain: ['protocol', 'util'],
   engine: ['protocol', 'util'],
   evaluation: ['dataset', 'engine', 'hub', 'protocol', 'util'],
+  published: ['chain', 'hub', 'protocol', 'util'],
   validator: ['evaluation', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
   owner: ['chain', 'dataset', 'hub', 'protocol', 'util'],
-  miner: ['evaluation', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
-  localnet: ['validator', 'miner', 'owner', 'evaluation', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
-  cli: ['validator', 'miner', 'owner', 'localnet', 'evaluation', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
+  miner: ['evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
+  localnet: ['validator', 'miner', 'owner', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
+  cli: ['validator', 'miner', 'owner', 'localnet', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -29,12 +29,14 @@ import type { Logger } from '../util/log.js';
 import { startRedisServer } from '../util/redis-server.js';
 import { openStore, competitionKey, BASE_EVALUATION, type ValidatorStore } from '../validator/store.js';
 import { Validator } from '../validator/validator.js';
+import { defaultResultsRepo, ResultsPublisher } from '../validator/publisher.js';
 import { devKey, localKey } from './keys.js';
 import { DATASET_KINDS, buildTaskData, toJsonl, type DatasetKind } from './tasks.js';
 
 export const LOCALNET_NETUID = 1;
 const OWNER_TOKEN = 'hf_localnet_owner';
 const MINER_TOKEN = 'hf_localnet_miners';
+const VALIDATOR_TOKEN = 'hf_localnet_validators';
 
 export interface LocalnetOptions {
   /** Working folder (chain state, hub, wallets, datasets, validator state); a temporary one when absent. */
@@ -123,6 +125,8 @@ export interface ValidatorReport {
   emission: number;
   /** Datasets it trained and evaluated (the base model included), itself or through its workers. */
   evaluations: number;
+  /** Its last published round results (null: none published). */
+  results: { repo: string; round: number; block: number; revision: string } | null;
   /** With workers: the jobs each of its workers completed. */
   workers?: { name: string; completed: number; failed: number }[];
 }
@@ -203,7 +207,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       port: 0, blockTimeMs: 0, tempo: profile.tempo, netuid: LOCALNET_NETUID, weightsRateLimit: 1, immunityPeriod: 5000, maxAllowedUids: 64, log: log.child({ part: 'devnet' }),
     });
     closers.push(() => dev.close());
-    const hub: HubServer = await startHubServer({ dir: join(dir, 'hub'), port: 0, tokens: [{ name: 'flock', token: OWNER_TOKEN }, { name: 'miners', token: MINER_TOKEN }] });
+    const hub: HubServer = await startHubServer({ dir: join(dir, 'hub'), port: 0, tokens: [{ name: 'flock', token: OWNER_TOKEN }, { name: 'miners', token: MINER_TOKEN }, { name: 'validators', token: VALIDATOR_TOKEN }] });
     closers.push(() => hub.close());
     const chain = await SubtensorChain.connect({ endpoint: dev.url, txTimeoutMs: 30_000 });
     closers.push(() => chain.close());
@@ -285,6 +289,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       closers.push(() => backend!.dispose());
     }
     const stores: ValidatorStore[] = [];
+    const publishers: ResultsPublisher[] = [];
     for (let i = 0; i < nValidators; i++) {
       const vdir = join(dir, 'validators', `validator-${i + 1}`);
       const store = openStore(join(vdir, 'validator.sqlite'));
@@ -303,8 +308,16 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       } else {
         evaluator = { backend: backend! };
       }
+      // each validator publishes its rounds' signed results to a repo of its own, as on finney
+      const validatorHub = new HubClient({ hubUrl: hub.url, token: VALIDATOR_TOKEN, cacheDir: join(vdir, 'cache'), retries: 0 });
+      const publisher = new ResultsPublisher({
+        hub: validatorHub, chain, netuid: LOCALNET_NETUID, pair: validatorKeys[i]!.pair!, log: log.child({ validator: i + 1 }),
+        repoId: defaultResultsRepo('validators', LOCALNET_NETUID, validatorKeys[i]!.address), retryBaseMs: 200, maxBackoffMs: 2000,
+      });
+      closers.push(() => publisher.close());
+      publishers.push(publisher);
       const validator = new Validator({
-        chain, hub: new HubClient({ hubUrl: hub.url, cacheDir: join(vdir, 'cache'), retries: 0 }), store, index, netuid: LOCALNET_NETUID,
+        chain, hub: validatorHub, store, index, netuid: LOCALNET_NETUID, publisher,
         signer: validatorKeys[i]!, ...evaluator, log: log.child({ validator: i + 1 }), blockSeconds: 12, pollMs: 10, retryBaseMs: 50,
       });
       closers.push(() => validator.close());
@@ -321,6 +334,9 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       seconds[`round${round}`] = Number(((performance.now() - stageStart) / 1000).toFixed(2));
       stageStart = performance.now();
     }
+
+    // the last round's results reach the hub before the report points to them
+    await Promise.race([Promise.all(publishers.map((p) => p.idle())), new Promise((r) => setTimeout(r, 30_000).unref())]);
 
     // ── the leaderboard: validators' rounds + the chain's incentive and emission ──
     const mg = await chain.metagraph({ netuid: LOCALNET_NETUID });
@@ -343,6 +359,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       return {
         uid, hotkey: k.address, stake: mg.stake[uid] ?? 0, validatorTrust: mg.validatorTrust[uid] ?? 0, dividends: mg.dividends[uid] ?? 0,
         emission: mg.emission[uid] ?? 0, evaluations: validators[i]!.metrics.evaluationsDone,
+        results: publishers[i]!.last ? { repo: publishers[i]!.repoId, ...publishers[i]!.last! } : null,
         ...(nWorkers > 0 ? { workers: workersOf[i]!.map((w) => ({ name: w.name, completed: w.stats().completed, failed: w.stats().failed })) } : {}),
       };
     });

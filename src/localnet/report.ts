@@ -28,6 +28,13 @@ export function formatLocalnetReport(r: LocalnetReport): string {
     ['uid', 'hotkey', 'stake', 'validator trust', 'dividends', 'emission', 'evaluations'],
     r.validators.map((v) => [String(v.uid), `${v.hotkey.slice(0, 10)}…`, v.stake.toFixed(1), v.validatorTrust.toFixed(4), v.dividends.toFixed(4), v.emission.toFixed(4), String(v.evaluations)]),
   ));
+  const published = r.validators.filter((v) => v.results);
+  if (published.length > 0) {
+    out.push('', 'published results (signed; each hotkey\'s commitment points to its repo):');
+    for (const [i, v] of r.validators.entries()) {
+      if (v.results) out.push(`  v${i + 1}: ${v.results.repo}@${v.results.revision.slice(0, 12)} (round ${v.results.round}, block ${v.results.block})`);
+    }
+  }
   if (r.workers > 0) {
     out.push('', `evaluation workers (${r.workers} per validator, through Redis):`);
     for (const [i, v] of r.validators.entries()) {

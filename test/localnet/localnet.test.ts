@@ -75,6 +75,8 @@ function verdictTests(name: string, extra: string[], more: (get: () => LocalnetR
       for (const v of report.validators) {
         expect(v.validatorTrust).toBeGreaterThanOrEqual(0.9);
         expect(v.evaluations).toBeGreaterThan(0);
+        // each validator published its last round's signed results to its own repo
+        expect(v.results).toMatchObject({ repo: `validators/flock-results-1-${v.hotkey.slice(0, 8)}`, round: 2, revision: expect.stringMatching(/^[0-9a-f]{40}$/) });
       }
       for (const m of report.miners) expect(new Set(m.weights.map((w) => w.toFixed(6))).size).toBe(1);
       expect(report.rounds).toBe(2);

@@ -25,7 +25,7 @@ const E2E = [
   'test/hub/client/hub-client.test.ts',
   'test/hub/server/server.test.ts',
   'test/validator/{dataset-reader,intake-thread}.test.ts',
-  'test/published/*.test.ts',
+  'test/published/read.test.ts',
   // a redis-server with workers and the local hub
   'test/evaluation/queue.test.ts',
   'test/util/redis-server.test.ts',

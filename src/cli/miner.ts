@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { BACKEND_KINDS, createBackend } from '../engine/backend/select.js';
 import { activeCompetition, submitDataset } from '../miner/submit.js';
 import { scoreDataset, type CommittedDataset } from '../miner/score.js';
+import { readPublishedResults } from '../published/read.js';
+import { verdictsFor, type Verdict } from '../published/verdicts.js';
 import { commitmentForCompetition, parseCompetitionPointer } from '../protocol/index.js';
 import { FlockError, UsageError } from '../util/errors.js';
 import { printable } from '../util/terminal-text.js';
@@ -23,7 +25,7 @@ const submitSchema = z.object({
   ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
   dataset: text, repo: text, netuid: nonNegativeInt, blockSeconds: positiveInt,
 });
-const statusSchema = z.object({ ...walletSchema.shape, ...subtensorSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt });
+const statusSchema = z.object({ ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt });
 const scoreSchema = z.object({
   ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
   dataset: text, competition: text.optional(), backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(), netuid: nonNegativeInt.optional(),
@@ -71,22 +73,44 @@ async function statusCommand(ctx: CommandContext<z.output<typeof statusSchema>>)
     const uid = mg.hotkeys.indexOf(hotkey.address);
     if (uid < 0) throw new FlockError(`hotkey ${hotkey.address} is not registered on subnet ${netuid}`);
     const c = await chain.getCommitment({ netuid, hotkey: hotkey.address });
+    const published = await readPublishedResults({ chain, hub: await hubClientFromFlags(ctx), netuid, metagraph: mg });
+    const verdicts = verdictsFor(hotkey.address, published);
     const status = {
       hotkey: hotkey.address, uid, block: mg.block.number, commitment: c?.data ?? null, commitmentBlock: c?.block ?? null,
       incentive: mg.incentive[uid] ?? 0, emission: mg.emission[uid] ?? 0, consensus: mg.consensus[uid] ?? 0,
-      validatorScores: null as null, // validators do not publish their leaderboards yet
+      verdicts,
     };
     print(ctx, status, [
       `hotkey ${status.hotkey}: uid ${uid} on subnet ${netuid} (block ${status.block})`,
       `commitment: ${status.commitment === null ? '(none)' : printable(status.commitment)}${status.commitmentBlock !== null ? ` at block ${status.commitmentBlock}` : ''}`,
       `incentive ${status.incentive.toFixed(6)}, emission ${status.emission.toFixed(6)} per epoch`,
-      'validator leaderboards: not published by validators yet',
+      '',
+      ...formatVerdicts(verdicts),
       '',
     ].join('\n'));
     return 0;
   } finally {
     await chain.close();
   }
+}
+
+/** The validators' published verdicts as lines: a table of the readable ones, then why the others are not. */
+function formatVerdicts(verdicts: readonly Verdict[]): string[] {
+  if (verdicts.length === 0) return ['validators\' verdicts: no validator on this subnet publishes its results'];
+  const lines = [`validators' verdicts (their signed published results; ${verdicts.filter((v) => v.ok).length} of ${verdicts.length} readable):`];
+  const rows = verdicts.flatMap((v) => (v.ok ? [[
+    `${v.validator.slice(0, 10)}…`, v.validatorUid === null ? '-' : String(v.validatorUid), String(v.round), String(v.block),
+    v.evalLoss === null ? '-' : v.evalLoss.toFixed(5), v.baseLoss.toFixed(5), v.winRate.toFixed(3), v.weight.toFixed(4),
+    v.weight > 0 ? '' : printable(`${v.stage ? `${v.stage}: ` : ''}${v.reason ?? ''}`),
+  ]] : []));
+  if (rows.length > 0) {
+    const head = ['validator', 'uid', 'round', 'block', 'eval loss', 'base loss', 'win rate', 'weight', 'reason for zero'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]) => `  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+    lines.push(line(head), ...rows.map(line));
+  }
+  for (const v of verdicts) if (!v.ok) lines.push(`  ${v.validator.slice(0, 10)}… (uid ${v.validatorUid ?? '-'}): ${printable(v.reason)}`);
+  return lines;
 }
 
 async function scoreCommand(ctx: CommandContext<z.output<typeof scoreSchema>>): Promise<number> {
@@ -155,9 +179,10 @@ export function register(program: Command): void {
   markLongRunning(submit);
   submit.action(action(submitSchema, submitCommand));
 
-  const status = group.command('status').description("the hotkey's uid, commitment and block, incentive and emission");
+  const status = group.command('status').description("the hotkey's uid, commitment and block, incentive and emission, and every validator's published verdict on it");
   addWalletOptions(status);
   addSubtensorOptions(status);
+  addHubOptions(status);
   addNetuidOption(status);
   addJsonOption(status);
   status.action(action(statusSchema, statusCommand));

@@ -14,6 +14,9 @@ import { parseCommitment } from '../../src/protocol/index.js';
 import { taskRows, toJsonl } from '../../src/localnet/tasks.js';
 import { localnetProfile } from '../../src/localnet/localnet.js';
 import { silentLogger } from '../../src/util/log.js';
+import { signResults, type WalletKeypair } from '../../src/chain/index.js';
+import { formatResultsPointer, formatSignedResults, RESULTS_FILE } from '../../src/protocol/index.js';
+import { sampleDocument } from '../protocol/results-fixture.js';
 import { MINER_TOKEN, NETUID, runFlockAsync, startFixture, type Fixture } from './fixture.js';
 
 describe('flock miner submit', () => {
@@ -44,10 +47,35 @@ describe('flock miner submit', () => {
     expect(parsed.ok && parsed.value).toEqual({ repoId: 'miners/alice', competitionId: '1', revision: out.revision });
     expect(await f.minerHub.resolveRevision({ repo: 'miners/alice', type: 'dataset' })).toBe(out.revision);
 
-    const status = await runFlockAsync(['miner', 'status', '--wallet.name', 'alice', '--json', ...f.cliArgs.filter((_, i, a) => a[i] !== '--hub-url' && a[i - 1] !== '--hub-url')]);
+    const status = await runFlockAsync(['miner', 'status', '--wallet.name', 'alice', '--json', ...f.cliArgs]);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ uid: m.uid, commitment: out.commitment, commitmentBlock: out.block });
-  }, 60_000);
+    expect(JSON.parse(status.stdout)).toMatchObject({ uid: m.uid, commitment: out.commitment, commitmentBlock: out.block, verdicts: [] });
+
+    // a validator publishes its round: status shows its verdict on alice, and why another validator's results are refused
+    const validator = await f.register('validator-a');
+    const liar = await f.register('validator-b');
+    const entry = { ...sampleDocument().uids[0]!, uid: m.uid, hotkey: m.key.address, weight: 0, stage: 'copy', reason: 'copy: 100% of its rows <b>match</b> uid 9\u001b[2J' };
+    const publishAs = async (key: WalletKeypair, repo: string, tamper: boolean) => {
+      const signed = await signResults(sampleDocument({ validator: key.address, netuid: NETUID, uids: [entry] }), key.pair!);
+      if (tamper) signed.document.uids[0]!.weight = 1;
+      await f.minerHub.createRepo({ repo, type: 'dataset', existOk: true });
+      await f.minerHub.uploadFiles({ repo, type: 'dataset', files: [{ path: RESULTS_FILE, content: formatSignedResults(signed) }] });
+      await f.chain.setCommitment({ netuid: NETUID, data: formatResultsPointer({ repoId: repo }), signer: key });
+    };
+    await publishAs(validator.key, 'miners/results-a', false);
+    await publishAs(liar.key, 'miners/results-b', true);
+    const json = await runFlockAsync(['miner', 'status', '--wallet.name', 'alice', '--json', ...f.cliArgs]);
+    expect(json.code, json.stderr).toBe(0);
+    const verdicts = (JSON.parse(json.stdout) as { verdicts: Array<Record<string, unknown>> }).verdicts;
+    expect(verdicts).toHaveLength(2);
+    expect(verdicts.find((v) => v['validator'] === validator.key.address)).toMatchObject({ ok: true, uid: m.uid, weight: 0, stage: 'copy', round: 3, repoId: 'miners/results-a' });
+    expect(verdicts.find((v) => v['validator'] === liar.key.address)).toMatchObject({ ok: false, reason: expect.stringContaining('signature does not match') });
+    const text = await runFlockAsync(['miner', 'status', '--wallet.name', 'alice', ...f.cliArgs]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain("validators' verdicts (their signed published results; 1 of 2 readable):");
+    expect(text.stdout).toMatch(/4\.50000 +6\.50000 +1\.000 +0\.0000 +copy: copy: 100% of its rows <b>match<\/b> uid 9\\x1b\[2J/);
+    expect(text.stdout).toMatch(/\(uid \d+\): .*refused: the signature does not match/);
+  }, 90_000);
 
   it('refuses an invalid dataset before uploading or committing', async () => {
     const m = await f.register('bob');

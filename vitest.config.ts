@@ -26,6 +26,7 @@ const E2E = [
   'test/hub/server/server.test.ts',
   'test/validator/{dataset-reader,intake-thread}.test.ts',
   'test/published/read.test.ts',
+  'test/audit/audit.test.ts',
   // a redis-server with workers and the local hub
   'test/evaluation/queue.test.ts',
   'test/util/redis-server.test.ts',

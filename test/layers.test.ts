@@ -21,8 +21,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   validator: ['evaluation', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
   owner: ['chain', 'dataset', 'hub', 'protocol', 'util'],
   miner: ['evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
+  audit: ['evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
   localnet: ['validator', 'miner', 'owner', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
-  cli: ['validator', 'miner', 'owner', 'localnet', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
+  cli: ['validator', 'miner', 'owner', 'localnet', 'audit', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -27,6 +27,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'localnet', summary: 'run the whole subnet locally and offline, and print the leaderboard', load: () => import('./localnet.js') },
   { name: 'miner', summary: 'submit a dataset, see its status on chain, score it locally as validators will', load: () => import('./miner.js') },
   { name: 'owner', summary: 'subnet owner tools: publish a competition', load: () => import('./owner.js') },
+  { name: 'audit', summary: "re-run a validator's published evaluations and check its losses", load: () => import('./audit.js') },
 ];
 
 /** Root options that take a value (so their value is not mistaken for a command name). */

@@ -269,6 +269,26 @@ export class HubClient {
     return { sha, dir: join(this.cache.repoDir(repo), 'snapshots', sha), files: listing.map((f) => f.path) };
   }
 
+  /**
+   * Make a repository private or public (`PUT /api/{datasets|models}/{repo}/settings`, as
+   * huggingface_hub's `update_repo_settings` does); needs a token that may write it.
+   * @example await hub.setVisibility({ repo: 'alice/d', type: 'dataset', private: false })
+   */
+  async setVisibility(params: RepoParams & { private: boolean }): Promise<void> {
+    const repo = this.repoRef(params);
+    this.requireToken('change the visibility of a repository');
+    await this.call(() => this.fetch(`${this.hubUrl}/api/${repo.type}s/${repo.name}/settings`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ private: params.private }),
+    }), repo);
+  }
+
+  /** Whether a repository is private (`GET /api/{datasets|models}/{repo}`); only its owners can see a private one. */
+  async isPrivate(params: RepoParams): Promise<boolean> {
+    const repo = this.repoRef(params);
+    const res = await this.call(() => this.fetch(`${this.hubUrl}/api/${repo.type}s/${repo.name}`), repo);
+    return ((await res.json()) as { private?: unknown }).private === true;
+  }
+
   /** The account the token belongs to (`GET /api/whoami-v2`). */
   async whoAmI(): Promise<{ name: string }> {
     this.requireToken('ask who you are');

@@ -12,6 +12,9 @@ import { runGit, spawnGit } from './git.js';
 import { looseObjectHeader, parseCommit, parseTree, readLooseObject, streamLooseBlob } from './loose-objects.js';
 import type { RepoRef } from '../validate.js';
 
+/** A file in a bare repository marking it private (git ignores files it does not know). */
+const PRIVATE_MARKER = 'flock-private';
+
 export interface TreeEntry {
   type: 'file' | 'directory';
   path: string;
@@ -85,12 +88,13 @@ export class RepoStore {
    * Built in a temporary folder and renamed into place, so a crash never leaves half a repo.
    * Returns false when it already exists.
    */
-  async create(repo: RepoRef, author: string): Promise<boolean> {
+  async create(repo: RepoRef, author: string, options: { private?: boolean } = {}): Promise<boolean> {
     return this.withLock(repo, async () => {
       if (await this.exists(repo)) return false;
       const tmp = await mkdtemp(join(this.dir, 'tmp', 'create-'));
       try {
         await runGit(null, this.home, ['init', '--quiet', '--bare', '--template=', '--initial-branch=main', tmp]);
+        if (options.private) await writeFile(join(tmp, PRIVATE_MARKER), '');
         const blob = (await runGit(tmp, this.home, ['hash-object', '-w', '--stdin'], { input: INITIAL_GITATTRIBUTES })).stdout.toString().trim();
         const tree = (await runGit(tmp, this.home, ['mktree'], { input: `100644 blob ${blob}\t.gitattributes\n` })).stdout.toString().trim();
         const commit = (await runGit(tmp, this.home, ['commit-tree', tree, '-F', '-'], { input: 'initial commit\n', env: identity(author) })).stdout.toString().trim();
@@ -112,6 +116,27 @@ export class RepoStore {
   }
 
   /** Delete the repository (moved aside first, so readers never see half of it). */
+  /** True when the repository is private (only its namespace's tokens may read it). */
+  async isPrivate(repo: RepoRef): Promise<boolean> {
+    try {
+      await stat(join(this.gitDir(repo), PRIVATE_MARKER));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Make the repository private or public; false when it does not exist. */
+  async setPrivate(repo: RepoRef, value: boolean): Promise<boolean> {
+    return this.withLock(repo, async () => {
+      if (!(await this.exists(repo))) return false;
+      const marker = join(this.gitDir(repo), PRIVATE_MARKER);
+      if (value) await writeFile(marker, '');
+      else await rm(marker, { force: true });
+      return true;
+    });
+  }
+
   async delete(repo: RepoRef): Promise<boolean> {
     return this.withLock(repo, async () => {
       if (!(await this.exists(repo))) return false;

@@ -140,6 +140,9 @@ class LocalHub {
       if (seg[1] === 'datasets' || seg[1] === 'models') {
         const repo = repoFrom(seg[1] === 'datasets' ? 'dataset' : 'model', seg[2], seg[3]);
         const rest = seg.slice(4);
+        if (rest[0] === 'settings' && method === 'PUT') return this.updateSettings(req, res, repo);
+        // a private repo does not exist for anyone but its namespace's tokens (writes check their own token)
+        if (method === 'GET' || rest[0] === 'paths-info') await this.requireRead(req, repo);
         if (rest.length === 0 && method === 'GET') return this.repoInfo(res, repo, 'HEAD', true);
         if (rest[0] === 'revision' && method === 'GET') {
           // Like the Hub: the file list only when asked for (`expand=siblings`) or no expand at all.
@@ -158,12 +161,38 @@ class LocalHub {
     const type: RepoType = seg[0] === 'datasets' ? 'dataset' : 'model';
     const s = type === 'dataset' ? seg.slice(1) : seg;
     if (s[1]?.endsWith('.git') && s[2] === 'info' && s[3] === 'lfs' && s[4] === 'objects' && s[5] === 'batch' && method === 'POST') {
-      return this.lfsBatch(req, res, repoFrom(type, s[0], s[1].slice(0, -4)), base);
+      const repo = repoFrom(type, s[0], s[1].slice(0, -4));
+      await this.requireRead(req, repo);
+      return this.lfsBatch(req, res, repo, base);
     }
     if (s[2] === 'resolve' && (method === 'GET' || method === 'HEAD')) {
-      return this.resolveFile(req, res, repoFrom(type, s[0], s[1]), s[3] ?? '', s.slice(4).join('/'), method === 'HEAD');
+      const repo = repoFrom(type, s[0], s[1]);
+      await this.requireRead(req, repo);
+      return this.resolveFile(req, res, repo, s[3] ?? '', s.slice(4).join('/'), method === 'HEAD');
     }
     throw new HttpError(404, `no such endpoint: ${method} ${rawPath.slice(0, 200)}`);
+  }
+
+  /** A private repository reads as missing (404, as the Hub answers) to all but its namespace's tokens. */
+  private async requireRead(req: IncomingMessage, repo: RepoRef): Promise<void> {
+    if (!(await this.repos.isPrivate(repo))) return;
+    if (!this.tokens.namesOf(req)?.has(repo.name.split('/')[0]!)) throw repoNotFound(repo);
+  }
+
+  /** `PUT /api/{datasets|models}/{repo}/settings` `{"private": bool}`: the repo's visibility (its namespace's token). */
+  private async updateSettings(req: IncomingMessage, res: ServerResponse, repo: RepoRef): Promise<void> {
+    this.tokens.requireWrite(req, repo.name.split('/')[0]!);
+    if (!(await this.repos.exists(repo))) throw repoNotFound(repo);
+    const body = asObject(await readJson(req, JSON_LIMIT));
+    // `{"private": bool}`, or the newer `{"visibility": "private" | "public"}`
+    if (body.private !== undefined && typeof body.private !== 'boolean') throw new HttpError(400, '"private" must be true or false', 'BadRequest');
+    if (body.visibility !== undefined && body.visibility !== 'private' && body.visibility !== 'public') throw new HttpError(400, '"visibility" must be "private" or "public"', 'BadRequest');
+    const value = body.visibility !== undefined ? body.visibility === 'private' : (body.private as boolean | undefined);
+    if (value !== undefined) {
+      if (!(await this.repos.setPrivate(repo, value))) throw repoNotFound(repo);
+      this.settings.log.info('repo visibility', { repo: repo.name, private: value });
+    }
+    sendJson(res, 200, {});
   }
 
   private whoami(req: IncomingMessage, res: ServerResponse): void {
@@ -180,7 +209,7 @@ class LocalHub {
     const repo = repoFrom(type, String(body.organization ?? ''), String(body.name ?? ''));
     const author = this.tokens.requireWrite(req, repo.name.split('/')[0]!);
     const url = `${base}/${repoUrlPath(repo)}`;
-    if (!(await this.repos.create(repo, author))) return sendJson(res, 409, { error: 'You already created this repo', url }, { 'X-Error-Code': 'RepoExists' });
+    if (!(await this.repos.create(repo, author, { private: body.private === true || body.visibility === 'private' }))) return sendJson(res, 409, { error: 'You already created this repo', url }, { 'X-Error-Code': 'RepoExists' });
     this.settings.log.info('repo created', { repo: repo.name, type: repo.type });
     sendJson(res, 200, { url, name: repo.name, id: repo.name });
   }
@@ -212,7 +241,7 @@ class LocalHub {
     const files = wantsSiblings ? await this.repos.listTree(repo, info.sha, '', true) : [];
     sendJson(res, 200, {
       _id: createHash('sha1').update(`${repo.type}/${repo.name}`).digest('hex').slice(0, 24),
-      id: repo.name, author: repo.name.split('/')[0], sha: info.sha, private: false, gated: false, disabled: false,
+      id: repo.name, author: repo.name.split('/')[0], sha: info.sha, private: await this.repos.isPrivate(repo), gated: false, disabled: false,
       downloads: 0, likes: 0, tags: [], lastModified: info.date, cardData: {},
       ...(wantsSiblings ? { siblings: files.filter((f) => f.type === 'file').map((f) => ({ rfilename: f.path })) } : {}),
     });

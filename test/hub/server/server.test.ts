@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { startHubServer, type HubServer } from '../../../src/hub/index.js';
 
 const TOKEN = 'tok-alice-0123456789';
+/** Alice's second token, in the form @huggingface/hub insists on. */
+const HF_TOKEN = 'hf_alice_0123456789';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 
 let root: string;
@@ -49,7 +51,7 @@ const file = (path: string, text: string) => ({ key: 'file', value: { path, cont
 
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'hub-server-'));
-  hub = await startHubServer({ dir: join(root, 'data'), tokens: [{ name: 'alice', token: TOKEN }] });
+  hub = await startHubServer({ dir: join(root, 'data'), tokens: [{ name: 'alice', token: TOKEN }, { name: 'alice', token: HF_TOKEN }] });
   expect((await createRepo('ds')).status).toBe(200);
 });
 
@@ -196,5 +198,48 @@ describe('LFS uploads', () => {
     const missing = await commit('alice/ds', [{ key: 'lfsFile', value: { path: 'big.bin', algo: 'sha256', oid, size: content.length } }]);
     expect(missing.status).toBe(422);
     expect((await raw('POST', '/datasets/alice/ds.git/info/lfs/objects/batch', { body: '{"operation":"upload","objects":[]}' })).status).toBe(401);
+  });
+});
+
+describe('private repositories', () => {
+  it('a private repo reads as missing to anyone but its namespace, and visibility changes take effect at once', async () => {
+    const { createRepo: hfCreateRepo, datasetInfo, downloadFile, HubApiError } = await import('@huggingface/hub');
+    const { HubClient, RepoNotFoundError } = await import('../../../src/hub/index.js');
+    const owner = { accessToken: HF_TOKEN as `hf_${string}` };
+    // created private with the unmodified client, as huggingface.co is asked
+    await hfCreateRepo({ repo: { type: 'dataset', name: 'alice/secret' }, private: true, hubUrl: hub.url, credentials: owner });
+    expect((await commit('alice/secret', [file('data.jsonl', '{"a":1}\n')])).status).toBe(200);
+
+    const info = (credentials?: { accessToken: `hf_${string}` }) => datasetInfo({ name: 'alice/secret', hubUrl: hub.url, credentials, additionalFields: ['private'] });
+    const read = async (credentials?: { accessToken: `hf_${string}` }) => (await downloadFile({ repo: { type: 'dataset', name: 'alice/secret' }, path: 'data.jsonl', hubUrl: hub.url, credentials }))?.text();
+    expect(await info(owner)).toMatchObject({ private: true });
+    expect(await read(owner)).toBe('{"a":1}\n');
+    const status = async (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e instanceof HubApiError ? e.statusCode : -1));
+    expect(await status(info())).toBe(404);
+    expect(await status(read())).toBe(404);
+    for (const path of ['/datasets/alice/secret/resolve/main/data.jsonl', '/api/datasets/alice/secret/tree/main', '/api/datasets/alice/secret/revision/main']) {
+      expect((await raw('GET', path)).status, path).toBe(404);
+    }
+
+    // our client: the owner makes it public; everyone reads it; private again hides it again
+    const client = new HubClient({ hubUrl: hub.url, token: TOKEN, cacheDir: join(root, 'c1'), retries: 0 });
+    const anonymous = new HubClient({ hubUrl: hub.url, token: '', cacheDir: join(root, 'c2'), retries: 0 });
+    expect(await client.isPrivate({ repo: 'alice/secret', type: 'dataset' })).toBe(true);
+    await expect(anonymous.resolveRevision({ repo: 'alice/secret', type: 'dataset' })).rejects.toBeInstanceOf(RepoNotFoundError);
+    await client.setVisibility({ repo: 'alice/secret', type: 'dataset', private: false });
+    expect(await read()).toBe('{"a":1}\n');
+    expect(await anonymous.isPrivate({ repo: 'alice/secret', type: 'dataset' })).toBe(false);
+    await client.setVisibility({ repo: 'alice/secret', type: 'dataset', private: true });
+    expect(await status(info())).toBe(404);
+  });
+
+  it('only the namespace may change visibility; a bad body or a missing repo is refused', async () => {
+    const put = (path: string, body: string, headers: Record<string, string> = AUTH) => raw('PUT', path, { headers: { ...headers, 'Content-Type': 'application/json' }, body });
+    expect((await put('/api/datasets/alice/ds/settings', '{"private":true}', {})).status).toBe(401);
+    expect((await put('/api/datasets/alice/ds/settings', '{"private":"yes"}')).status).toBe(400);
+    expect((await put('/api/datasets/alice/nope/settings', '{"private":true}')).status).toBe(404);
+    expect((await put('/api/datasets/alice/ds/settings', '{"private":true}')).status).toBe(200);
+    expect((await raw('GET', '/api/datasets/alice/ds')).status).toBe(404);
+    expect(json(await raw('GET', '/api/datasets/alice/ds', { headers: AUTH }))).toMatchObject({ private: true });
   });
 });

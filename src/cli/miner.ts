@@ -16,14 +16,14 @@ import { printable } from '../util/terminal-text.js';
 import { connectFromFlags, hubClientFromFlags, walletFromFlags } from './clients.js';
 import { markLongRunning, type CommandContext } from './context.js';
 import {
-  addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, hubSchema, jsonSchema, nonNegativeInt, oneOf,
+  addHubOptions, addJsonOption, addNetuidOption, addSubtensorOptions, addWalletOptions, flag, hubSchema, jsonSchema, nonNegativeInt, oneOf,
   parsePositiveInt, positiveInt, subtensorSchema, text, walletSchema,
 } from './options.js';
 import { action } from './run.js';
 
 const submitSchema = z.object({
   ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
-  dataset: text, repo: text, netuid: nonNegativeInt, blockSeconds: positiveInt,
+  dataset: text, repo: text, netuid: nonNegativeInt, blockSeconds: positiveInt, private: flag,
 });
 const statusSchema = z.object({ ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt });
 const scoreSchema = z.object({
@@ -47,7 +47,7 @@ async function submitCommand(ctx: CommandContext<z.output<typeof submitSchema>>)
   try {
     const r = await submitDataset({
       chain, hub: await hubClientFromFlags(ctx), netuid, hotkey, datasetPath: o.dataset, repo: o.repo, log: ctx.log,
-      blockSeconds: o.blockSeconds, stopped: () => stopped,
+      blockSeconds: o.blockSeconds, stopped: () => stopped, private: o.private,
       onCountdown: (left, target) => {
         const line = `waiting for the next epoch (block ${target}): ${left} block(s), about ${left * o.blockSeconds} s`;
         if (ctx.interactive) process.stderr.write(`\r${line}   `);
@@ -176,6 +176,7 @@ export function register(program: Command): void {
   addHubOptions(submit);
   addJsonOption(submit);
   submit.addOption(new Option('--block-seconds <s>', 'seconds per block (countdown and polling)').default(12).argParser(parsePositiveInt('--block-seconds')));
+  submit.addOption(new Option('--private', 'commit before publish: keep the repo private until the commitment is on chain, then make it public (nobody can copy the data first)'));
   markLongRunning(submit);
   submit.action(action(submitSchema, submitCommand));
 

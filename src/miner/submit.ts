@@ -16,7 +16,7 @@ import {
   COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, formatCommitment, parseCompetition, parseCompetitionPointer, utf8Length, COMMITMENT_MAX_BYTES,
   type Competition, type CompetitionPointer,
 } from '../protocol/index.js';
-import { FlockError } from '../util/errors.js';
+import { errorMessage, FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 /** The file validators read at the root of a miner's dataset repo. */
@@ -43,6 +43,12 @@ export interface SubmitOptions {
   onCountdown?: (blocksLeft: number, nextEpochBlock: number) => void;
   /** Stop waiting when this returns true (Ctrl-C). */
   stopped?: () => boolean;
+  /**
+   * Commit before publish: keep the repo private until the commitment is on chain, then make it
+   * public, so nobody can copy the data and commit it first (protocol 2 gives a dataset
+   * `publishWindowBlocks` after its commitment to become readable).
+   */
+  private?: boolean;
 }
 
 export interface SubmitResult {
@@ -53,6 +59,8 @@ export interface SubmitResult {
   uploaded: boolean;
   commitment: string;
   block: number;
+  /** With `private`: the repo was made public after the commitment landed. */
+  published?: boolean;
   /** Attempts refused by the commitment space limit before this one landed. */
   retries: number;
 }
@@ -109,14 +117,30 @@ async function headWithSameContent(hub: HubClient, repo: string, content: Buffer
   }
 }
 
-/** Upload data.jsonl unless the head already holds it; returns the revision and whether a commit was made. */
-export async function uploadDataset(hub: HubClient, repo: string, path: string): Promise<{ revision: string; uploaded: boolean }> {
+/**
+ * Upload data.jsonl unless the head already holds it; returns the revision and whether a commit was
+ * made. `private`: the repo is created private, or made private before the upload.
+ */
+export async function uploadDataset(hub: HubClient, repo: string, path: string, options: { private?: boolean; log?: Logger } = {}): Promise<{ revision: string; uploaded: boolean }> {
   const content = await readFile(path);
+  if (options.private) await makePrivate(hub, repo, options.log);
   const existing = await headWithSameContent(hub, repo, content);
   if (existing) return { revision: existing, uploaded: false };
   await hub.createRepo({ repo, type: 'dataset', existOk: true });
   const revision = await hub.uploadFiles({ repo, type: 'dataset', files: [{ path: DATASET_FILE, content }], message: 'flock miner submit: data.jsonl' });
   return { revision, uploaded: true };
+}
+
+/** Create `repo` private, or make an existing public one private (its earlier commits were public). */
+async function makePrivate(hub: HubClient, repo: string, log?: Logger): Promise<void> {
+  try {
+    if (await hub.isPrivate({ repo, type: 'dataset' })) return;
+    log?.warning(`${repo} is public: making it private before the upload (what it held before was visible; a new repo name is safer)`);
+    await hub.setVisibility({ repo, type: 'dataset', private: true });
+  } catch (err) {
+    if (!(err instanceof RepoNotFoundError)) throw err;
+    await hub.createRepo({ repo, type: 'dataset', private: true });
+  }
 }
 
 /** True for the chain's per-epoch commitment space refusal. */
@@ -153,7 +177,7 @@ export async function submitDataset(o: SubmitOptions): Promise<SubmitResult> {
   const uid = await chain.uidOf({ netuid, hotkey: o.hotkey.address });
   if (uid === undefined) throw new FlockError(`hotkey ${o.hotkey.address} is not registered on subnet ${netuid}`, { hint: `register it first: btcli subnets register --netuid ${netuid}` });
 
-  const { revision, uploaded } = await uploadDataset(hub, o.repo, o.datasetPath);
+  const { revision, uploaded } = await uploadDataset(hub, o.repo, o.datasetPath, { private: o.private, log });
   log.info(uploaded ? `uploaded ${DATASET_FILE}` : `${DATASET_FILE} is already at the head: no new commit`, { repo: o.repo, revision });
   const commitment = formatCommitment({ repoId: o.repo, competitionId: competition.id, revision });
   if (utf8Length(commitment) > COMMITMENT_MAX_BYTES) throw new FlockError(`the commitment "${commitment}" is longer than ${COMMITMENT_MAX_BYTES} bytes`, { hint: 'use a shorter repo name' });
@@ -162,7 +186,19 @@ export async function submitDataset(o: SubmitOptions): Promise<SubmitResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       const tx = await chain.setCommitment({ netuid, data: commitment, signer: o.hotkey });
-      return { uid, competitionId: competition.id, revision, uploaded, commitment, block: tx.blockNumber, retries: attempt - 1 };
+      const result: SubmitResult = { uid, competitionId: competition.id, revision, uploaded, commitment, block: tx.blockNumber, retries: attempt - 1 };
+      if (!o.private) return result;
+      // the commitment is on chain: the earlier block is ours, the data may be seen now
+      try {
+        await hub.setVisibility({ repo: o.repo, type: 'dataset', private: false });
+      } catch (err) {
+        const window = 'publishWindowBlocks' in competition.scoring ? competition.scoring.publishWindowBlocks : 0;
+        throw new FlockError(`committed at block ${tx.blockNumber}, but making ${o.repo} public failed: ${errorMessage(err)}`, {
+          hint: `make it public on the hub (the repo's Settings → visibility; do not submit again: a new commitment loses this block) before block ${tx.blockNumber + window}: validators score a dataset they cannot read 0 after that`,
+        });
+      }
+      log.info(`${o.repo} is public now that its commitment is on chain`, { block: tx.blockNumber });
+      return { ...result, published: true };
     } catch (err) {
       if (!isSpaceLimitExceeded(err) || attempt >= maxAttempts) throw err;
       log.warning('the chain refused the commitment: this hotkey used its commitment space for the epoch; waiting for the next epoch', { attempt });

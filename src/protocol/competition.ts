@@ -6,8 +6,9 @@
  * `{"protocol":1,"id":"1","baseModel":{"repo":"meta-llama/Llama-3.2-1B","revision":"<40-hex>"}}`.
  *
  * `protocol` says which rules judge the competition: 1 (scoring v1) or 2 (copies also by
- * containment: `scoring.containmentMinRows`, see `judgeCopy`). A protocol-1 file parses to exactly
- * what it always did; protocol 2 adds only that constant.
+ * containment: `scoring.containmentMinRows`, see `judgeCopy`; commit before publish:
+ * `scoring.publishWindowBlocks`, see `unreadableDatasetVerdict`). A protocol-1 file parses to
+ * exactly what it always did; protocol 2 adds only those constants.
  *
  * Also here: the training seed every validator derives from the competition (`deriveSeed`).
  */
@@ -56,9 +57,13 @@ export const scoringConstantsSchema = z
   .strict()
   .refine((s) => s.epsilonEnd <= s.epsilonStart, epsilonOrder);
 
-/** Scoring constants of protocol 2: protocol 1's and the containment minimum of the copy rule. */
+/** Scoring constants of protocol 2: protocol 1's, the containment minimum of the copy rule and the publish window. */
 export const scoringConstantsV2Schema = z
-  .object({ ...scoringFields, containmentMinRows: z.number().int().min(1).default(S2.containmentMinRows) })
+  .object({
+    ...scoringFields,
+    containmentMinRows: z.number().int().min(1).default(S2.containmentMinRows),
+    publishWindowBlocks: z.number().int().min(0).default(S2.publishWindowBlocks),
+  })
   .strict()
   .refine((s) => s.epsilonEnd <= s.epsilonStart, epsilonOrder);
 

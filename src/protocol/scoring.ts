@@ -40,6 +40,12 @@ export interface ScoringConstants {
    * looks at the share of the later dataset's own rows alone.
    */
   containmentMinRows?: number;
+  /**
+   * Protocol 2 (commit before publish): blocks after its commitment during which a dataset repo
+   * may still be unreadable (private, or the revision not there yet) without scoring 0. Absent
+   * (protocol 1): an unreadable dataset scores 0 at once.
+   */
+  publishWindowBlocks?: number;
 }
 
 export const DEFAULT_SCORING_CONSTANTS: Readonly<ScoringConstants> = Object.freeze({
@@ -56,10 +62,35 @@ export const DEFAULT_SCORING_CONSTANTS: Readonly<ScoringConstants> = Object.free
 });
 
 /** Protocol 2's scoring defaults: protocol 1's, and the containment direction of the copy rule. */
-export const DEFAULT_SCORING_CONSTANTS_V2: Readonly<ScoringConstants & { containmentMinRows: number }> = Object.freeze({
+export const DEFAULT_SCORING_CONSTANTS_V2: Readonly<ScoringConstants & { containmentMinRows: number; publishWindowBlocks: number }> = Object.freeze({
   ...DEFAULT_SCORING_CONSTANTS,
   containmentMinRows: 100,
+  publishWindowBlocks: 100,
 });
+
+/**
+ * A committed dataset the hub will not serve (repo missing or private, revision absent). Under
+ * protocol 2 a miner may commit first and publish after (`flock miner submit --private`), so the
+ * data cannot be copied before its commitment is on chain: validators wait until
+ * `publishWindowBlocks` blocks after the commitment, then it scores 0. Under protocol 1 it scores 0
+ * at once.
+ *
+ * @example
+ * unreadableDatasetVerdict({ commitmentBlock: 100, currentBlock: 150, reason: 'the repo is private' }, { publishWindowBlocks: 100 });
+ * // { kind: 'wait', untilBlock: 200, reason: 'not readable yet (the repo is private); …' }
+ */
+export function unreadableDatasetVerdict(
+  p: { commitmentBlock: number; currentBlock: number; reason: string },
+  c: { publishWindowBlocks?: number } | Readonly<ScoringConstants>,
+): { kind: 'wait'; untilBlock: number; reason: string } | { kind: 'final'; reason: string } {
+  const window = 'publishWindowBlocks' in c ? c.publishWindowBlocks : undefined;
+  if (window === undefined) return { kind: 'final', reason: p.reason };
+  const untilBlock = p.commitmentBlock + window;
+  if (p.currentBlock <= untilBlock) {
+    return { kind: 'wait', untilBlock, reason: `not readable yet (${p.reason}); it may be published until block ${untilBlock}, ${window} blocks after its commitment` };
+  }
+  return { kind: 'final', reason: `${p.reason}, and still so ${p.currentBlock - p.commitmentBlock} blocks after its commitment at block ${p.commitmentBlock}; a dataset must be readable within ${window} blocks of its commitment` };
+}
 
 /**
  * How much of each other's rows two datasets share: O(i,j), the fraction of i's rows that exactly

@@ -9,7 +9,7 @@ import { encodeChat } from '../engine/template.js';
 import { loadTokenizer, type ChatTokenizer } from '../engine/tokenizer.js';
 import { IntegrityError, type HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
-import { DATASET_FILE, isTransientHubError, submissionFaultReason } from './hub-faults.js';
+import { DATASET_FILE, isTransientHubError, isUnreadable, submissionFaultReason } from './hub-faults.js';
 import { loadTrainingSet, type TrainingOutcome, type TrainingRequest } from '../evaluation/training-set.js';
 
 /** What to read, and the competition's limits. */
@@ -40,8 +40,12 @@ export type ReadOutcome =
     truncated: boolean;
     fingerprints: DatasetFingerprints;
   }
-  /** The submission's own fault (repo or revision missing, file too large, …): a reason to score 0. */
-  | { kind: 'fault'; reason: string }
+  /**
+   * The submission's own fault (repo or revision missing, file too large, …): a reason to score 0.
+   * `unreadable`: the hub would not serve the repo or revision at all (missing, private, gated) —
+   * under protocol 2 it may still be published within its window.
+   */
+  | { kind: 'fault'; reason: string; unreadable?: boolean }
   /** The hub failed (down, timeout, 5xx): try again later. */
   | { kind: 'unavailable'; message: string }
   /**
@@ -74,7 +78,7 @@ export async function downloadDataset(hub: HubClient, request: ReadRequest): Pro
   } catch (err) {
     if (err instanceof IntegrityError) return { kind: 'integrity', path: err.path, expected: err.expected, served: err.served, message: errorMessage(err) };
     const reason = submissionFaultReason(err, repo, revision);
-    if (reason !== null) return { kind: 'fault', reason };
+    if (reason !== null) return { kind: 'fault', reason, ...(isUnreadable(err) ? { unreadable: true } : {}) };
     if (isTransientHubError(err)) return { kind: 'unavailable', message: errorMessage(err) };
     throw err;
   }

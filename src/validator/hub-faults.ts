@@ -35,6 +35,11 @@ export function submissionFaultReason(err: unknown, repo: string, revision: stri
   return null;
 }
 
+/** True when the hub would not serve the repo or revision at all: missing, private or gated. */
+export function isUnreadable(err: unknown): boolean {
+  return err instanceof RepoNotFoundError || err instanceof RevisionNotFoundError || err instanceof UnauthorizedError;
+}
+
 /**
  * Downloads of a file the hub may answer with content that does not match the commit before the
  * submission scores 0: a hub can serve a bad object for a while (a stale cache, a half-written

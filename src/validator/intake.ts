@@ -12,6 +12,7 @@
  */
 import { contamination, formatBytes, type DatasetFingerprints, type FingerprintIndex } from '../dataset/index.js';
 import { HubUnavailableError, type IntegrityMismatch } from '../hub/index.js';
+import { unreadableDatasetVerdict } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { LoadedCompetition } from '../evaluation/competition.js';
@@ -47,11 +48,15 @@ export interface IntakeContext {
   files: DatasetFiles;
   competition: LoadedCompetition;
   log: Logger;
+  /** The chain's block now (for the publish window of protocol 2); unknown: the window is over. */
+  currentBlock?: number;
 }
 
 export type IntakeOutcome =
   | { kind: 'accepted'; identity: string }
-  | { kind: 'rejected'; reason: string };
+  | { kind: 'rejected'; reason: string }
+  /** Not readable yet, within its publish window (protocol 2): read again on a later pass. */
+  | { kind: 'waiting'; reason: string; untilBlock: number };
 
 /** The read request for a submission under the competition's limits. */
 export function readRequest(ctx: Pick<IntakeContext, 'competition'>, sub: SubmissionRecord): ReadRequest {
@@ -88,7 +93,11 @@ export async function intakeSubmission(ctx: IntakeContext, sub: SubmissionRecord
     store.setSubmissionReason(sub.id, reason);
     return { kind: 'rejected', reason };
   };
-  if (read.kind === 'fault') return reject(read.reason);
+  if (read.kind === 'fault') {
+    if (!read.unreadable) return reject(read.reason);
+    const verdict = unreadableDatasetVerdict({ commitmentBlock: sub.block, currentBlock: ctx.currentBlock ?? Number.POSITIVE_INFINITY, reason: read.reason }, competition.competition.scoring);
+    return verdict.kind === 'wait' ? { kind: 'waiting', reason: verdict.reason, untilBlock: verdict.untilBlock } : reject(verdict.reason);
+  }
   // rows longer than maxTokensPerRow (with the base model's tokenizer and chat template) are a structural error
   if (read.valid && read.tooLongLine !== null) {
     return reject(`${DATASET_FILE}:${read.tooLongLine}: the row is longer than ${limits.maxTokensPerRow} tokens (the competition's maxTokensPerRow)`);

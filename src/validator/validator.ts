@@ -133,6 +133,8 @@ export class Validator {
   private stopping = false;
   private readonly stopped = new AbortController();
   private readonly integrity: IntegrityPolicy;
+  /** Why a committed dataset is not read yet (protocol 2's publish window), by submission id. */
+  private readonly notReadable = new Map<number, string>();
   /** Evaluations in flight on workers (with `queue`), else null. */
   private readonly remote: RemoteEvaluations | null;
 
@@ -264,8 +266,8 @@ export class Validator {
     return loaded;
   }
 
-  private intakeContext(competition: LoadedCompetition): IntakeContext {
-    return { reader: this.reader, store: this.options.store, index: this.options.index, files: this.files, competition, log: this.options.log };
+  private intakeContext(competition: LoadedCompetition, currentBlock?: number): IntakeContext {
+    return { reader: this.reader, store: this.options.store, index: this.options.index, files: this.files, competition, log: this.options.log, currentBlock };
   }
 
   /**
@@ -275,7 +277,7 @@ export class Validator {
    */
   private async intakeAll(state: ChainState, onQueued?: () => void, abandoned: () => boolean = () => false): Promise<void> {
     const { store, log } = this.options;
-    const ctx = this.intakeContext(state.competition);
+    const ctx = this.intakeContext(state.competition, state.block);
     const key = state.competition.key;
     const scoring = state.competition.competition.scoring;
     const ordered = [...state.commitments.values()].sort((a, b) => a.commitment.block - b.commitment.block || a.uid - b.uid);
@@ -312,8 +314,15 @@ export class Validator {
           if (r.kind === 'rejected') {
             log.warning(`uid ${c.uid}: dataset rejected: ${r.reason}`);
             s.reason = r.reason;
+            this.notReadable.delete(s.id);
             continue;
           }
+          if (r.kind === 'waiting') {
+            if (this.notReadable.get(s.id) !== r.reason) log.info(`uid ${c.uid}: dataset ${r.reason}`);
+            this.notReadable.set(s.id, r.reason);
+            continue;
+          }
+          this.notReadable.delete(s.id);
           s.datasetIdentity = r.identity;
           const list = committers.get(r.identity) ?? [];
           list.push({ uid: s.uid, block: s.block });
@@ -676,6 +685,8 @@ export class Validator {
       metagraph, ownerHotkey: info.ownerHotkey, commitments: state.commitments, store, competition: state.competition, compute: this.compute, overlaps: this.overlaps,
       fingerprintsOf: (id) => this.files.fingerprints.get(id),
       waitingReason: (s) => {
+        const unpublished = this.notReadable.get(s.id);
+        if (unpublished) return unpublished;
         const integrity = this.integrityStatus(s);
         return integrity && integrity.verdict.kind !== 'final' ? integrityWaitReason(integrity.failure, this.integrity) : undefined;
       },

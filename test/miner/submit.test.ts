@@ -14,6 +14,7 @@ import { parseCommitment } from '../../src/protocol/index.js';
 import { taskRows, toJsonl } from '../../src/localnet/tasks.js';
 import { localnetProfile } from '../../src/localnet/localnet.js';
 import { silentLogger } from '../../src/util/log.js';
+import { HubClient } from '../../src/hub/index.js';
 import { signResults, type WalletKeypair } from '../../src/chain/index.js';
 import { formatResultsPointer, formatSignedResults, RESULTS_FILE } from '../../src/protocol/index.js';
 import { sampleDocument } from '../protocol/results-fixture.js';
@@ -92,6 +93,40 @@ describe('flock miner submit', () => {
     const stranger = await localKey('test-stranger');
     await expect(submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: stranger, datasetPath: good, repo: 'miners/stranger', log: silentLogger }))
       .rejects.toThrow(/is not registered on subnet 1/);
+  }, 30_000);
+
+  it('--private: nobody reads the data before its commitment is on chain; it is public after', async () => {
+    const m = await f.register('erin');
+    const anonymous = new HubClient({ hubUrl: f.hub.url, token: '', cacheDir: join(f.root, 'cache-anon'), retries: 0 });
+    // watch the hub (as a copier would) and the chain while the submission runs
+    let readAt = 0;
+    let committedAt = 0;
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        if (!readAt) readAt = await anonymous.resolveRevision({ repo: 'miners/erin', type: 'dataset' }).then(() => performance.now(), () => 0);
+        if (!committedAt && await f.chain.getCommitment({ netuid: NETUID, hotkey: m.key.address })) committedAt = performance.now();
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const r = await submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: m.key, datasetPath: good, repo: 'miners/erin', log: silentLogger, private: true });
+    done = true;
+    await watch;
+    expect(r.published).toBe(true);
+    expect(committedAt).toBeGreaterThan(0);
+    if (readAt) expect(readAt).toBeGreaterThanOrEqual(committedAt);
+    expect(await anonymous.resolveRevision({ repo: 'miners/erin', type: 'dataset' })).toBe(r.revision);
+    expect(await f.minerHub.isPrivate({ repo: 'miners/erin', type: 'dataset' })).toBe(false);
+  }, 30_000);
+
+  it('--private with a public repo makes it private before the upload, and says its earlier data was visible', async () => {
+    const m = await f.register('frank');
+    await f.minerHub.createRepo({ repo: 'miners/frank', type: 'dataset' });
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warning: (msg: string) => { warnings.push(msg); }, child: () => log } as typeof silentLogger;
+    const r = await submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: m.key, datasetPath: good, repo: 'miners/frank', log, private: true });
+    expect(r.published).toBe(true);
+    expect(warnings.join('\n')).toMatch(/miners\/frank is public: making it private before the upload/);
   }, 30_000);
 
   it('makes no new hub commit when the content is already at the head', async () => {

@@ -83,7 +83,7 @@ describe('competition.json', () => {
     const r = parseCompetition(JSON.stringify({ ...minimal, protocol: 2 }));
     expect(r.ok && r.value.protocol).toBe(2);
     expect(r.ok && r.value.scoring).toEqual(DEFAULT_SCORING_CONSTANTS_V2);
-    expect(DEFAULT_SCORING_CONSTANTS_V2).toEqual({ ...DEFAULT_SCORING_CONSTANTS, containmentMinRows: 100 });
+    expect(DEFAULT_SCORING_CONSTANTS_V2).toEqual({ ...DEFAULT_SCORING_CONSTANTS, containmentMinRows: 100, publishWindowBlocks: 100 });
     const own = parseCompetition({ ...minimal, protocol: 2, scoring: { containmentMinRows: 24, tau: 0.5 } });
     expect(own.ok && own.value.scoring).toMatchObject({ containmentMinRows: 24, tau: 0.5, copyThreshold: 0.5 });
     // everything else parses as under protocol 1
@@ -93,7 +93,7 @@ describe('competition.json', () => {
     const { protocol: _p1, scoring: s1, ...rest1 } = one.value;
     const { protocol: _p2, scoring: s2, ...rest2 } = two.value;
     expect(rest2).toEqual(rest1);
-    expect(s2).toEqual({ ...s1, containmentMinRows: 100 });
+    expect(s2).toEqual({ ...s1, containmentMinRows: 100, publishWindowBlocks: 100 });
   });
 
   it('rejects text that is not JSON, or too large, without throwing', () => {

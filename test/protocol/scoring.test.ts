@@ -8,6 +8,7 @@ import {
   epsilonAt,
   judgeCopy,
   trainingVerdict,
+  unreadableDatasetVerdict,
   laterBeatsEarlier,
   meanLoss,
   scoreRound,
@@ -457,5 +458,21 @@ describe('scoring on random inputs', () => {
       for (const u of res.perUid) if (u.weight === 0 || u.score === 0) expect(u.reason, `trial ${trial} uid ${u.uid}`).toBeTruthy();
       expect(round(subs, { currentBlock: 0, previous }).weights.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('unreadableDatasetVerdict (commit before publish)', () => {
+  const reason = 'the dataset repo miners/a does not exist on the hub (deleted, renamed or private)';
+  it('protocol 2: waits until publishWindowBlocks after the commitment, then scores 0 saying how long it waited', () => {
+    const c = { publishWindowBlocks: 100 };
+    expect(unreadableDatasetVerdict({ commitmentBlock: 50, currentBlock: 60, reason }, c)).toEqual({
+      kind: 'wait', untilBlock: 150, reason: `not readable yet (${reason}); it may be published until block 150, 100 blocks after its commitment`,
+    });
+    expect(unreadableDatasetVerdict({ commitmentBlock: 50, currentBlock: 150, reason }, c).kind).toBe('wait');
+    const late = unreadableDatasetVerdict({ commitmentBlock: 50, currentBlock: 151, reason }, c);
+    expect(late).toEqual({ kind: 'final', reason: `${reason}, and still so 101 blocks after its commitment at block 50; a dataset must be readable within 100 blocks of its commitment` });
+  });
+  it('protocol 1: scores 0 at once with the hub\'s reason', () => {
+    expect(unreadableDatasetVerdict({ commitmentBlock: 50, currentBlock: 51, reason }, {})).toEqual({ kind: 'final', reason });
   });
 });

@@ -276,3 +276,56 @@ function recordingLogger(onMessage: (msg: string) => void): Logger {
   };
   return logger;
 }
+
+describe('validator pass: commit before publish (protocol 2)', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+  let stateDir: string;
+  afterAll(async () => {
+    index?.close();
+    store?.close();
+    await net?.close();
+  });
+
+  it('waits for a private dataset until its publish window closes: scored once public, 0 with a reason after the window', async () => {
+    net = await startSubnet({ tempo: 30, weightsRateLimit: 1, competition: { protocol: 2, scoring: { publishWindowBlocks: 20 } } });
+    const nextEpoch = async () => {
+      const info = await net.chain.subnetInfo({ netuid: NETUID });
+      await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+    };
+    stateDir = join(net.root, 'state');
+    store = openStore(join(stateDir, 'validator.sqlite'));
+    index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
+    const v = newValidator(net, stateDir, store, index);
+    const commitPrivate = async (name: string, seed: number) => {
+      const miner = await net.register(name);
+      await net.minerHub.createRepo({ repo: `miners/${name}`, type: 'dataset', private: true });
+      const sha = await net.minerHub.uploadFiles({ repo: `miners/${name}`, type: 'dataset', files: [{ path: 'data.jsonl', content: toJsonl(taskRows(24, seed)) }] });
+      await net.commit(miner, commitmentOf(name, sha));
+      return miner;
+    };
+    const late = await commitPrivate('late', 7);
+    const never = await commitPrivate('never', 8);
+    const sub = (name: string) => store.latestSubmissions().find((s) => s.repoId === `miners/${name}`)!;
+    const zero = (uid: number) => store.latestRound()!.perUid.find((u) => u.uid === uid)!;
+
+    // inside the window: neither is read, neither is rejected; the round says why they wait
+    await v.runPass();
+    for (const name of ['late', 'never']) expect(sub(name)).toMatchObject({ reason: null, datasetIdentity: null });
+    expect(zero(late.uid)).toMatchObject({ weight: 0, reason: expect.stringMatching(/^not readable yet \(the dataset repo miners\/late does not exist on the hub .*\); it may be published until block \d+, 20 blocks after its commitment$/) });
+
+    // 'late' goes public inside its window: read, trained, scored
+    await net.minerHub.setVisibility({ repo: 'miners/late', type: 'dataset', private: false });
+    await nextEpoch();
+    await v.runPass();
+    expect(sub('late').datasetIdentity).toMatch(/^[0-9a-f]{64}$/);
+    expect(zero(late.uid).weight).toBeGreaterThan(0);
+
+    // 'never' stays private past its window: 0 for good, saying how long it was waited for
+    await nextEpoch();
+    await v.runPass();
+    expect(sub('never').reason).toMatch(/^the dataset repo miners\/never does not exist on the hub .*, and still so \d+ blocks after its commitment at block \d+; a dataset must be readable within 20 blocks of its commitment$/);
+    expect(zero(never.uid)).toMatchObject({ weight: 0, stage: 'dataset' });
+  });
+});

@@ -210,7 +210,7 @@ describe('private repositories', () => {
     await hfCreateRepo({ repo: { type: 'dataset', name: 'alice/secret' }, private: true, hubUrl: hub.url, credentials: owner });
     expect((await commit('alice/secret', [file('data.jsonl', '{"a":1}\n')])).status).toBe(200);
 
-    const info = (credentials?: { accessToken: `hf_${string}` }) => datasetInfo({ name: 'alice/secret', hubUrl: hub.url, credentials, additionalFields: ['private'] });
+    const info = (credentials?: { accessToken: `hf_${string}` }) => datasetInfo({ name: 'alice/secret', hubUrl: hub.url, credentials });
     const read = async (credentials?: { accessToken: `hf_${string}` }) => (await downloadFile({ repo: { type: 'dataset', name: 'alice/secret' }, path: 'data.jsonl', hubUrl: hub.url, credentials }))?.text();
     expect(await info(owner)).toMatchObject({ private: true });
     expect(await read(owner)).toBe('{"a":1}\n');

@@ -68,7 +68,19 @@ export class ResultsPublisher {
     if (this.closed) return;
     this.pending = document;
     this.wake?.(); // a round waiting out a backoff goes now
-    this.running ??= this.drain().finally(() => { this.running = null; });
+    this.kick();
+  }
+
+  /**
+   * Start draining unless a drain runs; a document submitted just as a drain ended (its loop done,
+   * its promise not settled yet) starts the next one.
+   */
+  private kick(): void {
+    if (this.running || this.closed) return;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.pending) this.kick();
+    });
   }
 
   /** Resolves when nothing is waiting to be published (or the publisher is closed). */

@@ -11,14 +11,16 @@ import { FingerprintIndex } from '../../src/dataset/index.js';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { EvaluationQueue, startEvaluationWorker, type EvaluationWorker } from '../../src/evaluation/queue.js';
 import { formatCommitment } from '../../src/protocol/index.js';
-import { createLogger, silentLogger } from '../../src/util/log.js';
+import { createLogger } from '../../src/util/log.js';
 import { chooseCompute } from '../../src/validator/remote-evaluations.js';
 import { BASE_EVALUATION, competitionKey, openStore, type EvaluationRecord, type ValidatorStore } from '../../src/validator/store.js';
 import { Validator } from '../../src/validator/validator.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { NETUID, noiseRows, startSubnet, taskRows, toJsonl, type TestSubnet } from './subnet.js';
 
-const log = process.env.VLOG ? createLogger({ level: 'debug' }) : silentLogger;
+/** Warnings and errors of the validators and workers, shown when an assertion about failures fails. */
+const logged: string[] = [];
+const log = process.env.VLOG ? createLogger({ level: 'debug' }) : createLogger({ level: 'warning', stream: { write: (line: string) => { logged.push(line); } } });
 
 describe('chooseCompute', () => {
   const q = (compute: string, workers: number) => ({ compute, queue: `flock-eval-${compute}`, workers });
@@ -115,8 +117,8 @@ describe('validator with the evaluation queue', () => {
     const v = validator(remote, { queue: await queue() });
     await net.dev.produceBlocks(2);
     const pass = await v.runPass();
-    expect(pass.evaluated).toBe(4);
-    expect(pass.failed).toBe(0);
+    expect(pass.evaluated, logged.join('')).toBe(4);
+    expect(pass.failed, logged.join('')).toBe(0);
     expect(pass.round).not.toBeNull();
 
     const expected = results(own.store);

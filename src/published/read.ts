@@ -12,6 +12,9 @@ import type { HubClient } from '../hub/index.js';
 import { parseResultsPointer, parseSignedResults, RESULTS_FILE, RESULTS_MAX_BYTES, type SignedResults } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 
+/** Results files read at once. */
+const READ_CONCURRENCY = 8;
+
 /** One validator's published results as read: the verified file, or why there is none. */
 export type PublishedResults =
   | { ok: true; hotkey: string; uid: number | null; repoId: string; revision: string; pointerBlock: number; signed: SignedResults }
@@ -42,6 +45,7 @@ export async function readPublishedResults(o: ReadOptions): Promise<PublishedRes
   const uidOf = new Map(metagraph.hotkeys.map((h, uid) => [h, uid]));
   const wanted = o.hotkeys ? new Set(o.hotkeys) : null;
   const out: PublishedResults[] = [];
+  const reads: Array<{ hotkey: string; uid: number | null; pointerBlock: number; repoId: string }> = [];
   for (const c of commitments) {
     if (wanted && !wanted.has(c.hotkey)) continue;
     const pointer = parseResultsPointer(c.fields[0] ?? c.data);
@@ -50,8 +54,17 @@ export async function readPublishedResults(o: ReadOptions): Promise<PublishedRes
       if (wanted) out.push({ ok: false, ...base, repoId: null, revision: null, reason: pointer.code === 'not_results' ? 'its commitment is not a results pointer: it publishes no results' : `its results pointer is unusable: ${pointer.reason}` });
       continue;
     }
-    out.push(await readOne({ ...base, repoId: pointer.value.repoId }, o));
+    reads.push({ ...base, repoId: pointer.value.repoId });
   }
+  // a few files at a time: a subnet's validators are read in a few round trips, the hub is not flooded
+  let next = 0;
+  const readers = Array.from({ length: Math.min(READ_CONCURRENCY, reads.length) }, async () => {
+    while (next < reads.length) {
+      const p = reads[next++]!;
+      out.push(await readOne(p, o));
+    }
+  });
+  await Promise.all(readers);
   if (wanted) {
     for (const hotkey of wanted) {
       if (!out.some((r) => r.hotkey === hotkey)) out.push({ ok: false, hotkey, uid: uidOf.get(hotkey) ?? null, repoId: null, revision: null, pointerBlock: 0, reason: 'it has no commitment on this subnet: it publishes no results' });

@@ -27,6 +27,7 @@ const E2E = [
   'test/validator/{dataset-reader,intake-thread}.test.ts',
   'test/published/read.test.ts',
   'test/audit/audit.test.ts',
+  'test/dashboard/browser.test.ts', // headless Chromium against a devnet, a local hub and a validator
   // a redis-server with workers and the local hub
   'test/evaluation/queue.test.ts',
   'test/util/redis-server.test.ts',

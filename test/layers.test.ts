@@ -22,8 +22,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   owner: ['chain', 'dataset', 'hub', 'protocol', 'util'],
   miner: ['evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
   audit: ['evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
+  dashboard: ['published', 'chain', 'hub', 'protocol', 'util'],
   localnet: ['validator', 'miner', 'owner', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
-  cli: ['validator', 'miner', 'owner', 'localnet', 'audit', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
+  cli: ['validator', 'miner', 'owner', 'localnet', 'audit', 'dashboard', 'evaluation', 'published', 'chain', 'dataset', 'engine', 'hub', 'protocol', 'util'],
 };
 
 function sourceFiles(dir: string): string[] {

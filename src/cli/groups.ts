@@ -28,6 +28,7 @@ export const GROUPS: GroupEntry[] = [
   { name: 'miner', summary: 'submit a dataset, see its status on chain, score it locally as validators will', load: () => import('./miner.js') },
   { name: 'owner', summary: 'subnet owner tools: publish a competition', load: () => import('./owner.js') },
   { name: 'audit', summary: "re-run a validator's published evaluations and check its losses", load: () => import('./audit.js') },
+  { name: 'dashboard', summary: "serve a subnet's public dashboard from the chain and the validators' published results", load: () => import('./dashboard.js') },
 ];
 
 /** Root options that take a value (so their value is not mistaken for a command name). */

@@ -62,6 +62,21 @@ export interface LocalnetOptions {
   signal?: AbortSignal;
   /** Progress of the run, one line per stage (the CLI prints these). */
   onProgress?: (message: string) => void;
+  /**
+   * Called after the rounds with the final report while everything still runs (devnet, hub,
+   * validators' published results), e.g. to serve the dashboard until `signal` aborts; the
+   * subnet is closed when it returns.
+   */
+  serve?: (ctx: LocalnetServeContext) => Promise<void>;
+}
+
+/** What `LocalnetOptions.serve` gets: the report and the running subnet. */
+export interface LocalnetServeContext {
+  report: LocalnetReport;
+  chain: SubtensorChain;
+  devnet: Devnet;
+  hubUrl: string;
+  signal?: AbortSignal;
 }
 
 /** The sizes and recipe of a run. */
@@ -364,11 +379,13 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       };
     });
     seconds['total'] = Number(((performance.now() - started) / 1000).toFixed(2));
-    return {
+    const report: LocalnetReport = {
       dir, chain: dev.url, hub: hub.url, netuid: LOCALNET_NETUID,
       competition: { id: published.competition.id, repo: 'flock/localnet-competition', revision: published.revision, pointer: published.pointer },
       quick, rounds, block: mg.block.number, baseLoss: base?.evalLoss ?? null, miners: minerReports, validators: validatorReports, workers: nWorkers, seconds,
     };
+    if (o.serve) await o.serve({ report, chain, devnet: dev, hubUrl: hub.url, signal: o.signal });
+    return report;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     for (const close of closers.reverse()) await Promise.resolve().then(close).catch((err: unknown) => log.debug('close failed', { err: String(err) }));

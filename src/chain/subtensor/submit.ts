@@ -46,8 +46,30 @@ function poolError(client: SubtensorClient, what: string, message: string): Tran
   });
 }
 
+/** Per client, the last transaction of each signing address (the next one waits for it). */
+const signerTails = new WeakMap<SubtensorClient, Map<string, Promise<unknown>>>();
+
+/**
+ * Run `fn` after every earlier transaction of `address` on this client has settled. Two
+ * transactions of one key sent at once (a validator's weights and its results pointer) would read
+ * the same nonce and the node would drop one.
+ */
+async function oneAtATime<T>(client: SubtensorClient, address: string, fn: () => Promise<T>): Promise<T> {
+  let tails = signerTails.get(client);
+  if (!tails) signerTails.set(client, (tails = new Map()));
+  const run = (tails.get(address) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.then(() => undefined, () => undefined);
+  tails.set(address, tail);
+  try {
+    return await run;
+  } finally {
+    if (tails.get(address) === tail) tails.delete(address);
+  }
+}
+
 /**
  * Sign `tx` with `signer`, submit it, and resolve once it is in a block without a dispatch error.
+ * Transactions of one signer go one after another, each after the previous one settled.
  * @example const r = await submitExtrinsic(client, api.tx.commitments.setCommitment(1, info), hotkey, 'set_commitment')
  */
 export async function submitExtrinsic(
@@ -57,6 +79,10 @@ export async function submitExtrinsic(
   what: string,
 ): Promise<SubmitResult> {
   const pair = signerPair(signer);
+  return oneAtATime(client, pair.address, () => submitNow(client, tx, pair, what));
+}
+
+async function submitNow(client: SubtensorClient, tx: SubmittableExtrinsic<'promise'>, pair: ReturnType<typeof signerPair>, what: string): Promise<SubmitResult> {
   await ensureConnected(client);
   // The pool-aware nonce from system_accountNextIndex, asked for explicitly (not the api's
   // AccountNonceApi runtime call), so nodes without runtime APIs work the same.

@@ -96,6 +96,15 @@ describe('SubtensorChain on a devnet', { timeout: 60_000 }, () => {
     expect(mg.blockAtRegistration[1]).toBe(reg.blockNumber);
     expect(mg.lastUpdate[1]).toBe(reg.blockNumber);
     expect(mg.active).toEqual([true, true]);
+
+    // two transactions of one key at once (a validator's weights and its results pointer) both land
+    await dev.produceBlocks(1);
+    const [a, b] = await Promise.all([
+      chain.setCommitment({ netuid: NETUID, data: 'bob/ds:1:first', signer: bobHot }),
+      chain.setCommitment({ netuid: NETUID, data: 'bob/ds:1:second', signer: bobHot }),
+    ]);
+    expect(b.blockNumber).toBeGreaterThanOrEqual(a.blockNumber);
+    expect((await chain.getCommitment({ netuid: NETUID, hotkey: bobHot.address }))?.data).toBe('bob/ds:1:second');
   });
 
   it('sets weights, refuses them inside the rate limit with a clear error, and checks the version key', async () => {

@@ -273,16 +273,18 @@ export class EvaluationQueue {
   async status(job: EvaluationJob): Promise<EvaluationJobStatus> {
     const id = evaluationJobId(job);
     const { queue } = this.handle(job.compute);
+    // the state first, then the job: read the other way round, a job completing in between reads
+    // as completed with the return value of before (null)
+    const state = await this.call(() => queue.getJobState(id));
+    if (state === 'unknown') return { status: 'missing' };
     const found = await this.call(() => queue.getJob(id));
     if (!found) return { status: 'missing' };
-    const state = await this.call(() => found.getState());
     if (state === 'completed') {
       const outcome = decodeJobResult(job, found.returnvalue);
       if (outcome.status !== 'done') return outcome;
       return { ...outcome, timing: { queuedAt: found.timestamp, startedAt: found.processedOn ?? null, finishedAt: found.finishedOn ?? null } };
     }
     if (state === 'failed') return { status: 'failed', failure: parseFailureReason(found.failedReason) };
-    if (state === 'unknown') return { status: 'missing' };
     return { status: 'pending', state, progress: found.progress, attemptsMade: found.attemptsMade };
   }
 

@@ -129,7 +129,7 @@ describe('IntakeThread', () => {
     const down = new IntakeThread(new HubClient({ hubUrl: 'http://127.0.0.1:9', cacheDir: join(root, 'down-cache'), retries: 0, timeoutMs: 2000 }).portableOptions());
     try {
       const missing = await thread.read(request('e'.repeat(40)));
-      expect(missing).toEqual({ kind: 'fault', reason: `revision ${'e'.repeat(40)} of miners/a does not exist on the hub` });
+      expect(missing).toEqual({ kind: 'fault', reason: `revision ${'e'.repeat(40)} of miners/a does not exist on the hub`, unreadable: true });
       const tooSmall = await thread.read(request(revisions[0]!, { maxBytes: 100 }));
       expect(tooSmall.kind).toBe('fault');
       expect(tooSmall.kind === 'fault' && tooSmall.reason).toMatch(/^data\.jsonl at miners\/a@[0-9a-f]{12} is too large/);

@@ -80,6 +80,7 @@ class MemoryBackend implements Backend {
   add(): void {}
   axpy(): void {}
   scale(): void {}
+  addBias(): void {}
   linearForward(_out: Tensor, x: Tensor, w: Tensor): void { this.splitK(x.size / w.shape[1]!, w.shape[0]!, w.shape[1]!); }
   linearBackwardInput(_dx: Tensor, dout: Tensor, w: Tensor): void { this.splitK(dout.size / w.shape[0]!, w.shape[1]!, w.shape[0]!); }
   linearBackwardWeight(dw: Tensor, dout: Tensor): void { this.splitK(dw.shape[0]!, dw.shape[1]!, dout.size / dw.shape[0]!); }

@@ -42,7 +42,7 @@ const config = { ...PRESETS[preset], maxPositionEmbeddings: 128 };
 const weights = initPresetWeights(config, 1);
 const model = LlamaModel.load(backend, config, { get: (n) => weights.get(n)! });
 const examples = benchSequences(accumulation * steps, 64, 1);
-console.log(`webgpu on ${backend.adapter.description || backend.adapter.device}; ${preset} preset (${config.numLayers} layers), accumulation ${accumulation}, ${steps} steps`);
+console.log(`webgpu on ${backend.adapter.description || backend.adapter.device}, precision ${backend.precision} (FLOCK_WEBGPU_PRECISION); ${preset} preset (${config.numLayers} layers), accumulation ${accumulation}, ${steps} steps`);
 for (const targets of [['q_proj', 'v_proj'], ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']]) {
   const recipe = recipeSchema.parse({ epochs: 1, gradientAccumulation: accumulation, warmupSteps: 1, lora: { targets } });
   const lora = Lora.create(backend, config, recipe.lora, 1);

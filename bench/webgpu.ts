@@ -4,6 +4,11 @@
  * download), beside the CPU backend where that is practical.
  *
  *   npx tsx bench/webgpu.ts [--preset small|llama-3.2-1b] [--seq 256] [--steps 8] [--backend webgpu|cpu|both] [--bf16]
+ *                           [--precision f32|f16|both]
+ *
+ * WebGPU runs once per precision (default both: f32, then f16 — f16 matrix-product inputs, f32
+ * accumulation). FLOCK_WEBGPU_MATMUL=subgroup-matrix adds the tensor-core kernel where the
+ * adapter has one and it passes its self-check (the row's `compute` says which ran).
  *
  * Prints tokens/s for training and evaluation, the achieved TFLOP/s (matmul + attention FLOPs the
  * pass really does: LoRA training backpropagates through every frozen layer but computes no
@@ -22,6 +27,9 @@ import { Lora } from '../src/engine/lora.js';
 import { PRESETS } from '../src/engine/presets.js';
 import { deriveKey, Stream, STREAM_DROPOUT } from '../src/engine/prng.js';
 import { errorMessage } from '../src/util/errors.js';
+import type { Precision } from '../src/engine/backend/webgpu/precision.js';
+import { computeIdentity } from '../src/engine/run.js';
+import { createLogger } from '../src/util/log.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,6 +41,7 @@ const T = Number(arg('seq', '256'));
 const steps = Number(arg('steps', '8'));
 const which = arg('backend', 'both');
 const bf16 = process.argv.includes('--bf16');
+const precisions = (arg('precision', 'both') === 'both' ? ['f32', 'f16'] : [arg('precision', 'f32')]) as Precision[];
 const ACCUMULATION = 8;
 
 const config: LlamaConfig = { ...PRESETS[presetName], maxPositionEmbeddings: Math.max(T, 64) };
@@ -126,6 +135,7 @@ async function bench(be: Backend, label: string): Promise<void> {
     gpuBuffersCreatedAfterWarmup: mem ? mem.buffersCreated - buffersBefore : undefined,
     peakRss: formatBytes(process.resourceUsage().maxRSS * 1024),
     setupSeconds: Number(setup.toFixed(1)),
+    compute: computeIdentity(be).key,
   };
   console.log(JSON.stringify(row));
   const kernels = be instanceof WebGpuBackend ? await be.runtime.profile() : null;
@@ -140,14 +150,14 @@ async function bench(be: Backend, label: string): Promise<void> {
 }
 
 console.log(`# preset ${presetName}, sequence ${T}, ${steps} timed steps, LoRA r4 on q,v${bf16 ? ', frozen weights bf16 on webgpu' : ''}`);
-if (which === 'webgpu' || which === 'both') {
+for (const precision of which === 'webgpu' || which === 'both' ? precisions : []) {
   let gpu: WebGpuBackend | undefined;
   try {
-    gpu = await createWebGpuBackend();
-    console.log(`# webgpu adapter: ${adapterName(gpu.adapter)}, shader-f16 ${gpu.adapter.shaderF16}, max binding ${formatBytes(gpu.adapter.maxStorageBufferBindingSize)}`);
-    await bench(gpu, 'webgpu');
+    gpu = await createWebGpuBackend(createLogger({ level: 'warning' }), { precision });
+    console.log(`# webgpu adapter: ${adapterName(gpu.adapter)}, shader-f16 ${gpu.adapter.shaderF16}, max binding ${formatBytes(gpu.adapter.maxStorageBufferBindingSize)}, subgroup-matrix configs ${JSON.stringify(gpu.adapter.subgroupMatrixConfigs)}`);
+    await bench(gpu, `webgpu ${gpu.precision}`);
   } catch (err) {
-    console.log(`# webgpu: ${errorMessage(err)}`);
+    console.log(`# webgpu ${precision}: ${errorMessage(err)}`);
   } finally {
     gpu?.dispose();
   }

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { auditResults, DEFAULT_AUDIT_TOLERANCE, type AuditReport } from '../audit/audit.js';
-import { BACKEND_KINDS, createBackend, parseBackendKind } from '../engine/backend/select.js';
+import { BACKEND_KINDS, createBackend, parseBackendKind, PRECISIONS } from '../engine/backend/select.js';
 import { readPublishedResults } from '../published/read.js';
 import { FlockError, UsageError } from '../util/errors.js';
 import { printable } from '../util/terminal-text.js';
@@ -20,7 +20,7 @@ import { action } from './run.js';
 const auditSchema = z.object({
   ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
   netuid: nonNegativeInt, validator: text, uid: textList.optional(), revision: text.optional(), tolerance: z.coerce.number().positive(),
-  backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(), cacheDir: text.optional(),
+  backend: oneOf(BACKEND_KINDS), precision: oneOf(PRECISIONS).optional(), threads: positiveInt.optional(), cacheDir: text.optional(),
 });
 
 function formatReport(r: AuditReport): string {
@@ -59,7 +59,7 @@ async function auditCommand(ctx: CommandContext<z.output<typeof auditSchema>>): 
   const r = results[0]!;
   if (!r.ok) throw new FlockError(`the results of validator ${o.validator} cannot be audited: ${r.reason}`, { hint: 'check the hotkey (SS58) and --netuid; a validator publishes only after it has scored a round' });
   ctx.log.info(`auditing ${r.repoId}@${r.revision.slice(0, 12)}: round ${r.signed.document.round}, signature verified`);
-  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads });
+  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads, precision: o.precision });
   try {
     const report = await auditResults({
       document: r.signed.document, backend, hub, log: ctx.log, uids, tolerance: o.tolerance, onProgress: (m) => ctx.log.info(m),
@@ -84,6 +84,7 @@ export function register(program: Command): void {
     .addOption(new Option('--revision <sha>', 'a revision of the results repo (default: the latest)'))
     .addOption(new Option('--tolerance <x>', 'allowed |Δloss| / max(1, |loss|) per example when the compute identity differs').default(DEFAULT_AUDIT_TOLERANCE))
     .addOption(new Option('--backend <kind>', 'compute backend: cpu | webgpu | auto').default('cpu').argParser((v) => parseBackendKind(v)))
+    .addOption(new Option('--precision <p>', 'WebGPU compute precision: f32, or f16 (f16 matrix-product inputs, f32 accumulation; needs shader-f16)').choices([...PRECISIONS]))
     .addOption(new Option('--threads <n>', 'CPU backend threads (default: all cores)').argParser(parsePositiveInt('--threads')))
     .addOption(new Option('--cache-dir <dir>', 'Hugging Face cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)'));
   markLongRunning(cmd);

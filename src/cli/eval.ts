@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadCheckpoint } from '../engine/checkpoint.js';
 import { loadAdapter, saveAdapter } from '../engine/adapter.js';
-import { BACKEND_KINDS, createBackend } from '../engine/backend/select.js';
+import { BACKEND_KINDS, createBackend, PRECISIONS } from '../engine/backend/select.js';
 import { runEvaluation } from '../engine/run.js';
 import { validateDataset, rowHash } from '../dataset/index.js';
 import { recipeSchema, type Recipe } from '../protocol/recipe.js';
@@ -24,7 +24,7 @@ const evalSchema = z.object({
   /** a file; false with --no-train */
   train: z.union([z.boolean(), text], { error: 'must be a file, or false (--no-train)' }).optional(),
   recipe: text.optional(), adapter: text.optional(), saveAdapter: text.optional(),
-  seed: nonNegativeInt, threads: positiveInt.optional(), backend: oneOf(BACKEND_KINDS),
+  seed: nonNegativeInt, threads: positiveInt.optional(), backend: oneOf(BACKEND_KINDS), precision: oneOf(PRECISIONS).optional(),
 });
 
 /** Read a recipe file: a recipe object, or a competition.json whose `recipe` field is one. */
@@ -96,7 +96,7 @@ async function evalCommand(ctx: CommandContext<z.output<typeof evalSchema>>): Pr
   const trainSet = trainPath ? await readRows(trainPath, 'training set') : undefined;
   const adapterDir = o.adapter ? expandHome(o.adapter) : undefined;
   const adapter = adapterDir ? loadAdapter(adapterDir, checkpoint.config) : undefined;
-  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads });
+  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads, precision: o.precision });
   const bar = progressBar(ctx.interactive && !o.json);
   // rates count from here (model upload and tokenization included: a few percent at most)
   const trainStarted = performance.now();
@@ -167,7 +167,8 @@ export function register(program: Command): void {
     .option('--save-adapter <dir>', 'write the trained adapter here in PEFT format')
     .addOption(new Option('--seed <n>', 'seed for shuffling, dropout and LoRA init').argParser(parseNonNegativeInt('--seed')).default(0))
     .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')))
-    .addOption(new Option('--backend <kind>', 'compute backend: cpu, webgpu (a GPU through WebGPU), auto (a hardware GPU if there is one, else cpu)').choices([...BACKEND_KINDS]).default('cpu'));
+    .addOption(new Option('--backend <kind>', 'compute backend: cpu, webgpu (a GPU through WebGPU), auto (a hardware GPU if there is one, else cpu)').choices([...BACKEND_KINDS]).default('cpu'))
+    .addOption(new Option('--precision <p>', 'WebGPU compute precision: f32, or f16 (f16 matrix-product inputs, f32 accumulation; needs shader-f16)').choices([...PRECISIONS]));
   addJsonOption(cmd);
   cmd.action(action(evalSchema, evalCommand));
 }

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { BACKEND_KINDS, createBackend } from '../engine/backend/select.js';
+import { BACKEND_KINDS, createBackend, PRECISIONS } from '../engine/backend/select.js';
 import { activeCompetition, submitDataset } from '../miner/submit.js';
 import { scoreDataset, type CommittedDataset } from '../miner/score.js';
 import { readPublishedResults } from '../published/read.js';
@@ -28,7 +28,7 @@ const submitSchema = z.object({
 const statusSchema = z.object({ ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt });
 const scoreSchema = z.object({
   ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape,
-  dataset: text, competition: text.optional(), backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(), netuid: nonNegativeInt.optional(),
+  dataset: text, competition: text.optional(), backend: oneOf(BACKEND_KINDS), precision: oneOf(PRECISIONS).optional(), threads: positiveInt.optional(), netuid: nonNegativeInt.optional(),
 });
 
 function print(ctx: CommandContext<{ json: boolean }>, json: unknown, text: string): void {
@@ -137,7 +137,7 @@ async function scoreCommand(ctx: CommandContext<z.output<typeof scoreSchema>>): 
   }
   const pointer = parseCompetitionPointer(pointerText.startsWith('{') ? pointerText : readFileSync(pointerText, 'utf8').trim());
   if (!pointer.ok) throw new UsageError(`--competition: ${pointer.reason}`);
-  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads });
+  const backend = await createBackend(o.backend, ctx.log, { threads: o.threads, precision: o.precision });
   try {
     const r = await scoreDataset({
       hub, pointer: pointer.value, datasetPath: o.dataset, backend, log: ctx.log, committed,
@@ -192,6 +192,7 @@ export function register(program: Command): void {
   score.requiredOption('--dataset <file>', 'the dataset (JSONL chat rows)')
     .addOption(new Option('--competition <pointer>', 'competition pointer JSON ({"c":…,"r":…,"v":…}) or a file holding it; default: the owner\'s pointer on chain (--netuid)'))
     .addOption(new Option('--backend <kind>', 'compute backend: cpu | webgpu | auto').default('cpu'))
+    .addOption(new Option('--precision <p>', 'WebGPU compute precision: f32, or f16 (f16 matrix-product inputs, f32 accumulation; needs shader-f16)').choices([...PRECISIONS]))
     .addOption(new Option('--threads <n>', 'CPU threads (default: all cores)').argParser(parsePositiveInt('--threads')));
   addSubtensorOptions(score);
   addNetuidOption(score);

@@ -34,7 +34,7 @@ function init(ctx: CommandContext<z.output<typeof initSchema>>, dirArg: string):
   const c = written.config;
   ctx.log.debug('model written', { dir, preset, seed });
   print(ctx, { dir, preset, seed, dtype, parameters: written.parameters, files: written.files, config: c }, [
-    `wrote the ${preset} Llama checkpoint (${written.parameters.toLocaleString('en-US')} parameters, ${dtype}, seed ${seed}) to ${dir}`,
+    `wrote the ${preset} ${c.modelType === 'qwen2' ? 'Qwen2' : 'Llama'} checkpoint (${written.parameters.toLocaleString('en-US')} parameters, ${dtype}, seed ${seed}) to ${dir}`,
     `  hidden ${c.hiddenSize}, ${c.numLayers} layers, ${c.numHeads} heads / ${c.numKvHeads} KV heads, intermediate ${c.intermediateSize}, vocab ${c.vocabSize}`,
     ...written.files.map((f) => `  ${f}`),
   ]);
@@ -50,12 +50,12 @@ async function inspect(ctx: CommandContext<z.output<typeof jsonSchema>>, dirArg:
   const c = ckpt.config;
   print(ctx, {
     dir, hash: ckpt.hash, config: c, files: ckpt.files, tensors: names.length, parameters, dtypes, ignored: ckpt.ignored,
-    tokenizer: { vocabSize: ckpt.tokenizer.vocabSize, special: ckpt.tokenizer.special },
+    tokenizer: { vocabSize: ckpt.tokenizer.vocabSize, llama3: ckpt.tokenizer.llama3, chatml: ckpt.tokenizer.chatml },
   }, [
-    `${dir}: Llama, ${parameters.toLocaleString('en-US')} parameters in ${names.length} tensors (${dtypes.join(', ')}), ${ckpt.files.length} file(s)`,
+    `${dir}: ${c.modelType === 'qwen2' ? 'Qwen2' : 'Llama'}, ${parameters.toLocaleString('en-US')} parameters in ${names.length} tensors (${dtypes.join(', ')}), ${ckpt.files.length} file(s)`,
     `  hidden ${c.hiddenSize}, ${c.numLayers} layers, ${c.numHeads} heads / ${c.numKvHeads} KV heads (head_dim ${c.headDim}), intermediate ${c.intermediateSize}, vocab ${c.vocabSize}`,
     `  rope_theta ${c.ropeTheta}${c.ropeScaling ? `, llama3 scaling ×${c.ropeScaling.factor}` : ''}, tied embeddings: ${c.tieWordEmbeddings ? 'yes' : 'no'}`,
-    `  tokenizer: ${ckpt.tokenizer.vocabSize} ids, <|eot_id|> = ${ckpt.tokenizer.special.eotId}`,
+    `  tokenizer: ${ckpt.tokenizer.vocabSize} ids, chat templates: ${[ckpt.tokenizer.llama3 ? `llama3 (<|eot_id|> = ${ckpt.tokenizer.llama3.eotId})` : '', ckpt.tokenizer.chatml ? `chatml (<|im_end|> = ${ckpt.tokenizer.chatml.imEnd})` : ''].filter(Boolean).join(', ')}`,
     ...(ckpt.ignored.length > 0 ? [`  unused tensors: ${ckpt.ignored.join(', ')}`] : []),
     `  hash ${ckpt.hash}`,
   ]);
@@ -67,7 +67,7 @@ export function register(program: Command): void {
   const group = program.command('model').description('make small Llama checkpoints and inspect model folders');
 
   const initCmd = group.command('init').argument('<dir>', 'folder to write (created if needed)')
-    .description('write a Llama checkpoint in Hugging Face layout (config.json, model.safetensors, byte-level tokenizer.json with the Llama 3 special tokens)')
+    .description('write a Llama or Qwen2 checkpoint in Hugging Face layout (config.json, model.safetensors, byte-level tokenizer.json with the Llama 3 or Qwen2 special tokens)')
     .addOption(new Option('--preset <name>', 'model shape').choices([...WEIGHT_PRESETS]).default('tiny'))
     .addOption(new Option('--seed <n>', 'seed of the random weights').argParser(parseNonNegativeInt('--seed')).default(0))
     .addOption(new Option('--dtype <dtype>', 'storage dtype of the weights').choices([...DTYPE_NAMES]).default('bf16'))

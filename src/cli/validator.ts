@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { SubtensorChain } from '../chain/index.js';
 import { FingerprintIndex } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
-import { BACKEND_KINDS, createBackend, parseBackendKind } from '../engine/backend/select.js';
+import { BACKEND_KINDS, createBackend, parseBackendKind, PRECISIONS } from '../engine/backend/select.js';
 import { DEFAULT_QUEUE_NAME, EvaluationQueue } from '../evaluation/queue.js';
 import { DEFAULT_QUEUE_DEPTH } from '../validator/remote-evaluations.js';
 import { defaultResultsRepo, ResultsPublisher } from '../validator/publisher.js';
@@ -32,7 +32,7 @@ import { action } from './run.js';
 
 const runSchema = z.object({
   ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape,
-  netuid: nonNegativeInt, stateDir: text.optional(), backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(),
+  netuid: nonNegativeInt, stateDir: text.optional(), backend: oneOf(BACKEND_KINDS), precision: oneOf(PRECISIONS).optional(), threads: positiveInt.optional(),
   cacheDir: text.optional(), metricsPort: nonNegativeInt.optional(), metricsHost: text, once: flag, rounds: positiveInt.optional(),
   blockSeconds: positiveInt, pollMs: positiveInt.optional(), retryMs: positiveInt,
   queue: text.optional(), queueName: text, queueDepth: positiveInt,
@@ -70,7 +70,7 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
     log.info(`validator ${hotkey.address} on netuid ${netuid}: evaluations go through the queue`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, queueDepth: o.queueDepth });
   } else {
     log.info(`validator ${hotkey.address} on netuid ${netuid}`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, backend: backendKind });
-    backend = await createBackend(backendKind, log, { threads: o.threads });
+    backend = await createBackend(backendKind, log, { threads: o.threads, precision: o.precision });
   }
   let chain: SubtensorChain | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
@@ -169,6 +169,7 @@ export function register(program: Command): void {
   addStateDirOption(run);
   run
     .addOption(new Option('--backend <kind>', 'compute backend: cpu | webgpu | auto').default('cpu').argParser((v) => parseBackendKind(v)))
+    .addOption(new Option('--precision <p>', 'WebGPU compute precision: f32, or f16 (f16 matrix-product inputs, f32 accumulation; needs shader-f16)').choices([...PRECISIONS]))
     .addOption(new Option('--threads <n>', 'CPU backend threads (default: all cores)').argParser(parsePositiveInt('--threads')))
     .addOption(new Option('--queue <url>', 'evaluate on workers (`flock worker`) through Redis at redis://HOST:PORT instead of in this process (rediss:// for TLS, redis://:PASSWORD@HOST:PORT)').env('FLOCK_QUEUE'))
     .addOption(new Option('--queue-name <name>', 'base name of the queues, as the workers\'').default(DEFAULT_QUEUE_NAME))

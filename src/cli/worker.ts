@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { BACKEND_KINDS, createBackend, parseBackendKind } from '../engine/backend/select.js';
+import { BACKEND_KINDS, createBackend, parseBackendKind, PRECISIONS } from '../engine/backend/select.js';
 import { DEFAULT_LOCK_MS, DEFAULT_QUEUE_NAME, DEFAULT_STALLED_INTERVAL_MS, startEvaluationWorker } from '../evaluation/queue.js';
 import { hubClientFromFlags } from './clients.js';
 import { markLongRunning, type CommandContext } from './context.js';
@@ -16,7 +16,7 @@ import { action } from './run.js';
 
 const workerSchema = z.object({
   ...hubSchema.shape,
-  queue: text, queueName: text, name: text.optional(), backend: oneOf(BACKEND_KINDS), threads: positiveInt.optional(),
+  queue: text, queueName: text, name: text.optional(), backend: oneOf(BACKEND_KINDS), precision: oneOf(PRECISIONS).optional(), threads: positiveInt.optional(),
   concurrency: positiveInt, cacheDir: text.optional(), progressEvery: positiveInt, lockMs: positiveInt, stalledIntervalMs: positiveInt,
 });
 
@@ -24,7 +24,7 @@ async function workerCommand(ctx: CommandContext<z.output<typeof workerSchema>>)
   const o = ctx.opts;
   const log = ctx.log;
   const hub = await hubClientFromFlags(ctx, { cacheDir: o.cacheDir ? expandHome(o.cacheDir) : undefined });
-  const backend = await createBackend(o.backend, log, { threads: o.threads });
+  const backend = await createBackend(o.backend, log, { threads: o.threads, precision: o.precision });
   let signals = 0;
   let stop: ((release: boolean) => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -67,6 +67,7 @@ export function register(program: Command): void {
     .addOption(new Option('--queue-name <name>', 'base name of the queues, as the validator\'s').default(DEFAULT_QUEUE_NAME))
     .addOption(new Option('--name <name>', 'this worker\'s name in jobs and metrics (default <hostname>-<pid>)'))
     .addOption(new Option('--backend <kind>', 'compute backend: cpu | webgpu | auto').default('cpu').argParser((v) => parseBackendKind(v)))
+    .addOption(new Option('--precision <p>', 'WebGPU compute precision: f32, or f16 (f16 matrix-product inputs, f32 accumulation; needs shader-f16)').choices([...PRECISIONS]))
     .addOption(new Option('--threads <n>', 'CPU backend threads (default: all cores)').argParser(parsePositiveInt('--threads')))
     .addOption(new Option('--concurrency <n>', 'jobs at once (one per GPU is the rule)').default(1).argParser(parsePositiveInt('--concurrency')))
     .addOption(new Option('--cache-dir <dir>', 'Hugging Face cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)'))

@@ -6,7 +6,7 @@
 import type { Recipe } from '../protocol/recipe.js';
 import { recipeSchema } from '../protocol/recipe.js';
 import { CpuBackend } from './backend/cpu/cpu-backend.js';
-import { createBackend, type BackendKind } from './backend/select.js';
+import { createBackend, type BackendKind, type Precision } from './backend/select.js';
 import { WebGpuBackend } from './backend/webgpu/backend.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import type { LlamaConfig } from './config.js';
@@ -16,6 +16,7 @@ import { evaluate } from './evaluate.js';
 import { presetTensorGenerators, PRESETS, type PresetName } from './presets.js';
 import { Stream } from './prng.js';
 import { train, type TrainExample } from './train.js';
+import { computeIdentity } from './run.js';
 
 export interface EngineBenchOptions {
   /** `llama-3.2-1b` has the real model's shapes with random weights (no download). */
@@ -29,6 +30,8 @@ export interface EngineBenchOptions {
   threads?: number;
   /** Backend kind (default cpu). */
   backend?: BackendKind;
+  /** WebGPU compute precision (default: FLOCK_WEBGPU_PRECISION, else f32). */
+  precision?: Precision;
   /** Where the backend choice is logged. */
   log?: Logger;
 }
@@ -53,6 +56,8 @@ export interface EngineBenchResult {
   trainLoss: number;
   /** WebGPU only: peak bytes held by the device buffer pool. */
   peakGpuBytes?: number;
+  /** What computed it: the compute identity's key (backend, kernel variants, precision, device). */
+  compute: string;
 }
 
 /** Deterministic benchmark sequences: random byte tokens, targets on the second half. */
@@ -83,7 +88,7 @@ export function estimateBytes(c: LlamaConfig, T: number, loraParams: number): nu
  */
 export async function benchmarkEngine(options: EngineBenchOptions): Promise<EngineBenchResult> {
   const config = PRESETS[options.preset];
-  const backend = await createBackend(options.backend ?? 'cpu', options.log ?? silentLogger, { threads: options.threads });
+  const backend = await createBackend(options.backend ?? 'cpu', options.log ?? silentLogger, { threads: options.threads, ...(options.precision ? { precision: options.precision } : {}) });
   if (backend instanceof CpuBackend) await backend.ready();
   const baselineRssBytes = process.memoryUsage().rss;
   try {
@@ -127,6 +132,7 @@ export async function benchmarkEngine(options: EngineBenchOptions): Promise<Engi
       modelBytes: estimateBytes(config, options.seqLen, lora.size),
       trainLoss: tr.losses[tr.losses.length - 1] ?? NaN,
       ...(backend instanceof WebGpuBackend ? { peakGpuBytes: backend.memory().peakAllocated } : {}),
+      compute: computeIdentity(backend).key,
     };
     lora.free();
     model.free();

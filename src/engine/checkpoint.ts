@@ -1,6 +1,6 @@
 /**
- * Loading a Hugging Face Llama checkpoint folder: `config.json`, `model.safetensors` (or shards
- * listed in `model.safetensors.index.json`), `tokenizer.json`.
+ * Loading a Hugging Face Llama or Qwen2 checkpoint folder: `config.json`, `model.safetensors` (or
+ * shards listed in `model.safetensors.index.json`), `tokenizer.json`.
  *
  * Every tensor the model needs is checked to exist with the shape the config implies before any
  * weight is read; weights are then read one tensor at a time on demand (`weights.get`), converted
@@ -10,8 +10,11 @@
  *   model.embed_tokens.weight                              [V, H]
  *   model.layers.{i}.input_layernorm.weight                [H]
  *   model.layers.{i}.self_attn.q_proj.weight               [nH·hd, H]
+ *   model.layers.{i}.self_attn.q_proj.bias                 [nH·hd]     (Qwen2 only)
  *   model.layers.{i}.self_attn.k_proj.weight               [nKV·hd, H]
+ *   model.layers.{i}.self_attn.k_proj.bias                 [nKV·hd]    (Qwen2 only)
  *   model.layers.{i}.self_attn.v_proj.weight               [nKV·hd, H]
+ *   model.layers.{i}.self_attn.v_proj.bias                 [nKV·hd]    (Qwen2 only)
  *   model.layers.{i}.self_attn.o_proj.weight               [H, nH·hd]
  *   model.layers.{i}.post_attention_layernorm.weight       [H]
  *   model.layers.{i}.mlp.gate_proj.weight                  [I, H]
@@ -24,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FlockError } from '../util/errors.js';
-import { parseLlamaConfig, type LlamaConfig } from './config.js';
+import { hasQkvBias, parseLlamaConfig, type LlamaConfig } from './config.js';
 import { readSafetensorsHeader, readTensorF32, type SafetensorsHeader } from './safetensors.js';
 import { loadTokenizer, type ChatTokenizer } from './tokenizer.js';
 
@@ -68,7 +71,8 @@ export const INDEX_FILE = 'model.safetensors.index.json';
 export const TOKENIZER_FILE = 'tokenizer.json';
 
 /**
- * Names and shapes of every tensor a Llama model with `cfg` needs, in model order.
+ * Names and shapes of every tensor a model with `cfg` needs, in model order (a bias right after
+ * its weight).
  *
  * @example
  * expectedTensorShapes(cfg).get('model.norm.weight'); // [cfg.hiddenSize]
@@ -83,9 +87,13 @@ export function expectedTensorShapes(cfg: LlamaConfig): Map<string, number[]> {
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
     m.set(`${p}.input_layernorm.weight`, [H]);
+    const bias = hasQkvBias(cfg);
     m.set(`${p}.self_attn.q_proj.weight`, [q, H]);
+    if (bias) m.set(`${p}.self_attn.q_proj.bias`, [q]);
     m.set(`${p}.self_attn.k_proj.weight`, [kv, H]);
+    if (bias) m.set(`${p}.self_attn.k_proj.bias`, [kv]);
     m.set(`${p}.self_attn.v_proj.weight`, [kv, H]);
+    if (bias) m.set(`${p}.self_attn.v_proj.bias`, [kv]);
     m.set(`${p}.self_attn.o_proj.weight`, [H, q]);
     m.set(`${p}.post_attention_layernorm.weight`, [H]);
     m.set(`${p}.mlp.gate_proj.weight`, [I, H]);
@@ -180,7 +188,7 @@ export function inspectCheckpoint(dir: string): CheckpointLayout {
   if (problems.length > 0) {
     throw new FlockError(`${dir}: the weights do not match config.json (${problems.length} problem${problems.length > 1 ? 's' : ''})`, {
       details: problems.slice(0, 20).concat(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []),
-      hint: 'the checkpoint must be a Llama model with Hugging Face tensor names; re-download it if a file is damaged',
+      hint: `the checkpoint must be a ${config.modelType === 'qwen2' ? 'Qwen2' : 'Llama'} model with Hugging Face tensor names; re-download it if a file is damaged`,
     });
   }
   const ignored = [...location.keys()].filter((n) => !expected.has(n)).sort();
@@ -226,9 +234,9 @@ export async function checkpointHash(dir: string, weightFiles: readonly string[]
 }
 
 /**
- * Load a Hugging Face Llama checkpoint folder: config, validated weight layout (weights read on
- * demand), tokenizer (must have the Llama 3 special tokens and fit the embedding table), and
- * its hash for receipts.
+ * Load a Hugging Face Llama or Qwen2 checkpoint folder: config, validated weight layout (weights
+ * read on demand), tokenizer (must have the special tokens of a chat template and fit the
+ * embedding table), and its hash for receipts.
  *
  * @example
  * const ckpt = await loadCheckpoint('model');

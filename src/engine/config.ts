@@ -1,11 +1,16 @@
 /**
- * Hugging Face Llama `config.json` ⇄ `LlamaConfig`.
+ * Hugging Face `config.json` ⇄ `LlamaConfig`, for the two architectures the engine trains:
  *
- * We accept the `LlamaForCausalLM` architecture (model_type `llama`) as written by transformers,
- * including grouped-query attention (`num_key_value_heads`), an explicit `head_dim`, `rope_theta`,
- * `rope_scaling` of type `llama3` (Llama 3.1/3.2) and tied embeddings. Anything the engine would
- * silently compute differently (another architecture, biases, another activation, another RoPE
- * scaling) is refused with a FlockError that names the value.
+ * - `LlamaForCausalLM` (model_type `llama`) as written by transformers, including grouped-query
+ *   attention (`num_key_value_heads`), an explicit `head_dim`, `rope_theta`, `rope_scaling` of type
+ *   `llama3` (Llama 3.1/3.2) and tied embeddings;
+ * - `Qwen2ForCausalLM` (model_type `qwen2`, Qwen2 and Qwen2.5): the same block with a bias on the
+ *   q, k and v projections (always: transformers' Qwen2 ignores `attention_bias`), its own
+ *   defaults (rms_norm_eps 1e-6, max_position_embeddings 32768), full attention in every layer.
+ *
+ * Anything the engine would silently compute differently (another architecture, Llama biases,
+ * another activation, another RoPE scaling, sliding-window attention) is refused with a FlockError
+ * that names the value.
  */
 import { z } from 'zod';
 import { FlockError } from '../util/errors.js';
@@ -19,8 +24,19 @@ export interface Llama3RopeScaling {
   originalMaxPositionEmbeddings: number;
 }
 
+/** The architectures the engine implements, by their `model_type`. */
+export type ModelType = 'llama' | 'qwen2';
+
+/** `architectures` entry of each model type in a config.json. */
+export const ARCHITECTURES: Readonly<Record<ModelType, string>> = {
+  llama: 'LlamaForCausalLM',
+  qwen2: 'Qwen2ForCausalLM',
+};
+
 /** The model shape and constants the engine needs, in our names. */
 export interface LlamaConfig {
+  /** `llama`, or `qwen2`: the Llama block with biases on q, k and v (see `hasQkvBias`). */
+  modelType: ModelType;
   hiddenSize: number;
   intermediateSize: number;
   numLayers: number;
@@ -35,6 +51,11 @@ export interface LlamaConfig {
   tieWordEmbeddings: boolean;
   bosTokenId: number;
   eosTokenId: number | number[];
+}
+
+/** Whether the q, k and v projections carry a (frozen) bias: out = x·Wᵀ + b. */
+export function hasQkvBias(cfg: Pick<LlamaConfig, 'modelType'>): boolean {
+  return cfg.modelType === 'qwen2';
 }
 
 const positiveInt = z.number().int().positive();
@@ -60,18 +81,57 @@ const hfLlamaConfigSchema = z.object({
   num_key_value_heads: positiveInt.optional(),
   head_dim: positiveInt.optional().nullable(),
   vocab_size: positiveInt,
-  max_position_embeddings: positiveInt.default(2048),
+  max_position_embeddings: positiveInt,
   rms_norm_eps: z.number().positive().default(1e-6),
   rope_theta: z.number().positive().default(10000),
   rope_scaling: z.unknown().optional().nullable(),
   tie_word_embeddings: z.boolean().default(false),
-  bos_token_id: tokenId.default(1),
-  eos_token_id: z.union([tokenId, z.array(tokenId).nonempty()]).default(2),
+  bos_token_id: tokenId,
+  eos_token_id: z.union([tokenId, z.array(tokenId).nonempty()]),
   hidden_act: z.string().default('silu'),
   attention_bias: z.boolean().default(false),
   mlp_bias: z.boolean().default(false),
   pretraining_tp: z.number().int().default(1),
+  use_sliding_window: z.boolean().default(false),
+  layer_types: z.array(z.string()).optional().nullable(),
 }).loose();
+
+/**
+ * transformers' defaults where they differ between the two config classes (LlamaConfig,
+ * Qwen2Config). Qwen2Config leaves the BOS and EOS ids unset; 151643 is `<|endoftext|>` in every
+ * Qwen2 tokenizer (real configs always set them).
+ */
+const MODEL_DEFAULTS: Record<ModelType, Record<string, unknown>> = {
+  llama: { max_position_embeddings: 2048, bos_token_id: 1, eos_token_id: 2 },
+  qwen2: { max_position_embeddings: 32768, bos_token_id: 151643, eos_token_id: 151643 },
+};
+
+const SUPPORTED_HINT = 'the engine trains Llama (e.g. meta-llama/Llama-3.2-1B) and Qwen2 (e.g. Qwen/Qwen2.5-1.5B-Instruct) checkpoints';
+
+/** The model type a config.json names, or a refusal naming what it says instead. */
+function modelTypeOf(raw: Record<string, unknown>, source: string): ModelType {
+  // Architecture first: a clear "wrong model" beats a list of missing fields.
+  const modelType = raw['model_type'];
+  const known = Object.keys(ARCHITECTURES) as ModelType[];
+  if (modelType !== undefined && !known.includes(modelType as ModelType)) {
+    refuse(source, `model_type "${String(modelType)}" is not supported (expected ${known.map((k) => `"${k}"`).join(' or ')})`, SUPPORTED_HINT);
+  }
+  const archs = raw['architectures'];
+  let fromArchs: ModelType | undefined;
+  if (Array.isArray(archs)) {
+    fromArchs = known.find((k) => archs.includes(ARCHITECTURES[k]));
+    if (fromArchs === undefined) {
+      refuse(source, `architecture ${archs.map((a) => `"${String(a)}"`).join(', ')} is not supported (expected ${known.map((k) => `"${ARCHITECTURES[k]}"`).join(' or ')})`, SUPPORTED_HINT);
+    }
+  }
+  if (modelType === undefined && fromArchs === undefined) {
+    refuse(source, 'names neither model_type nor architectures', 'a Llama config.json has "model_type": "llama", a Qwen2 one "model_type": "qwen2"');
+  }
+  if (modelType !== undefined && fromArchs !== undefined && modelType !== fromArchs) {
+    refuse(source, `model_type "${String(modelType)}" does not match architecture "${ARCHITECTURES[fromArchs]}"`, 'the config.json is inconsistent: download it again');
+  }
+  return (modelType as ModelType | undefined) ?? fromArchs!;
+}
 
 function refuse(source: string, what: string, hint: string): never {
   throw new FlockError(`${source}: ${what}`, {
@@ -80,7 +140,7 @@ function refuse(source: string, what: string, hint: string): never {
 }
 
 /**
- * Parse a Hugging Face Llama `config.json` (already JSON-parsed) into a `LlamaConfig`.
+ * Parse a Hugging Face Llama or Qwen2 `config.json` (already JSON-parsed) into a `LlamaConfig`.
  * `source` names the file in error messages. `head_dim` defaults to hidden_size / heads and
  * `num_key_value_heads` to the number of heads (no GQA).
  *
@@ -89,23 +149,10 @@ function refuse(source: string, what: string, hint: string): never {
  */
 export function parseLlamaConfig(json: unknown, source = 'config.json'): LlamaConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    refuse(source, 'is not a JSON object', 'point at a Hugging Face model folder with a Llama config.json');
+    refuse(source, 'is not a JSON object', 'point at a Hugging Face model folder with a Llama or Qwen2 config.json');
   }
   const raw = json as Record<string, unknown>;
-  // Architecture first: a clear "wrong model" beats a list of missing fields.
-  const modelType = raw['model_type'];
-  if (modelType !== undefined && modelType !== 'llama') {
-    refuse(source, `model_type "${String(modelType)}" is not supported (expected "llama")`,
-      'the engine trains Llama-architecture checkpoints only (e.g. meta-llama/Llama-3.2-1B)');
-  }
-  const archs = raw['architectures'];
-  if (Array.isArray(archs) && !archs.includes('LlamaForCausalLM')) {
-    refuse(source, `architecture ${archs.map((a) => `"${String(a)}"`).join(', ')} is not supported (expected "LlamaForCausalLM")`,
-      'the engine trains Llama-architecture checkpoints only (e.g. meta-llama/Llama-3.2-1B)');
-  }
-  if (modelType === undefined && archs === undefined) {
-    refuse(source, 'names neither model_type nor architectures', 'a Llama config.json has "model_type": "llama"');
-  }
+  const modelType = modelTypeOf(raw, source);
 
   // transformers ≥ 5 writes RoPE settings as one `rope_parameters` object (theta included).
   const ropeParameters = raw['rope_parameters'];
@@ -118,18 +165,25 @@ export function parseLlamaConfig(json: unknown, source = 'config.json'): LlamaCo
     refuse(source, `partial_rotary_factor ${String(raw['partial_rotary_factor'])} is not supported`, 'Llama rotates the whole head');
   }
 
-  const parsed = hfLlamaConfigSchema.safeParse(ropeInput);
+  const given = Object.fromEntries(Object.entries(ropeInput).filter(([, v]) => v !== undefined));
+  const parsed = hfLlamaConfigSchema.safeParse({ ...MODEL_DEFAULTS[modelType], ...given });
   if (!parsed.success) {
-    throw new FlockError(`${source}: invalid Llama config`, {
+    throw new FlockError(`${source}: invalid ${modelType === 'qwen2' ? 'Qwen2' : 'Llama'} config`, {
       details: parsed.error.issues.slice(0, 20).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
       hint: 'compare it with a Hugging Face Llama config.json (hidden_size, num_hidden_layers, …)',
     });
   }
   const c = parsed.data;
-  if (c.hidden_act !== 'silu') refuse(source, `hidden_act "${c.hidden_act}" is not supported (expected "silu")`, 'Llama uses SwiGLU with silu');
-  if (c.attention_bias) refuse(source, 'attention_bias true is not supported', 'Llama projections have no bias');
-  if (c.mlp_bias) refuse(source, 'mlp_bias true is not supported', 'Llama MLP projections have no bias');
-  if (c.pretraining_tp !== 1) refuse(source, `pretraining_tp ${c.pretraining_tp} is not supported (expected 1)`, 'only pretraining_tp 1 is implemented');
+  if (c.hidden_act !== 'silu') refuse(source, `hidden_act "${c.hidden_act}" is not supported (expected "silu")`, 'Llama and Qwen2 use SwiGLU with silu');
+  if (modelType === 'llama') {
+    // LlamaForCausalLM honours these; Qwen2ForCausalLM ignores them (its q/k/v biases are fixed)
+    if (c.attention_bias) refuse(source, 'attention_bias true is not supported', 'Llama projections have no bias');
+    if (c.mlp_bias) refuse(source, 'mlp_bias true is not supported', 'Llama MLP projections have no bias');
+    if (c.pretraining_tp !== 1) refuse(source, `pretraining_tp ${c.pretraining_tp} is not supported (expected 1)`, 'only pretraining_tp 1 is implemented');
+  }
+  if (c.use_sliding_window) refuse(source, 'use_sliding_window true is not supported', 'the engine computes full causal attention in every layer');
+  const windowed = (c.layer_types ?? []).filter((t) => t !== 'full_attention');
+  if (windowed.length > 0) refuse(source, `layer_types "${windowed[0]}" is not supported (expected "full_attention")`, 'the engine computes full causal attention in every layer');
 
   const numKvHeads = c.num_key_value_heads ?? c.num_attention_heads;
   if (c.num_attention_heads % numKvHeads !== 0) {
@@ -146,6 +200,7 @@ export function parseLlamaConfig(json: unknown, source = 'config.json'): LlamaCo
   if (headDim % 2 !== 0) refuse(source, `head_dim ${headDim} is odd`, 'rotary embeddings rotate pairs, so head_dim must be even');
 
   return {
+    modelType,
     hiddenSize: c.hidden_size,
     intermediateSize: c.intermediate_size,
     numLayers: c.num_hidden_layers,
@@ -190,14 +245,18 @@ function parseRopeScaling(value: unknown, source: string): LlamaConfig['ropeScal
 
 /**
  * A `config.json` object in transformers' layout for `cfg` (what `flock model init` writes), so
- * the checkpoint loads in transformers as `LlamaForCausalLM`.
+ * the checkpoint loads in transformers as `LlamaForCausalLM` or `Qwen2ForCausalLM`.
  *
  * @example
  * writeFileSync('model/config.json', JSON.stringify(toHfConfigJson(cfg), null, 2));
  */
 export function toHfConfigJson(cfg: LlamaConfig): Record<string, unknown> {
+  return cfg.modelType === 'qwen2' ? toQwen2ConfigJson(cfg) : toLlamaConfigJson(cfg);
+}
+
+function toLlamaConfigJson(cfg: LlamaConfig): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'],
+    architectures: [ARCHITECTURES.llama],
     attention_bias: false,
     attention_dropout: 0.0,
     bos_token_id: cfg.bosTokenId,
@@ -215,17 +274,53 @@ export function toHfConfigJson(cfg: LlamaConfig): Record<string, unknown> {
     num_key_value_heads: cfg.numKvHeads,
     pretraining_tp: 1,
     rms_norm_eps: cfg.rmsNormEps,
-    rope_scaling: cfg.ropeScaling === null ? null : {
-      factor: cfg.ropeScaling.factor,
-      high_freq_factor: cfg.ropeScaling.highFreqFactor,
-      low_freq_factor: cfg.ropeScaling.lowFreqFactor,
-      original_max_position_embeddings: cfg.ropeScaling.originalMaxPositionEmbeddings,
-      rope_type: 'llama3',
-    },
+    rope_scaling: ropeScalingJson(cfg),
     rope_theta: cfg.ropeTheta,
     tie_word_embeddings: cfg.tieWordEmbeddings,
     torch_dtype: 'float32',
     use_cache: true,
     vocab_size: cfg.vocabSize,
+  };
+}
+
+/** Qwen2.5's config.json layout (full attention in every layer: no sliding window). */
+function toQwen2ConfigJson(cfg: LlamaConfig): Record<string, unknown> {
+  return {
+    architectures: [ARCHITECTURES.qwen2],
+    attention_dropout: 0.0,
+    bos_token_id: cfg.bosTokenId,
+    eos_token_id: cfg.eosTokenId,
+    // transformers before 4.50 computes hidden_size / heads and ignores head_dim: write it only
+    // when it differs, so an older transformers never loads a shape other than ours silently
+    ...(cfg.headDim * cfg.numHeads === cfg.hiddenSize ? {} : { head_dim: cfg.headDim }),
+    hidden_act: 'silu',
+    hidden_size: cfg.hiddenSize,
+    initializer_range: 0.02,
+    intermediate_size: cfg.intermediateSize,
+    max_position_embeddings: cfg.maxPositionEmbeddings,
+    max_window_layers: cfg.numLayers,
+    model_type: 'qwen2',
+    num_attention_heads: cfg.numHeads,
+    num_hidden_layers: cfg.numLayers,
+    num_key_value_heads: cfg.numKvHeads,
+    rms_norm_eps: cfg.rmsNormEps,
+    rope_scaling: ropeScalingJson(cfg),
+    rope_theta: cfg.ropeTheta,
+    sliding_window: cfg.maxPositionEmbeddings,
+    tie_word_embeddings: cfg.tieWordEmbeddings,
+    torch_dtype: 'float32',
+    use_cache: true,
+    use_sliding_window: false,
+    vocab_size: cfg.vocabSize,
+  };
+}
+
+function ropeScalingJson(cfg: LlamaConfig): Record<string, unknown> | null {
+  return cfg.ropeScaling === null ? null : {
+    factor: cfg.ropeScaling.factor,
+    high_freq_factor: cfg.ropeScaling.highFreqFactor,
+    low_freq_factor: cfg.ropeScaling.lowFreqFactor,
+    original_max_position_embeddings: cfg.ropeScaling.originalMaxPositionEmbeddings,
+    rope_type: 'llama3',
   };
 }

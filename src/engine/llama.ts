@@ -1,22 +1,25 @@
 /**
  * The Llama model over a Backend: forward (per-token losses) and backward (gradients into the LoRA
- * weights, through the frozen base weights). One sequence at a time (recipe v1: batch 1).
+ * weights, through the frozen base weights). One sequence at a time (recipe v1: batch 1). Qwen2
+ * is the same block with frozen biases on q, k and v (config.ts, `hasQkvBias`).
  *
  * Legend: T = sequence length, H = hidden, NH = query heads, KV = key/value heads, D = head dim,
  * F = intermediate, V = vocabulary, R = LoRA rank.
  *
  *   x0 = embed[ids]                                                    [T,H]
- *   per layer:  xn1 = rmsnorm(x)·w1;  q,k,v = xn1·Wqᵀ, ·Wkᵀ, ·Wvᵀ (+LoRA); rope(q), rope(k)
+ *   per layer:  xn1 = rmsnorm(x)·w1;  q,k,v = xn1·Wqᵀ (+bq), ·Wkᵀ (+bk), ·Wvᵀ (+bv) (+LoRA); rope(q), rope(k)
  *               att = softmax(q·kᵀ/√D, causal)·v;  xmid = x + att·Woᵀ
  *               xn2 = rmsnorm(xmid)·w2;  act = silu(xn2·Wgᵀ) · (xn2·Wuᵀ);  x = xmid + act·Wdᵀ
  *   logits = rmsnorm(x)·wf · Wlmᵀ                                       [T,V]
  *   losses[t] = cross-entropy(logits[t], labels[t])  (0 where labels[t] = −100)
  *
- * Backward runs the same steps in exact reverse; frozen weights get no gradient.
+ * Backward runs the same steps in exact reverse; frozen weights get no gradient. A bias adds a
+ * constant to its output, so backward passes the output's gradient through unchanged (nothing to
+ * do) and, frozen, the bias gets none.
  */
 import type { Backend, Tensor } from './backend/backend.js';
 import { ropeTables } from './backend/rope.js';
-import type { LlamaConfig } from './config.js';
+import { hasQkvBias, type LlamaConfig } from './config.js';
 import { LORA_TARGETS, type LoraTarget } from './adapter.js';
 import type { Lora, LoraPair } from './lora.js';
 import { deriveKey } from './prng.js';
@@ -27,6 +30,10 @@ export interface LayerWeights {
   q: Tensor; // [NH·D, H]
   k: Tensor; // [KV·D, H]
   v: Tensor; // [KV·D, H]
+  /** Biases of q, k, v (Qwen2 only). */
+  qBias?: Tensor; // [NH·D]
+  kBias?: Tensor; // [KV·D]
+  vBias?: Tensor; // [KV·D]
   o: Tensor; // [H, NH·D]
   postNorm: Tensor; // [H]
   gate: Tensor; // [F, H]
@@ -128,11 +135,17 @@ export class LlamaModel {
     const layers: LayerWeights[] = [];
     for (let i = 0; i < config.numLayers; i++) {
       const p = `model.layers.${i}.`;
+      const biases = hasQkvBias(config) ? {
+        qBias: up(`${p}self_attn.q_proj.bias`),
+        kBias: up(`${p}self_attn.k_proj.bias`),
+        vBias: up(`${p}self_attn.v_proj.bias`),
+      } : {};
       layers.push({
         inputNorm: up(`${p}input_layernorm.weight`),
         q: up(`${p}self_attn.q_proj.weight`),
         k: up(`${p}self_attn.k_proj.weight`),
         v: up(`${p}self_attn.v_proj.weight`),
+        ...biases,
         o: up(`${p}self_attn.o_proj.weight`),
         postNorm: up(`${p}post_attention_layernorm.weight`),
         gate: up(`${p}mlp.gate_proj.weight`),
@@ -175,8 +188,9 @@ export class LlamaModel {
     const pos = be.fromArray(Int32Array.from({ length: T }, (_, t) => t), [T]);
     tensors.push(idsT, labelsT, pos);
 
-    const proj = (layer: number, module: LoraTarget, out: Tensor, x: Tensor, w: Tensor, saved: Map<LoraTarget, ProjSaved>) => {
+    const proj = (layer: number, module: LoraTarget, out: Tensor, x: Tensor, w: Tensor, saved: Map<LoraTarget, ProjSaved>, bias?: Tensor) => {
       be.linearForward(out, x, w);
+      if (bias) be.addBias(out, bias); // out = x·Wᵀ + b, then + LoRA
       const pair = lora?.get(layer, module);
       if (!pair || !lora) return;
       const seed = deriveKey(options.dropoutKey ?? 0, layer, LORA_TARGETS.indexOf(module));
@@ -199,9 +213,9 @@ export class LlamaModel {
       const xn1 = alloc([T, H]), rstd1 = alloc([T]);
       be.rmsnormForward(xn1, rstd1, x, w.inputNorm, c.rmsNormEps);
       const q = alloc([T, NH * D]), k = alloc([T, KV * D]), v = alloc([T, KV * D]);
-      proj(l, 'q_proj', q, xn1, w.q, saved);
-      proj(l, 'k_proj', k, xn1, w.k, saved);
-      proj(l, 'v_proj', v, xn1, w.v, saved);
+      proj(l, 'q_proj', q, xn1, w.q, saved, w.qBias);
+      proj(l, 'k_proj', k, xn1, w.k, saved, w.kBias);
+      proj(l, 'v_proj', v, xn1, w.v, saved, w.vBias);
       const q3 = view(q, [T, NH, D]), k3 = view(k, [T, KV, D]);
       be.ropeForward(q3, q3, pos, this.cos, this.sin);
       be.ropeForward(k3, k3, pos, this.cos, this.sin);
@@ -337,7 +351,7 @@ export class LlamaModel {
   /** Free the model's weights and tables. */
   free(): void {
     const w = this.weights;
-    const all = [w.embed, w.norm, this.cos, this.sin, ...w.layers.flatMap((l) => Object.values(l) as Tensor[])];
+    const all = [w.embed, w.norm, this.cos, this.sin, ...w.layers.flatMap((l) => (Object.values(l) as (Tensor | undefined)[]).filter((t) => t !== undefined))];
     if (w.lmHead !== w.embed) all.push(w.lmHead);
     for (const t of all) this.backend.free(t);
   }

@@ -63,7 +63,7 @@ export function parseLoraTargets(targets: readonly string[]): LoraTarget[] {
   const known = new Set<string>(LORA_TARGETS);
   const bad = targets.filter((t) => !known.has(t));
   if (bad.length > 0 || targets.length === 0) {
-    throw new FlockError(`LoRA targets ${JSON.stringify(bad.length ? bad : targets)} are not linear layers of a Llama block`, {
+    throw new FlockError(`LoRA targets ${JSON.stringify(bad.length ? bad : targets)} are not linear layers of a Llama or Qwen2 block`, {
       hint: `choose from ${LORA_TARGETS.join(', ')}`,
     });
   }

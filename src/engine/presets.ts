@@ -1,13 +1,18 @@
 /**
- * Model presets and `flock model init`: small Llama-architecture checkpoints in Hugging Face layout
- * (config.json, model.safetensors, tokenizer.json, tokenizer_config.json, generation_config.json)
- * for tests, benchmarks and the local subnet, plus the real Llama-3.2-1B shape (its config, and
- * random weights of that shape for full-scale benchmarks).
+ * Model presets and `flock model init`: small Llama- and Qwen2-architecture checkpoints in Hugging
+ * Face layout (config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
+ * generation_config.json) for tests, benchmarks and the local subnet, plus the real Llama-3.2-1B
+ * and Qwen2.5-1.5B-Instruct shapes (their configs, and random weights of those shapes for
+ * full-scale benchmarks).
  *
- * The preset tokenizer is byte-level: ids 0–255 are the 256 bytes (GPT-2's byte alphabet, no
- * merges), ids 256–511 are Llama 3.1's 256 special tokens in Llama's order, so the vocabulary is
- * exactly 512 and every text encodes to one token per UTF-8 byte. (For the llama-3.2-1b shape
- * the special tokens sit at Llama 3's own ids, 128000–128255.)
+ * The preset tokenizers are byte-level: ids 0–255 are the 256 bytes (GPT-2's byte alphabet, no
+ * merges). For Llama, ids 256–511 are Llama 3.1's 256 special tokens in Llama's order, so the
+ * vocabulary is exactly 512 and every text encodes to one token per UTF-8 byte (for the
+ * llama-3.2-1b shape the special tokens sit at Llama 3's own ids, 128000–128255). For Qwen2, ids
+ * 256–277 are Qwen2.5's 22 added tokens in Qwen's order (`<|endoftext|>`, `<|im_start|>`,
+ * `<|im_end|>`, …) in Qwen2's tokenizer layout (NFC, its split pattern), and the embedding table
+ * is padded to 384 rows as Qwen pads 151 665 tokens to 151 936 (for the qwen2.5-1.5b-instruct
+ * shape the added tokens sit at Qwen's own ids, 151643–151664).
  *
  * Weights are stored as BF16 by default: the real base model is stored BF16, so every test and the
  * local subnet exercise the same conversion path as production; BF16 values are exact in f32, so
@@ -19,9 +24,10 @@ import { join } from 'node:path';
 import { FlockError } from '../util/errors.js';
 import { expectedTensorShapes, INDEX_FILE, SINGLE_WEIGHTS_FILE } from './checkpoint.js';
 import { parseLlamaConfig, toHfConfigJson, type LlamaConfig } from './config.js';
+import { QWEN_DEFAULT_SYSTEM_PROMPT } from './template.js';
 import { deriveKey, uniform } from './prng.js';
 import { writeSafetensors, type FloatDtype, type TensorToWrite } from './safetensors.js';
-import { byteLevelAlphabet, llama3SpecialTokenNames, llama3StyleTokenizerJson } from './tokenizer.js';
+import { byteLevelAlphabet, llama3SpecialTokenNames, llama3StyleTokenizerJson, qwen2AddedTokens, qwen2StyleTokenizerJson } from './tokenizer.js';
 
 /** meta-llama/Llama-3.2-1B's config.json values (shape only: we never ship its weights). */
 export const LLAMA_3_2_1B_CONFIG_JSON = {
@@ -52,9 +58,38 @@ export const LLAMA_3_2_1B_CONFIG_JSON = {
   vocab_size: 128256,
 } as const;
 
+/** Qwen/Qwen2.5-1.5B-Instruct's config.json values (shape only: we never ship its weights). */
+export const QWEN2_5_1_5B_INSTRUCT_CONFIG_JSON = {
+  architectures: ['Qwen2ForCausalLM'],
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  eos_token_id: 151645,
+  hidden_act: 'silu',
+  hidden_size: 1536,
+  initializer_range: 0.02,
+  intermediate_size: 8960,
+  max_position_embeddings: 32768,
+  max_window_layers: 21,
+  model_type: 'qwen2',
+  num_attention_heads: 12,
+  num_hidden_layers: 28,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  sliding_window: 32768,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.43.1',
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
+} as const;
+
 /** Byte-level preset vocabulary: 256 bytes + 256 Llama 3 special tokens. */
 export const PRESET_VOCAB_SIZE = 512;
 const FIRST_SPECIAL_ID = 256;
+/** The Qwen2 presets' embedding rows: 256 bytes + Qwen2.5's 22 added tokens, padded to 384. */
+export const QWEN2_PRESET_VOCAB_SIZE = 384;
 
 /** Llama 3's rope settings, shared by the presets so RoPE scaling is exercised by every test. */
 const LLAMA3_ROPE = {
@@ -63,6 +98,7 @@ const LLAMA3_ROPE = {
 } as const;
 
 const presetBase = {
+  modelType: 'llama' as const,
   vocabSize: PRESET_VOCAB_SIZE,
   maxPositionEmbeddings: 2048,
   rmsNormEps: 1e-5,
@@ -80,14 +116,26 @@ export const PRESETS = {
   small: { ...presetBase, hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 4, headDim: 32 },
   /** The real meta-llama/Llama-3.2-1B shape (random weights when written). */
   'llama-3.2-1b': parseLlamaConfig(LLAMA_3_2_1B_CONFIG_JSON, 'llama-3.2-1b preset'),
+  /**
+   * For tests: the tiny shape in Qwen2's layout (q/k/v biases, Qwen's RoPE theta and norm eps),
+   * with an untied lm head (as Qwen2.5-7B; the 1.5B ties it).
+   */
+  'qwen2-tiny': {
+    modelType: 'qwen2' as const, vocabSize: QWEN2_PRESET_VOCAB_SIZE, maxPositionEmbeddings: 2048, rmsNormEps: 1e-6, ropeTheta: 1000000,
+    ropeScaling: null, tieWordEmbeddings: false, bosTokenId: FIRST_SPECIAL_ID, eosTokenId: FIRST_SPECIAL_ID + 2, // <|endoftext|>, <|im_end|>
+    hiddenSize: 64, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 16,
+  },
+  /** The real Qwen/Qwen2.5-1.5B-Instruct shape (random weights when written). */
+  'qwen2.5-1.5b-instruct': parseLlamaConfig(QWEN2_5_1_5B_INSTRUCT_CONFIG_JSON, 'qwen2.5-1.5b-instruct preset'),
 } satisfies Record<string, LlamaConfig>;
 
 export type PresetName = keyof typeof PRESETS;
 /**
- * Presets `flock model init` writes. `llama-3.2-1b` writes random weights of the real shape
- * (2.5 GB in BF16, made one tensor at a time) for benchmarks at full scale without downloading it.
+ * Presets `flock model init` writes. `llama-3.2-1b` and `qwen2.5-1.5b-instruct` write random
+ * weights of the real shapes (2.5 GB and 3.1 GB in BF16, made one tensor at a time) for
+ * benchmarks at full scale without downloading them.
  */
-export const WEIGHT_PRESETS = ['tiny', 'small', 'llama-3.2-1b'] as const;
+export const WEIGHT_PRESETS = ['tiny', 'small', 'llama-3.2-1b', 'qwen2-tiny', 'qwen2.5-1.5b-instruct'] as const;
 
 /**
  * The preset byte-level tokenizer.json (Llama 3 layout): bytes are ids 0–255, the 256 special
@@ -99,10 +147,28 @@ export function byteLevelTokenizerJson(firstSpecialId = FIRST_SPECIAL_ID): Recor
   return llama3StyleTokenizerJson(vocab, [], firstSpecialId);
 }
 
-/** Where a preset's special tokens start: at its `<|begin_of_text|>` id, leaving room for all 256. */
+/**
+ * The preset byte-level tokenizer.json in Qwen2's layout: bytes are ids 0–255, Qwen2.5's 22 added
+ * tokens start at `firstSpecialId` (256 for qwen2-tiny; 151643, as in Qwen2, for the real shape).
+ */
+export function qwen2ByteLevelTokenizerJson(firstSpecialId = FIRST_SPECIAL_ID): Record<string, unknown> {
+  const vocab = Object.fromEntries(byteLevelAlphabet().map((c, i) => [c, i]));
+  return qwen2StyleTokenizerJson(vocab, [], firstSpecialId);
+}
+
+/** The special (and added) tokens a preset's tokenizer has, in id order. */
+function presetSpecialTokens(cfg: LlamaConfig): { content: string; special: boolean }[] {
+  return cfg.modelType === 'qwen2' ? qwen2AddedTokens() : llama3SpecialTokenNames().map((content) => ({ content, special: true }));
+}
+
+/**
+ * Where a preset's special tokens start: at its BOS id (`<|begin_of_text|>`, or Qwen's
+ * `<|endoftext|>`), leaving room for all of them.
+ */
 function specialIdBase(cfg: LlamaConfig): number {
   const base = cfg.bosTokenId;
-  if (base < 256 || base + 256 > cfg.vocabSize) throw new FlockError(`preset vocabulary ${cfg.vocabSize} has no room for 256 bytes and 256 special tokens from id ${base}`);
+  const count = presetSpecialTokens(cfg).length;
+  if (base < 256 || base + count > cfg.vocabSize) throw new FlockError(`preset vocabulary ${cfg.vocabSize} has no room for 256 bytes and ${count} special tokens from id ${base}`);
   return base;
 }
 
@@ -112,14 +178,42 @@ export const RECIPE_V1_CHAT_TEMPLATE =
   + "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + (message['content'] | trim) + '<|eot_id|>' }}"
   + "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}";
 
+/**
+ * The chatml template in Jinja (template.ts): Qwen2.5-Instruct's, without tools, with contents
+ * trimmed and its default system prompt for a row without one.
+ */
+export const CHATML_CHAT_TEMPLATE =
+  "{%- if messages[0]['role'] == 'system' and (messages[0]['content'] | trim) != '' %}"
+  + "{{- '<|im_start|>system\\n' + (messages[0]['content'] | trim) + '<|im_end|>\\n' }}"
+  + `{%- else %}{{- '<|im_start|>system\\n${QWEN_DEFAULT_SYSTEM_PROMPT}<|im_end|>\\n' }}{%- endif %}`
+  + "{%- for message in messages %}{%- if message['role'] != 'system' %}"
+  + "{{- '<|im_start|>' + message['role'] + '\\n' + (message['content'] | trim) + '<|im_end|>\\n' }}"
+  + "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
 function tokenizerConfigJson(cfg: LlamaConfig, firstSpecialId: number): Record<string, unknown> {
-  const specials = llama3SpecialTokenNames();
+  const specials = presetSpecialTokens(cfg);
+  const decoder = Object.fromEntries(specials.map(({ content, special }, i) => [String(firstSpecialId + i), {
+    content, lstrip: false, normalized: false, rstrip: false, single_word: false, special,
+  }]));
+  if (cfg.modelType === 'qwen2') {
+    return {
+      added_tokens_decoder: decoder,
+      bos_token: null,
+      eos_token: '<|im_end|>',
+      pad_token: '<|endoftext|>',
+      chat_template: CHATML_CHAT_TEMPLATE,
+      clean_up_tokenization_spaces: false,
+      errors: 'replace',
+      model_max_length: cfg.maxPositionEmbeddings,
+      split_special_tokens: false,
+      tokenizer_class: 'Qwen2Tokenizer',
+      unk_token: null,
+    };
+  }
   return {
-    added_tokens_decoder: Object.fromEntries(specials.map((content, i) => [String(firstSpecialId + i), {
-      content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true,
-    }])),
-    bos_token: specials[0],
-    eos_token: specials[1],
+    added_tokens_decoder: decoder,
+    bos_token: specials[0]!.content,
+    eos_token: specials[1]!.content,
     chat_template: RECIPE_V1_CHAT_TEMPLATE,
     clean_up_tokenization_spaces: true,
     model_input_names: ['input_ids', 'attention_mask'],
@@ -150,8 +244,9 @@ function fillNormal(out: Float32Array, key: number, mean: number, std: number): 
  * Deterministic random weights for `cfg`, one generator per tensor (so a large model is made one
  * tensor at a time): projections N(0, 1/fan_in) (output projections further scaled by
  * 1/√(2·layers) so the residual stream stays O(1)), embeddings N(0, 1/H) so tied logits start
- * with unit variance, and RMSNorm weights 1 + N(0, 0.1²) — deliberately not all ones, so a
- * forgotten norm weight shows up against a reference.
+ * with unit variance, RMSNorm weights 1 + N(0, 0.1²) — deliberately not all ones, so a
+ * forgotten norm weight shows up against a reference — and q/k/v biases N(0, 0.5²), large enough
+ * to move every loss (real Qwen2 biases are larger still).
  *
  * @example
  * const emb = presetTensorGenerators(PRESETS.tiny, 0).get('model.embed_tokens.weight')!.make();
@@ -164,7 +259,8 @@ export function presetTensorGenerators(cfg: LlamaConfig, seed: number): Map<stri
     const key = deriveKey(seed >>> 0, STREAM_PRESET_INIT, index++);
     const make = () => {
       const data = new Float32Array(shape.reduce((p, d) => p * d, 1));
-      if (shape.length === 1) fillNormal(data, key, 1, 0.1);
+      if (name.endsWith('.bias')) fillNormal(data, key, 0, 0.5);
+      else if (shape.length === 1) fillNormal(data, key, 1, 0.1);
       else if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') fillNormal(data, key, 0, 1 / Math.sqrt(cfg.hiddenSize));
       else {
         const isOutput = name.endsWith('o_proj.weight') || name.endsWith('down_proj.weight');
@@ -252,7 +348,8 @@ export function writePresetCheckpoint(dir: string, preset: PresetName, options: 
   const hfConfig = { ...toHfConfigJson(cfg), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: cfg.bosTokenId, eos_token_id: cfg.eosTokenId, do_sample: false }, null, 2) + '\n');
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson(firstSpecialId)) + '\n');
+  const tokenizer = cfg.modelType === 'qwen2' ? qwen2ByteLevelTokenizerJson(firstSpecialId) : byteLevelTokenizerJson(firstSpecialId);
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer) + '\n');
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfigJson(cfg, firstSpecialId), null, 2) + '\n');
   return { dir, config: cfg, files: files.sort(), parameters };
 }

@@ -1,18 +1,18 @@
 /**
  * One evaluation run, as a validator (or a miner checking a dataset) does it: encode the rows with
- * recipe v1's template, train a fresh LoRA adapter on the training rows (unless told not to), and
+ * the recipe's chat template, train a fresh LoRA adapter on the training rows (unless told not to), and
  * evaluate it on the evaluation set. Returns per-example losses, their mean and a receipt that says
  * exactly what was computed (hashes of model, dataset, eval set and recipe; engine; backend).
  */
 import { createHash } from 'node:crypto';
-import type { Recipe } from '../protocol/recipe.js';
+import { chatTemplateOf, type Recipe } from '../protocol/recipe.js';
 import type { Backend, BackendIdentity } from './backend/backend.js';
 import { CpuBackend } from './backend/cpu/cpu-backend.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { Adapter } from './adapter.js';
 import { LlamaModel, type WeightSource } from './llama.js';
 import { Lora } from './lora.js';
-import { encodeChatRows, type ChatRow } from './template.js';
+import { encodeChatRows, templateProblem, type ChatRow } from './template.js';
 import { train, type TrainProgress } from './train.js';
 import { evaluate, type EvalProgress } from './evaluate.js';
 import { EventLoopTurns } from './turns.js';
@@ -152,6 +152,13 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       hint: 'lower maxSeqLen in the recipe',
     });
   }
+  const template = chatTemplateOf(recipe);
+  const problem = templateProblem(checkpoint.tokenizer, template);
+  if (problem) {
+    throw new EngineInputError(`the recipe cannot run on this model: ${problem}`, {
+      hint: 'the recipe\'s chatTemplate must match the base model: "llama3" for Llama 3, "chatml" for Qwen2',
+    });
+  }
   const started = performance.now();
   const turns = new EventLoopTurns();
   const ownBackend = !options.backend;
@@ -160,7 +167,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
   const model = LlamaModel.load(backend, config, checkpoint.weights);
   let lora: Lora | null = null;
   try {
-    const evalSet = encodeChatRows(options.evalRows, checkpoint.tokenizer, recipe.maxSeqLen);
+    const evalSet = encodeChatRows(options.evalRows, checkpoint.tokenizer, recipe.maxSeqLen, template);
     if (evalSet.examples.length === 0) throw new EngineInputError('the evaluation set has no row with a target token', { hint: 'check the eval file' });
     let trainTokens = 0;
     let trainSteps = 0;
@@ -169,7 +176,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
     if (options.trainRows) {
       // canonical order: by row hash, so the order of rows in the file never changes a result
       const ordered = [...options.trainRows].sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-      const { examples } = encodeChatRows(ordered.map((r) => r.row), checkpoint.tokenizer, recipe.maxSeqLen);
+      const { examples } = encodeChatRows(ordered.map((r) => r.row), checkpoint.tokenizer, recipe.maxSeqLen, template);
       if (examples.length === 0) throw new EngineInputError('no training row has a target token', { hint: 'check the training file' });
       lora ??= Lora.create(backend, config, recipe.lora, seed);
       const result = await train({ model, lora, recipe, examples, seed, onStep: options.onTrainStep, turns });

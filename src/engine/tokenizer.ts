@@ -1,7 +1,10 @@
 /**
  * The chat tokenizer: a Hugging Face `tokenizer.json` (BPE with a byte-level pre-tokenizer, as in
- * Llama 3) loaded with `@huggingface/tokenizers`, plus the Llama 3 special tokens the chat template
- * needs.
+ * Llama 3 and Qwen2) loaded with `@huggingface/tokenizers`, plus the special tokens the chat
+ * templates need, found by name: Llama 3's headers and `<|eot_id|>`, ChatML's `<|im_start|>` and
+ * `<|im_end|>`. A tokenizer must have all of one template's; the recipe's template must be one it
+ * has (template.ts checks). Encoding never adds a BOS token: the llama3 template inserts
+ * `<|begin_of_text|>` itself, ChatML (Qwen) has none.
  *
  * `encode(text)` treats its input as plain text: special-token strings inside it (a dataset row
  * containing the literal text `<|eot_id|>`) are tokenized as ordinary characters, never as the
@@ -13,7 +16,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlockError } from '../util/errors.js';
 
-/** Ids of the Llama 3 special tokens the chat template uses. */
+/** Ids of the Llama 3 special tokens the llama3 chat template uses. */
 export interface SpecialTokenIds {
   beginOfText: number;
   endOfText: number;
@@ -22,7 +25,13 @@ export interface SpecialTokenIds {
   eotId: number;
 }
 
-/** A tokenizer for Llama 3 chat sequences. */
+/** Ids of the ChatML special tokens the chatml chat template uses. */
+export interface ChatmlTokenIds {
+  imStart: number;
+  imEnd: number;
+}
+
+/** A tokenizer for chat sequences. */
 export interface ChatTokenizer {
   /** Token ids of plain text (no BOS added; special-token strings are text, see the module comment). */
   encode(text: string): number[];
@@ -30,12 +39,17 @@ export interface ChatTokenizer {
   decode(ids: ArrayLike<number>): string;
   /** One past the largest token id (the embedding table needs at least this many rows). */
   vocabSize: number;
-  special: SpecialTokenIds;
+  /** The llama3 template's special tokens, or null when the tokenizer lacks one (Qwen's). */
+  llama3: SpecialTokenIds | null;
+  /** The chatml template's special tokens, or null when the tokenizer lacks one (Llama 3's). */
+  chatml: ChatmlTokenIds | null;
   /** Ids of all added tokens marked special. */
   specialIds: ReadonlySet<number>;
+  /** The id of the added special token `content` (e.g. `<|im_end|>`), if there is one. */
+  specialId(content: string): number | undefined;
 }
 
-/** The special tokens we require, by their strings in `tokenizer.json`'s `added_tokens`. */
+/** The llama3 template's special tokens, by their strings in `tokenizer.json`'s `added_tokens`. */
 export const LLAMA3_SPECIAL_TOKENS: Record<keyof SpecialTokenIds, string> = {
   beginOfText: '<|begin_of_text|>',
   endOfText: '<|end_of_text|>',
@@ -44,7 +58,13 @@ export const LLAMA3_SPECIAL_TOKENS: Record<keyof SpecialTokenIds, string> = {
   eotId: '<|eot_id|>',
 };
 
-/** Refuse absurd tokenizer files before parsing them (the real Llama 3 one is ~9 MB). */
+/** The chatml template's special tokens, by their strings in `added_tokens`. */
+export const CHATML_SPECIAL_TOKENS: Record<keyof ChatmlTokenIds, string> = {
+  imStart: '<|im_start|>',
+  imEnd: '<|im_end|>',
+};
+
+/** Refuse absurd tokenizer files before parsing them (the real Llama 3 one is ~9 MB, Qwen2's ~7 MB). */
 const MAX_TOKENIZER_BYTES = 200 * 1024 * 1024;
 
 interface AddedTokenJson { id: number; content: string; special?: boolean }
@@ -91,22 +111,23 @@ export function tokenizerFromJson(json: unknown, source = 'tokenizer.json'): Cha
   }
   if (model['type'] !== undefined && model['type'] !== 'BPE') {
     throw new FlockError(`${source}: model type "${String(model['type'])}" is not supported (expected "BPE")`, {
-      hint: 'Llama 3 checkpoints use a byte-level BPE tokenizer',
+      hint: 'Llama 3 and Qwen2 checkpoints use a byte-level BPE tokenizer',
     });
   }
   const added = parseAddedTokens(obj['added_tokens'], source);
 
-  const byContent = new Map(added.map((t) => [t.content, t]));
-  const missing = Object.values(LLAMA3_SPECIAL_TOKENS).filter((s) => !byContent.has(s));
-  if (missing.length > 0) {
-    throw new FlockError(`${source}: the tokenizer lacks the Llama 3 special tokens ${missing.join(' ')}`, {
-      details: ['the chat template (recipe v1) needs <|begin_of_text|>, <|end_of_text|>, <|start_header_id|>, <|end_header_id|> and <|eot_id|> in added_tokens'],
-      hint: 'use a Llama 3 tokenizer.json (e.g. from meta-llama/Llama-3.2-1B) or one written by `flock model init`',
+  const specialByContent = new Map(added.filter((t) => t.special !== false).map((t) => [t.content, t.id]));
+  const llama3 = templateIds(LLAMA3_SPECIAL_TOKENS, specialByContent);
+  const chatml = templateIds(CHATML_SPECIAL_TOKENS, specialByContent);
+  if (!llama3.ids && !chatml.ids) {
+    throw new FlockError(`${source}: the tokenizer lacks the special tokens of every chat template (llama3: ${llama3.missing.join(' ')}; chatml: ${chatml.missing.join(' ')})`, {
+      details: [
+        `the llama3 template needs ${Object.values(LLAMA3_SPECIAL_TOKENS).join(', ')} among the special added_tokens`,
+        `the chatml template needs ${Object.values(CHATML_SPECIAL_TOKENS).join(', ')} among the special added_tokens`,
+      ],
+      hint: 'use a Llama 3 or Qwen2 tokenizer.json (e.g. from meta-llama/Llama-3.2-1B or Qwen/Qwen2.5-1.5B-Instruct) or one written by `flock model init`',
     });
   }
-  const special = Object.fromEntries(
-    Object.entries(LLAMA3_SPECIAL_TOKENS).map(([key, content]) => [key, byContent.get(content)!.id]),
-  ) as unknown as SpecialTokenIds;
 
   // The text encoder knows no special tokens (so their strings stay text) and adds none; added
   // tokens not marked special are ordinary vocabulary and stay.
@@ -132,8 +153,10 @@ export function tokenizerFromJson(json: unknown, source = 'tokenizer.json'): Cha
 
   return {
     vocabSize: maxId + 1,
-    special,
+    llama3: llama3.ids,
+    chatml: chatml.ids,
     specialIds,
+    specialId: (content) => specialByContent.get(content),
     encode(input: string): number[] {
       if (input.length === 0) return [];
       if (byteIds) {
@@ -172,6 +195,14 @@ export function tokenizerFromJson(json: unknown, source = 'tokenizer.json'): Cha
 }
 
 const utf8 = new TextEncoder();
+
+/** A template's ids by key from the special tokens' ids by content, or the contents missing. */
+function templateIds<K extends string>(names: Record<K, string>, byContent: ReadonlyMap<string, number>): { ids: Record<K, number> | null; missing: string[] } {
+  const missing = Object.values<string>(names).filter((content) => !byContent.has(content));
+  if (missing.length > 0) return { ids: null, missing };
+  const ids = Object.fromEntries(Object.entries<string>(names).map(([key, content]) => [key, byContent.get(content)!])) as Record<K, number>;
+  return { ids, missing };
+}
 
 /**
  * For a byte-level BPE without merges (the preset tokenizer), the id of each byte: encoding is then
@@ -294,6 +325,57 @@ export function llama3StyleTokenizerJson(vocab: Record<string, number>, merges: 
     model: {
       type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
       fuse_unk: false, byte_fallback: false, ignore_merges: true, vocab, merges,
+    },
+  };
+}
+
+/** Qwen2's pre-tokenizer split pattern (as in its tokenizer.json): Llama 3's, but one digit per piece. */
+export const QWEN2_SPLIT_PATTERN =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/**
+ * Qwen2.5's 22 added tokens in id order from 151643 (`<|endoftext|>`), with their `special`
+ * flags: the tool-call and fill-in-the-middle markers are ordinary (non-special) added tokens.
+ */
+export function qwen2AddedTokens(): { content: string; special: boolean }[] {
+  const special = [
+    '<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|object_ref_start|>', '<|object_ref_end|>', '<|box_start|>', '<|box_end|>',
+    '<|quad_start|>', '<|quad_end|>', '<|vision_start|>', '<|vision_end|>', '<|vision_pad|>', '<|image_pad|>', '<|video_pad|>',
+  ];
+  const ordinary = ['<tool_call>', '</tool_call>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>', '<|fim_pad|>', '<|repo_name|>', '<|file_sep|>'];
+  return [...special.map((content) => ({ content, special: true })), ...ordinary.map((content) => ({ content, special: false }))];
+}
+
+/**
+ * A `tokenizer.json` object in Qwen2's layout (NFC normaliser, Qwen2's split pattern, byte-level
+ * BPE, no BOS from the post-processor) for `vocab` and `merges`, with Qwen2.5's added tokens from
+ * `firstSpecialId`.
+ *
+ * @example
+ * const json = qwen2StyleTokenizerJson(Object.fromEntries(byteLevelAlphabet().map((c, i) => [c, i])), [], 256);
+ */
+export function qwen2StyleTokenizerJson(vocab: Record<string, number>, merges: string[] | [string, string][], firstSpecialId: number): Record<string, unknown> {
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: qwen2AddedTokens().map(({ content, special }, i) => ({
+      id: firstSpecialId + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special,
+    })),
+    normalizer: { type: 'NFC' },
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: QWEN2_SPLIT_PATTERN }, behavior: 'Isolated', invert: false },
+        byteLevel,
+      ],
+    },
+    post_processor: byteLevel,
+    decoder: byteLevel,
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
     },
   };
 }

@@ -1,12 +1,22 @@
 /**
  * The evaluation recipe (docs/protocol.md, "The recipe"): how a validator trains a LoRA adapter on a dataset and
  * measures it. Data, not code: it lives in competition.json (`recipe`), every field defaulting to
- * recipe v1 (LoRA rank 4 on q_proj/v_proj, 3 epochs of AdamW at 2e-4, 512-token sequences).
+ * recipe v1 (LoRA rank 4 on q_proj/v_proj, 3 epochs of AdamW at 2e-4, 512-token sequences, the
+ * Llama 3 chat template).
  *
  * The engine owns the semantics (how each field is applied: src/engine/train.ts); this file holds
  * the shape, the v1 defaults and the warm-up rule both sides share.
  */
 import { z } from 'zod';
+
+/**
+ * Chat templates a recipe can name (docs/protocol.md, "The recipe"; the engine renders them:
+ * src/engine/template.ts): `llama3` (Llama 3's headers, recipe v1) and `chatml` (Qwen's ChatML).
+ */
+export const CHAT_TEMPLATES = ['llama3', 'chatml'] as const;
+export type ChatTemplate = (typeof CHAT_TEMPLATES)[number];
+/** The template of a recipe that names none. */
+export const DEFAULT_CHAT_TEMPLATE: ChatTemplate = 'llama3';
 
 /** LoRA adapter shape: W' = W + (alpha / rank)·B·A on each target projection. */
 export const loraSchema = z
@@ -63,13 +73,26 @@ const recipeObject = z
     gradClip: z.number().min(0).default(1.0),
     /** Sequences are truncated to their first maxSeqLen tokens (training and evaluation). */
     maxSeqLen: z.number().int().min(8).max(131_072).default(512),
+    /**
+     * How rows become token sequences. Absent means `llama3`, and an explicit `llama3` is dropped
+     * when parsing (see recipeSchema), so recipes written before the field existed keep their
+     * parsed form and their hash.
+     */
+    chatTemplate: z.enum(CHAT_TEMPLATES).optional(),
   })
   .strict();
 
-/** The recipe as competition.json writes it: `warmupSteps` and `warmupRatio` exclude each other. */
+/**
+ * The recipe as competition.json writes it: `warmupSteps` and `warmupRatio` exclude each other;
+ * `chatTemplate: "llama3"` (the default) parses as if absent, so it never changes a recipe's hash.
+ */
 export const recipeSchema = z.preprocess((input, ctx) => {
   if (input && typeof input === 'object' && 'warmupSteps' in input && 'warmupRatio' in input) {
     ctx.issues.push({ code: 'custom', message: 'give warmupSteps or warmupRatio, not both', path: ['warmupRatio'], input });
+  }
+  if (input && typeof input === 'object' && (input as { chatTemplate?: unknown }).chatTemplate === DEFAULT_CHAT_TEMPLATE) {
+    const { chatTemplate: _default, ...rest } = input as Record<string, unknown>;
+    return rest;
   }
   return input;
 }, recipeObject);
@@ -81,6 +104,16 @@ export type RecipeInput = z.input<typeof recipeObject>;
 
 /** Recipe v1 with every default. */
 export const RECIPE_V1: Readonly<Recipe> = Object.freeze(recipeSchema.parse({}));
+
+/**
+ * The chat template a recipe trains and evaluates with.
+ *
+ * @example
+ * chatTemplateOf(RECIPE_V1); // 'llama3'
+ */
+export function chatTemplateOf(recipe: Pick<Recipe, 'chatTemplate'>): ChatTemplate {
+  return recipe.chatTemplate ?? DEFAULT_CHAT_TEMPLATE;
+}
 
 /**
  * Warm-up steps of a recipe over `totalSteps` optimizer steps: `warmupRatio` when given (rounded

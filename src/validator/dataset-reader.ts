@@ -6,6 +6,7 @@
  */
 import { scanDataset, transferableFingerprints, type DatasetFingerprints } from '../dataset/index.js';
 import { encodeChat } from '../engine/template.js';
+import type { ChatTemplate } from '../protocol/recipe.js';
 import { loadTokenizer, type ChatTokenizer } from '../engine/tokenizer.js';
 import { IntegrityError, type HubClient } from '../hub/index.js';
 import { errorMessage } from '../util/errors.js';
@@ -21,6 +22,8 @@ export interface ReadRequest {
   maxTokensPerRow: number;
   /** Folder of the base model's `tokenizer.json` (rows are measured in its tokens). */
   tokenizerDir: string;
+  /** The recipe's chat template (absent: llama3). */
+  chatTemplate?: ChatTemplate;
   /** Ahead of intake's queue (an evaluation is waiting for it). */
   urgent?: boolean;
 }
@@ -91,7 +94,7 @@ export async function scanDownloaded(path: string, request: ReadRequest, tokeniz
   const scan = await scanDataset(path, {
     limits: { maxFileBytes: request.maxBytes, maxRows: request.maxRows },
     onRow: (row, line) => {
-      if (tooLongLine === null && encodeChat(row, tokenizer, max + 1).ids.length > max) tooLongLine = line;
+      if (tooLongLine === null && encodeChat(row, tokenizer, max + 1, request.chatTemplate).ids.length > max) tooLongLine = line;
     },
   });
   return {

@@ -64,6 +64,7 @@ export function readRequest(ctx: Pick<IntakeContext, 'competition'>, sub: Submis
   return {
     repo: sub.repoId!, revision: sub.revision!, maxBytes: limits.maxBytes, maxRows: limits.maxRows,
     maxTokensPerRow: limits.maxTokensPerRow, tokenizerDir: ctx.competition.modelDir,
+    chatTemplate: ctx.competition.competition.recipe.chatTemplate,
   };
 }
 

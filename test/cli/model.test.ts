@@ -34,6 +34,22 @@ describe('flock model', () => {
     expect(JSON.parse(insp.stdout)).toMatchObject({ hash: ckpt.hash, tensors: 20, dtypes: ['BF16'], tokenizer: { vocabSize: 512 } });
   });
 
+  it('init --preset qwen2-tiny writes a Qwen2 checkpoint; inspect names the family and its chatml tokens', async () => {
+    const dir = join(root, 'qwen2-tiny');
+    const r = runFlock(['model', 'init', dir, '--preset', 'qwen2-tiny']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('wrote the qwen2-tiny Qwen2 checkpoint (');
+    const ckpt = await loadCheckpoint(dir);
+    expect(ckpt.config).toEqual(PRESETS['qwen2-tiny']);
+    const insp = runFlock(['model', 'inspect', dir]);
+    expect(insp.code).toBe(0);
+    expect(insp.stdout).toContain(': Qwen2, ');
+    expect(insp.stdout).toContain('chat templates: chatml (<|im_end|> = 258)');
+    const json = JSON.parse(runFlock(['model', 'inspect', dir, '--json']).stdout);
+    // embeddings, lm head, final norm, and per layer 2 norms, 7 weights and 3 biases
+    expect(json).toMatchObject({ tensors: 3 + 2 * 12, tokenizer: { vocabSize: 278, llama3: null, chatml: { imStart: 257, imEnd: 258 } } });
+  });
+
   it('init writes the small preset, sharded and in f32 on request', async () => {
     const dir = join(root, 'small');
     const r = runFlock(['model', 'init', dir, '--preset', 'small', '--dtype', 'f32', '--max-shard-size', '4000000', '--json']);

@@ -3,9 +3,9 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointHash, expectedTensorShapes, inspectCheckpoint, loadCheckpoint } from '../../src/engine/checkpoint.js';
-import { LLAMA_3_2_1B_CONFIG_JSON, PRESETS, initPresetWeights, writePresetCheckpoint } from '../../src/engine/presets.js';
+import { LLAMA_3_2_1B_CONFIG_JSON, PRESETS, QWEN2_5_1_5B_INSTRUCT_CONFIG_JSON, initPresetWeights, writePresetCheckpoint } from '../../src/engine/presets.js';
 import { readSafetensorsHeader, readTensorF32, writeSafetensors, numberToBf16Bits } from '../../src/engine/safetensors.js';
-import { byteLevelAlphabet, llama3StyleTokenizerJson } from '../../src/engine/tokenizer.js';
+import { byteLevelAlphabet, llama3StyleTokenizerJson, qwen2StyleTokenizerJson } from '../../src/engine/tokenizer.js';
 import { FlockError } from '../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'flock-ckpt-'));
@@ -125,6 +125,64 @@ describe('Llama-3.2-1B layout (no weights)', () => {
   });
 });
 
+/**
+ * Qwen/Qwen2.5-1.5B-Instruct's model.safetensors tensors (338 BF16 tensors in the file's sorted
+ * order, no lm_head: tied), from the published model's layout: q/k/v carry biases, o_proj and the
+ * MLP do not; 12 query heads of 128 over 2 KV heads.
+ */
+function qwen25Names(): [string, number[]][] {
+  const names: [string, number[]][] = [['model.embed_tokens.weight', [151936, 1536]]];
+  for (let i = 0; i < 28; i++) {
+    const p = `model.layers.${i}`;
+    names.push(
+      [`${p}.input_layernorm.weight`, [1536]],
+      [`${p}.mlp.down_proj.weight`, [1536, 8960]],
+      [`${p}.mlp.gate_proj.weight`, [8960, 1536]],
+      [`${p}.mlp.up_proj.weight`, [8960, 1536]],
+      [`${p}.post_attention_layernorm.weight`, [1536]],
+      [`${p}.self_attn.k_proj.bias`, [256]],
+      [`${p}.self_attn.k_proj.weight`, [256, 1536]],
+      [`${p}.self_attn.o_proj.weight`, [1536, 1536]],
+      [`${p}.self_attn.q_proj.bias`, [1536]],
+      [`${p}.self_attn.q_proj.weight`, [1536, 1536]],
+      [`${p}.self_attn.v_proj.bias`, [256]],
+      [`${p}.self_attn.v_proj.weight`, [256, 1536]],
+    );
+  }
+  names.push(['model.norm.weight', [1536]]);
+  return names;
+}
+
+describe('Qwen2.5-1.5B-Instruct layout (no weights)', () => {
+  it('accepts its exact config.json, tensor names, shapes (biases included) and BF16 dtype', () => {
+    const dir = join(root, 'qwen2.5-1.5b-instruct');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(QWEN2_5_1_5B_INSTRUCT_CONFIG_JSON));
+    const vocab: Record<string, number> = { ...Object.fromEntries(byteLevelAlphabet().map((c, i) => [c, i])), 'ĠĠ': 256 };
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(qwen2StyleTokenizerJson(vocab, [['Ġ', 'Ġ']], 151643)));
+    const dataBytes = writeLlama32Header(join(dir, 'model.safetensors'), qwen25Names());
+    expect(dataBytes).toBe(3_087_428_608); // 1 543 714 304 parameters × 2 bytes, as the real file
+
+    const layout = inspectCheckpoint(dir);
+    expect(layout.config).toEqual(PRESETS['qwen2.5-1.5b-instruct']);
+    expect(layout.weights.names()).toHaveLength(338);
+    expect(layout.weights.info('model.layers.27.self_attn.q_proj.bias')).toEqual({ shape: [1536], dtype: 'BF16' });
+    expect(layout.weights.info('model.layers.0.self_attn.v_proj.weight')).toEqual({ shape: [256, 1536], dtype: 'BF16' });
+    expect(layout.ignored).toEqual([]);
+    const bias = layout.weights.get('model.layers.3.self_attn.k_proj.bias'); // 512 bytes from the sparse region
+    expect(bias.shape).toEqual([256]);
+    expect(bias.data.every((x) => x === 0)).toBe(true);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('expects the Qwen2.5-1.5B-Instruct tensor set', () => {
+    const expected = expectedTensorShapes(PRESETS['qwen2.5-1.5b-instruct']);
+    expect(new Map(qwen25Names())).toEqual(expected);
+    // the published parameter count, tied head
+    expect([...expected.values()].reduce((n, shape) => n + shape.reduce((p, d) => p * d, 1), 0)).toBe(1_543_714_304);
+  });
+});
+
 describe('loadCheckpoint', () => {
   it('loads a preset checkpoint: config, weights as written, tokenizer, stable hash', async () => {
     const dir = join(root, 'tiny');
@@ -133,7 +191,7 @@ describe('loadCheckpoint', () => {
     expect(ckpt.config).toEqual(PRESETS.tiny);
     expect(ckpt.files).toEqual(['model.safetensors']);
     expect(ckpt.tokenizer.vocabSize).toBe(512);
-    expect(ckpt.tokenizer.special.eotId).toBe(265);
+    expect(ckpt.tokenizer.llama3!.eotId).toBe(265);
     const init = initPresetWeights(PRESETS.tiny, 7);
     for (const name of ckpt.weights.names()) {
       const t = ckpt.weights.get(name);
@@ -147,6 +205,21 @@ describe('loadCheckpoint', () => {
     expect((await loadCheckpoint(copy)).hash).toBe(ckpt.hash);
     writePresetCheckpoint(copy, 'tiny', { seed: 8, force: true });
     expect((await loadCheckpoint(copy)).hash).not.toBe(ckpt.hash);
+  });
+
+  it('loads a Qwen2 preset checkpoint: biases read from safetensors as written, untied lm head, ChatML tokenizer', async () => {
+    const dir = join(root, 'qwen2-tiny');
+    writePresetCheckpoint(dir, 'qwen2-tiny', { seed: 4 });
+    const ckpt = await loadCheckpoint(dir);
+    expect(ckpt.config).toEqual(PRESETS['qwen2-tiny']);
+    expect(ckpt.tokenizer.chatml).toEqual({ imStart: 257, imEnd: 258 });
+    expect(ckpt.tokenizer.llama3).toBeNull();
+    const names = ckpt.weights.names();
+    expect(names.filter((n) => n.endsWith('.bias'))).toEqual([0, 1].flatMap((l) => ['q', 'k', 'v'].map((m) => `model.layers.${l}.self_attn.${m}_proj.bias`)));
+    expect(names).toContain('lm_head.weight');
+    const init = initPresetWeights(PRESETS['qwen2-tiny'], 4);
+    for (const name of names) expect(sameBits(ckpt.weights.get(name).data, bf16(init.get(name)!.data)), name).toBe(true);
+    expect(ckpt.weights.info('model.layers.1.self_attn.k_proj.bias')).toEqual({ shape: [32], dtype: 'BF16' });
   });
 
   it('loads a sharded checkpoint with the same weights as the single file', async () => {
@@ -198,8 +271,13 @@ describe('loadCheckpoint', () => {
     writeFileSync(weights, good);
 
     const config = readFileSync(join(dir, 'config.json'), 'utf8');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(config), model_type: 'mistral', architectures: ['MistralForCausalLM'] }));
+    expect((await rejection(loadCheckpoint(dir))).message).toContain('model_type "mistral" is not supported');
+    // a Qwen2 config over Llama weights: the q/k/v biases it implies are missing (2 layers × 3)
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(config), model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] }));
-    expect((await rejection(loadCheckpoint(dir))).message).toContain('model_type "qwen2" is not supported');
+    const noBias = await rejection(loadCheckpoint(dir));
+    expect(noBias.message).toContain('the weights do not match config.json (6 problems)');
+    expect(noBias.details).toContain('missing tensor model.layers.1.self_attn.v_proj.bias [32]');
     writeFileSync(join(dir, 'config.json'), config);
 
     const tok = readFileSync(join(dir, 'tokenizer.json'), 'utf8');

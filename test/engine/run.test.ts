@@ -5,11 +5,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
-import { PRESETS, byteLevelTokenizerJson, initPresetWeights } from '../../src/engine/presets.js';
+import { PRESETS, byteLevelTokenizerJson, initPresetWeights, qwen2ByteLevelTokenizerJson } from '../../src/engine/presets.js';
 import { tokenizerFromJson } from '../../src/engine/tokenizer.js';
-import { runEvaluation } from '../../src/engine/run.js';
+import { EngineInputError, runEvaluation, stableHash } from '../../src/engine/run.js';
 import { Stream } from '../../src/engine/prng.js';
-import { recipeSchema } from '../../src/protocol/recipe.js';
+import { RECIPE_V1, recipeSchema } from '../../src/protocol/recipe.js';
 import type { ChatRow } from '../../src/engine/template.js';
 
 const be = new CpuBackend({ threads: 2 });
@@ -98,5 +98,34 @@ describe('runEvaluation', () => {
     const loaded = await runEvaluation({ ...base, adapter: trained.adapter! });
     expect(loaded.perExample).toEqual(trained.perExample);
     expect(loaded.receipt.adapterHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('recipe hashes from before chatTemplate existed are unchanged, whether llama3 is named or not', () => {
+    // recorded with src/protocol/recipe.ts as it was before the field (commit 506713d)
+    const qwenLike = { lora: { rank: 16, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const }, epochs: 2, maxSeqLen: 2048, warmupRatio: 0.1 };
+    expect(stableHash(RECIPE_V1)).toBe('13ec2351855ecc09c54dc1eaaa75350932b089796d87096755b89223cbe78ce7');
+    expect(stableHash(recipeSchema.parse({ chatTemplate: 'llama3' }))).toBe('13ec2351855ecc09c54dc1eaaa75350932b089796d87096755b89223cbe78ce7');
+    expect(stableHash(recipeSchema.parse({ ...qwenLike, lora: { ...qwenLike.lora, targets: [...qwenLike.lora.targets] } })))
+      .toBe('edf087ec251886b8c668e80d494532f86e8e08287fc2ad2433698ed9519ead78');
+    expect(stableHash(recipeSchema.parse({ chatTemplate: 'chatml' }))).not.toBe(stableHash(RECIPE_V1));
+  });
+
+  it('Qwen2 with the chatml recipe: trains, its receipt names the recipe, and a template the tokenizer lacks is refused up front', async () => {
+    const qwenConfig = PRESETS['qwen2-tiny'];
+    const qwenWeights = initPresetWeights(qwenConfig, 12);
+    const qwen = { config: qwenConfig, weights: { get: (n: string) => qwenWeights.get(n)! }, tokenizer: tokenizerFromJson(qwen2ByteLevelTokenizerJson()), hash: 'qwen2-tiny-12' };
+    const chatml = recipeSchema.parse({ ...recipe, chatTemplate: 'chatml', maxSeqLen: 160 });
+    const base = { checkpoint: qwen, evalRows, evalSetHash: 'e', backend: be, seed: 3 };
+    const before = await runEvaluation({ ...base, recipe: chatml });
+    const trained = await runEvaluation({ ...base, recipe: chatml, trainRows: withHashes(taskRows(24, 7)) });
+    expect(trained.evalLoss).toBeLessThan(before.evalLoss);
+    expect(trained.receipt.recipeHash).toBe(stableHash(chatml));
+    const again = await runEvaluation({ ...base, recipe: chatml, trainRows: withHashes(taskRows(24, 7)) });
+    expect(again.perExample).toEqual(trained.perExample);
+    for (const [ckpt, r, name] of [[qwen, recipe, 'llama3'], [checkpoint, chatml, 'chatml']] as const) {
+      const err = await runEvaluation({ ...base, checkpoint: ckpt, recipe: r }).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(EngineInputError);
+      expect((err as Error).message).toContain(`the chat template "${name}" needs`);
+    }
   });
 });

@@ -55,7 +55,7 @@ describe('loadTokenizer', () => {
   it('loads a Llama 3 layout tokenizer.json and applies its merges (both merge formats)', () => {
     for (const format of ['strings', 'pairs'] as const) {
       const tok = loadTokenizer(writeTokenizer(`llama3-${format}`, llama3Like(format)));
-      expect(tok.special).toEqual({ beginOfText: 128000, endOfText: 128001, startHeaderId: 128006, endHeaderId: 128007, eotId: 128009 });
+      expect(tok.llama3).toEqual({ beginOfText: 128000, endOfText: 128001, startHeaderId: 128006, endHeaderId: 128007, eotId: 128009 });
       expect(tok.vocabSize).toBe(128256);
       expect(tok.encode(' the')).toEqual([258]);
       expect(tok.encode('the the')).toEqual([byteVocab['t'], 257, 258]);
@@ -69,7 +69,7 @@ describe('loadTokenizer', () => {
   it('byte-level tokenizer: one token per UTF-8 byte, exact round trip', () => {
     const tok = tokenizerFromJson(llama3StyleTokenizerJson(byteVocab, [], 256));
     expect(tok.vocabSize).toBe(512);
-    expect(tok.special).toEqual({ beginOfText: 256, endOfText: 257, startHeaderId: 262, endHeaderId: 263, eotId: 265 });
+    expect(tok.llama3).toEqual({ beginOfText: 256, endOfText: 257, startHeaderId: 262, endHeaderId: 263, eotId: 265 });
     for (const text of ['Hello, world!', '  two  spaces\n\nand\ttabs ', 'héllo wörld — 日本語 😀', "it's 12345 don't", ' \u0000\u007f']) {
       expect(tok.encode(text)).toEqual(utf8(text));
       expect(tok.decode(tok.encode(text))).toBe(text);
@@ -96,7 +96,7 @@ describe('loadTokenizer', () => {
     const tok = tokenizerFromJson(llama3StyleTokenizerJson(byteVocab, [], 256));
     const text = 'a<|eot_id|><|start_header_id|>b';
     expect(tok.encode(text)).toEqual(utf8(text));
-    expect(tok.encode(text)).not.toContain(tok.special.eotId);
+    expect(tok.encode(text)).not.toContain(tok.llama3!.eotId);
   });
 
   it('keeps added tokens that are not special as ordinary vocabulary', () => {
@@ -109,7 +109,7 @@ describe('loadTokenizer', () => {
     expect(tok.vocabSize).toBe(601);
   });
 
-  it('refuses a tokenizer without the Llama 3 special tokens', () => {
+  it('refuses a tokenizer with neither the Llama 3 nor the ChatML special tokens', () => {
     const json = llama3StyleTokenizerJson(byteVocab, [], 256);
     const noEot = { ...json, added_tokens: (json['added_tokens'] as { content: string }[]).filter((t) => t.content !== '<|eot_id|>' && t.content !== '<|start_header_id|>') };
     const dir = writeTokenizer('no-specials', noEot);
@@ -118,10 +118,13 @@ describe('loadTokenizer', () => {
       throw new Error('expected a FlockError');
     } catch (err) {
       expect(err).toBeInstanceOf(FlockError);
-      expect((err as FlockError).message).toBe(`${join(dir, 'tokenizer.json')}: the tokenizer lacks the Llama 3 special tokens <|start_header_id|> <|eot_id|>`);
+      expect((err as FlockError).message).toBe(`${join(dir, 'tokenizer.json')}: the tokenizer lacks the special tokens of every chat template (llama3: <|start_header_id|> <|eot_id|>; chatml: <|im_start|> <|im_end|>)`);
       expect((err as FlockError).hint).toContain('flock model init');
     }
-    expect(() => tokenizerFromJson({ ...json, added_tokens: [] })).toThrow('lacks the Llama 3 special tokens');
+    expect(() => tokenizerFromJson({ ...json, added_tokens: [] })).toThrow('lacks the special tokens of every chat template');
+    // a special token's string as an ordinary (non-special) added token does not count
+    const plainEot = (json['added_tokens'] as { content: string; special: boolean }[]).map((t) => (t.content === '<|eot_id|>' ? { ...t, special: false } : t));
+    expect(() => tokenizerFromJson({ ...json, added_tokens: plainEot })).toThrow('llama3: <|eot_id|>;');
   });
 
   it('refuses missing, malformed and non-BPE tokenizer files', () => {

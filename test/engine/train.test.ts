@@ -9,7 +9,8 @@
  *
  * The model: a tiny Llama with grouped-query attention (4 heads, 2 KV heads) and an UNTIED lm head,
  * written to disk in F32 (so the oracle reads exactly the engine's weights); LoRA on all seven
- * projections.
+ * projections. Then the same for the tiny Qwen2 preset (q/k/v biases, untied head) trained on
+ * rows rendered with the ChatML template (a recipe with `chatTemplate: "chatml"`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,32 +20,48 @@ import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { loadAdapter, saveAdapter, PEFT_PREFIX } from '../../src/engine/adapter.js';
 import { toHfConfigJson, type LlamaConfig } from '../../src/engine/config.js';
 import { Lora } from '../../src/engine/lora.js';
-import { PRESETS, byteLevelTokenizerJson, initPresetWeights } from '../../src/engine/presets.js';
+import { PRESETS, byteLevelTokenizerJson, initPresetWeights, qwen2ByteLevelTokenizerJson } from '../../src/engine/presets.js';
 import { deriveKey, shuffle, STREAM_SHUFFLE } from '../../src/engine/prng.js';
 import { runEvaluation } from '../../src/engine/run.js';
 import { writeSafetensors } from '../../src/engine/safetensors.js';
 import { encodeChatRows } from '../../src/engine/template.js';
-import { tokenizerFromJson } from '../../src/engine/tokenizer.js';
+import { tokenizerFromJson, type ChatTokenizer } from '../../src/engine/tokenizer.js';
 import type { TrainProgress } from '../../src/engine/train.js';
-import { recipeSchema, type Recipe, type RecipeInput } from '../../src/protocol/recipe.js';
+import { chatTemplateOf, recipeSchema, type Recipe, type RecipeInput } from '../../src/protocol/recipe.js';
 import { randomChatRows, runOracle } from './oracle/oracle.js';
 
 const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 const be = new CpuBackend({ threads: 2 });
+
+/** A model both trainers see: its config, weights (in memory and in a folder), tokenizer. */
+interface Setup {
+  name: string;
+  config: LlamaConfig;
+  tokenizer: ChatTokenizer;
+  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  checkpoint: { config: LlamaConfig; weights: { get(n: string): { shape: number[]; data: Float32Array } }; tokenizer: ChatTokenizer; hash: string };
+}
+
+function setup(name: string, config: LlamaConfig, seed: number, tokenizer: ChatTokenizer): Setup {
+  const weights = initPresetWeights(config, seed);
+  expect(weights.has('lm_head.weight')).toBe(true);
+  return { name, config, tokenizer, weights, checkpoint: { config, weights: { get: (n: string) => weights.get(n)! }, tokenizer, hash: `${name}-${seed}` } };
+}
+
 /** The tiny preset's shape with its own lm head (GQA: 4 query heads over 2 KV heads). */
-const config: LlamaConfig = { ...PRESETS.tiny, tieWordEmbeddings: false };
-const weights = initPresetWeights(config, 17);
-const tokenizer = tokenizerFromJson(byteLevelTokenizerJson());
-const checkpoint = { config, weights: { get: (n: string) => weights.get(n)! }, tokenizer, hash: 'tiny-untied-17' };
+const llama = setup('tiny-untied', { ...PRESETS.tiny, tieWordEmbeddings: false }, 17, tokenizerFromJson(byteLevelTokenizerJson()));
+/** The tiny Qwen2 preset: q/k/v biases, untied head, ChatML tokenizer. */
+const qwen2 = setup('qwen2-tiny', PRESETS['qwen2-tiny'], 19, tokenizerFromJson(qwen2ByteLevelTokenizerJson()));
 let dir: string;
 
 beforeAll(() => {
-  expect(weights.has('lm_head.weight')).toBe(true);
   dir = mkdtempSync(join(tmpdir(), 'flock-train-'));
-  mkdirSync(join(dir, 'model'));
-  writeFileSync(join(dir, 'model', 'config.json'), JSON.stringify(toHfConfigJson(config)));
-  writeSafetensors(join(dir, 'model', 'model.safetensors'), new Map([...weights].map(([n, t]) => [n, { dtype: 'F32' as const, ...t }])));
+  for (const s of [llama, qwen2]) {
+    mkdirSync(join(dir, s.name));
+    writeFileSync(join(dir, s.name, 'config.json'), JSON.stringify(toHfConfigJson(s.config)));
+    writeSafetensors(join(dir, s.name, 'model.safetensors'), new Map([...s.weights].map(([n, t]) => [n, { dtype: 'F32' as const, ...t }])));
+  }
 });
 afterAll(() => {
   be.dispose();
@@ -66,8 +83,8 @@ interface OracleTrain {
   evalPerExample: number[];
 }
 
-function oracleTrain(request: unknown): OracleTrain {
-  return runOracle<OracleTrain>('train', join(dir, 'model'), dir, request);
+function oracleTrain(s: Setup, request: unknown): OracleTrain {
+  return runOracle<OracleTrain>('train', join(dir, s.name), dir, request);
 }
 
 /** The recipe as the oracle reads it: warm-up as steps or as a ratio, never both. */
@@ -89,15 +106,17 @@ interface Compared {
 }
 
 /** Train the same adapter with the engine and with the oracle, on the same data in the same order. */
-async function trainBoth(input: RecipeInput, trainCount: number, seed: number): Promise<Compared> {
+async function trainBoth(s: Setup, input: RecipeInput, trainCount: number, seed: number): Promise<Compared> {
+  const { config, checkpoint, tokenizer } = s;
   const recipe = recipeSchema.parse(input);
+  const template = chatTemplateOf(recipe);
   expect(recipe.lora.dropout).toBe(0); // the oracle cannot draw the engine's dropout masks
   const trainRows = rows(trainCount, seed).map((row, i) => ({ row, hash: String(i).padStart(4, '0') }));
   const evalRows = rows(4, seed + 1000);
 
   // the engine's own initial adapter (A Kaiming-uniform, B = 0) in PEFT format: both start from it
   const init = Lora.create(be, config, recipe.lora, seed);
-  const initial = await init.toAdapter('tiny-untied');
+  const initial = await init.toAdapter(s.name);
   init.free();
   const adapterDir = join(dir, `init-${seed}`);
   saveAdapter(adapterDir, initial, config);
@@ -109,11 +128,11 @@ async function trainBoth(input: RecipeInput, trainCount: number, seed: number): 
   });
 
   // what train.ts sees: the rows in canonical order (by hash: already so here), shuffled per epoch
-  const { examples } = encodeChatRows(trainRows.map((r) => r.row), tokenizer, recipe.maxSeqLen);
+  const { examples } = encodeChatRows(trainRows.map((r) => r.row), tokenizer, recipe.maxSeqLen, template);
   expect(examples).toHaveLength(trainCount);
   const order = Array.from({ length: recipe.epochs }, (_, epoch) => shuffle(examples.map((_, i) => i), deriveKey(seed, STREAM_SHUFFLE, epoch)));
-  const evalSet = encodeChatRows(evalRows, tokenizer, recipe.maxSeqLen);
-  const theirs = oracleTrain({
+  const evalSet = encodeChatRows(evalRows, tokenizer, recipe.maxSeqLen, template);
+  const theirs = oracleTrain(s, {
     adapter: adapterDir, sequences: sequences(examples), order, recipe: oracleRecipe(recipe),
     evalSequences: sequences(evalSet.examples), threads: 2,
   });
@@ -199,7 +218,7 @@ describe('train', () => {
   it('matches the PyTorch trainer step by step: batches of 2, accumulation 2, short last steps, warm-up steps then decay, weight decay, clipping', async () => {
     // 11 examples, 4 per step: steps of 4, 4 and 3 examples per epoch, 9 steps in all (3 of warm-up)
     const trainCount = 11;
-    const c = await trainBoth({
+    const c = await trainBoth(llama, {
       epochs: 3, batchSize: 2, gradientAccumulation: 2, warmupSteps: 3, maxSeqLen: 96, gradClip: 0.05,
       optimizer: { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-5, weightDecay: 0.1 },
       lora: { rank: 4, alpha: 8, dropout: 0, targets: [...ALL_TARGETS] },
@@ -211,11 +230,23 @@ describe('train', () => {
   it('matches the PyTorch trainer with warmupRatio (ceil of the share of all steps), batches of 3 and a one-example last step', async () => {
     // 7 examples, 3 per step: steps of 3, 3 and 1 example per epoch, 6 steps; warm-up ceil(0.25·6) = 2
     const trainCount = 7;
-    const c = await trainBoth({
+    const c = await trainBoth(llama, {
       epochs: 2, batchSize: 3, gradientAccumulation: 1, warmupRatio: 0.25, maxSeqLen: 96, gradClip: 1,
       optimizer: { lr: 2e-2, eps: 3e-4, weightDecay: 0.05 },
       lora: { rank: 2, alpha: 4, dropout: 0, targets: [...ALL_TARGETS] },
     }, trainCount, 9);
+    expect(c.oracle.warmupSteps).toBe(2);
+    expectAgreement(c, trainCount);
+  });
+
+  it('Qwen2 with the chatml template: matches the PyTorch trainer step by step (LoRA on q/k/v on top of the frozen biases, and every other projection)', async () => {
+    // 9 examples, 4 per step: steps of 4, 4 and 1 per epoch, 6 steps (2 of warm-up)
+    const trainCount = 9;
+    const c = await trainBoth(qwen2, {
+      chatTemplate: 'chatml', epochs: 2, batchSize: 2, gradientAccumulation: 2, warmupSteps: 2, maxSeqLen: 160, gradClip: 0.05,
+      optimizer: { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-5, weightDecay: 0.1 },
+      lora: { rank: 4, alpha: 8, dropout: 0, targets: [...ALL_TARGETS] },
+    }, trainCount, 13);
     expect(c.oracle.warmupSteps).toBe(2);
     expectAgreement(c, trainCount);
   });

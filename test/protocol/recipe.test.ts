@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RECIPE_V1, recipeSchema, warmupStepsFor } from '../../src/protocol/recipe.js';
+import { chatTemplateOf, RECIPE_V1, recipeSchema, warmupStepsFor } from '../../src/protocol/recipe.js';
 
 describe('recipe schema', () => {
   it('fills recipe v1 defaults', () => {
@@ -36,6 +36,8 @@ describe('recipe schema', () => {
     [{ learningRate: 1 }, ''],
     [{ warmupRatio: 1.5 }, 'warmupRatio'],
     [{ warmupSteps: 10, warmupRatio: 0.1 }, 'warmupRatio'],
+    [{ chatTemplate: 'mistral' }, 'chatTemplate'],
+    [{ chatTemplate: null }, 'chatTemplate'],
   ])('rejects %j at %s', (input, path) => {
     const r = recipeSchema.safeParse(input);
     expect(r.success).toBe(false);
@@ -51,5 +53,18 @@ describe('recipe schema', () => {
     expect(warmupStepsFor(recipeSchema.parse({ warmupRatio: 0 }), 30)).toBe(0);
     // recipe v1 has no ratio: its parsed form (and so its hash) is unchanged
     expect('warmupRatio' in RECIPE_V1).toBe(false);
+  });
+
+  it('chat template: llama3 by default and when named, which parses exactly as recipe v1 (same parsed form, so the same hash); chatml kept', () => {
+    expect('chatTemplate' in RECIPE_V1).toBe(false);
+    expect(chatTemplateOf(RECIPE_V1)).toBe('llama3');
+    const named = recipeSchema.parse({ chatTemplate: 'llama3' });
+    expect(named).toEqual(RECIPE_V1);
+    expect(JSON.stringify(named)).toBe(JSON.stringify(RECIPE_V1));
+    expect(chatTemplateOf(named)).toBe('llama3');
+    const chatml = recipeSchema.parse({ chatTemplate: 'chatml', lora: { rank: 16 } });
+    expect(chatml.chatTemplate).toBe('chatml');
+    expect(chatTemplateOf(chatml)).toBe('chatml');
+    expect(chatml.lora.rank).toBe(16);
   });
 });

@@ -99,6 +99,12 @@ export interface Backend {
   axpy(y: Tensor, alpha: number, x: Tensor): void;
   /** out = s · a (out may alias a). Gradient clipping. */
   scale(out: Tensor, a: Tensor, s: number): void;
+  /**
+   * y[n,o] += bias[o] for every row n: y [N,O] (any leading dimensions), bias [O]. A frozen bias
+   * after a linear layer (Qwen2's q/k/v projections). Its backward is the identity on the
+   * gradient and a frozen bias gets no gradient, so there is no backward op.
+   */
+  addBias(y: Tensor, bias: Tensor): void;
 
   // ─── linear layers ─────────────────────────────────────────────────────────────────────────
 

@@ -1,9 +1,10 @@
 /**
  * `--backend cpu|webgpu|auto`: auto takes a hardware adapter and never a software one (lavapipe
- * here and in CI), webgpu takes whatever adapter there is, a bad value is a usage error.
+ * here and in CI), webgpu takes whatever adapter there is, a bad value is a usage error;
+ * `--precision` reaches the WebGPU backend and is refused politely by the CPU.
  */
 import { describe, expect, it } from 'vitest';
-import { createBackend, parseBackendKind } from '../../../src/engine/backend/select.js';
+import { createBackend, parseBackendKind, parsePrecision } from '../../../src/engine/backend/select.js';
 import { probeAdapter } from '../../../src/engine/backend/webgpu/device.js';
 import { WebGpuBackend } from '../../../src/engine/backend/webgpu/backend.js';
 import { createLogger } from '../../../src/util/log.js';
@@ -48,6 +49,24 @@ describe('createBackend', () => {
     const backend = await createBackend('cpu', capture().log, { threads: 1 });
     expect(backend.name).toBe('cpu');
     backend.dispose();
+  });
+
+  it('--precision f16 reaches the webgpu backend (lavapipe has shader-f16); the cpu says it computes in f32', async () => {
+    const { log } = capture();
+    const gpu = await createBackend('webgpu', log, { precision: 'f16' });
+    try {
+      expect((gpu as WebGpuBackend).precision).toBe('f16');
+      expect(gpu.identity().kernels['precision']).toBe('f16');
+    } finally {
+      gpu.dispose();
+    }
+    const { log: cpuLog, lines } = capture();
+    const cpu = await createBackend('cpu', cpuLog, { threads: 1, precision: 'f16' });
+    expect(cpu.name).toBe('cpu');
+    expect(lines.join('')).toMatch(/--precision f16 is for --backend webgpu; the cpu computes in f32/);
+    cpu.dispose();
+    expect(parsePrecision('f16')).toBe('f16');
+    expect(() => parsePrecision('bf16')).toThrow('Invalid --precision "bf16". Expected one of: f32, f16.');
   });
 
   it('rejects an unknown kind as a usage error naming the choices', () => {

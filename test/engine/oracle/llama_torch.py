@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""An independent Llama + LoRA reference in plain PyTorch (no transformers), for the engine's tests
-and benchmark. Debian's python3-torch (1.13) is enough.
+"""An independent Llama / Qwen2 + LoRA reference in plain PyTorch (no transformers), for the
+engine's tests and benchmark. Debian's python3-torch (1.13) is enough. Qwen2 (config model_type
+"qwen2") is the Llama block with a bias on the q, k and v projections (out = x·Wᵀ + b + LoRA).
 
-  llama_torch.py eval  MODEL_DIR REQUEST.json   -> {"perExample": [...]}         float64
-  llama_torch.py train MODEL_DIR REQUEST.json   -> {"losses": [...], …}          float64, LoRA training
-  llama_torch.py bench MODEL_DIR REQUEST.json   -> {"trainTokensPerSecond": …}   float32, LoRA training
+  llama_torch.py eval   MODEL_DIR REQUEST.json  -> {"perExample": [...]}         float64
+  llama_torch.py train  MODEL_DIR REQUEST.json  -> {"losses": [...], …}          float64, LoRA training
+  llama_torch.py bench  MODEL_DIR REQUEST.json  -> {"trainTokensPerSecond": …}   float32, LoRA training
+
+The sequences it takes from chat rows are made by chat_template.py, the templates' reference.
 
 REQUEST.json: {"sequences": [{"ids": [...], "labels": [...]}], "adapter": DIR or null,
                "lora": {"rank", "alpha", "dropout", "targets"}, "accumulation": 8, "threads": 2}
@@ -99,12 +102,21 @@ class Llama:
         self.lora = {}  # (layer, module) -> (A, B)
         self.scaling = 1.0
         self.dropout = 0.0
+        if cfg.get("model_type") == "qwen2":
+            for l in range(cfg["num_hidden_layers"]):
+                for m in ("q_proj", "k_proj", "v_proj"):
+                    name = f"model.layers.{l}.self_attn.{m}.bias"
+                    if name not in self.w:
+                        sys.exit(f"a qwen2 checkpoint needs {name}")
 
     def rms(self, x, w):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * w
 
     def proj(self, layer, module, block, x, train):
         y = x @ self.w[f"model.layers.{layer}.{block}.{module}.weight"].t()
+        bias = self.w.get(f"model.layers.{layer}.{block}.{module}.bias")
+        if bias is not None:
+            y = y + bias
         ab = self.lora.get((layer, module))
         if ab is not None:
             xd = torch.nn.functional.dropout(x, self.dropout, training=train) if self.dropout > 0 else x

@@ -202,6 +202,12 @@ export class CpuBackend implements Backend {
     for (let i = 0; i < o.length; i++) o[i] = s * x[i]!;
   }
 
+  addBias(y: Tensor, bias: Tensor): void {
+    if (bias.shape.length !== 1) throw new RangeError(`addBias: bias must be 1-d, got [${bias.shape.join(', ')}]`);
+    const N = rows('addBias y', y, bias.size);
+    K.addBias(f32(y), f32(bias), N, bias.size);
+  }
+
   // ─── linear ──────────────────────────────────────────────────────────────────────────────────
 
   linearForward(out: Tensor, x: Tensor, w: Tensor, accumulate = false, scale = 1): void {

@@ -298,6 +298,16 @@ export function attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, probs: F
   }
 }
 
+// ─── bias ──────────────────────────────────────────────────────────────────────────────────────
+
+/** y[n,o] += bias[o] for the N rows of y [N,O]. */
+export function addBias(y: F32, bias: F32, N: number, O: number): void {
+  for (let n = 0; n < N; n++) {
+    const row = n * O;
+    for (let o = 0; o < O; o++) y[row + o] += bias[o]!;
+  }
+}
+
 // ─── SwiGLU ────────────────────────────────────────────────────────────────────────────────────
 // The backend calls these on the main thread; they run on the WebAssembly kernels (the same
 // float64 formulas with a SIMD exp, wasm-matmul.ts) unless FLOCK_CPU_KERNELS=js, like ops.ts.

@@ -253,6 +253,14 @@ export function attentionBackward(dq: Floats, dk: Floats, dv: Floats, dout: Floa
   for (let e = 0; e < gv.length; e++) dv[e] = dv[e]! + gv[e]!;
 }
 
+// ─── bias ──────────────────────────────────────────────────────────────────────────────────────
+
+/** y[n,o] += bias[o] for every row n of y [N,O]. */
+export function addBias(y: Floats, bias: Floats, N: number, O: number): void {
+  need(y, N * O, 'y'); need(bias, O, 'bias');
+  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) y[n * O + o] = y[n * O + o]! + bias[o]!;
+}
+
 // ─── MLP ───────────────────────────────────────────────────────────────────────────────────────
 
 /** out = silu(gate) · up, silu(g) = g / (1 + e^−g), elementwise over `size` elements. */

@@ -4,7 +4,9 @@
  * Every op only encodes work; `read` and `sumSquares` (the interface's only async calls) submit
  * and wait. Tensors live in pooled device buffers, so steady-state training allocates nothing.
  * All kernels reduce in a fixed order without float atomics: the same inputs give bit-identical
- * outputs on the same GPU. Compute is float32 throughout (the f32 path the op suite checks).
+ * outputs on the same GPU. Compute is float32, or at `precision: 'f16'` the linear layers'
+ * products take f16 inputs with f32 accumulation (precision.ts); with FLOCK_WEBGPU_MATMUL=
+ * subgroup-matrix they run on tensor cores once the kernel passed its self-check on the device.
  *
  * @example
  *   const backend = await createWebGpuBackend(log);
@@ -27,7 +29,12 @@ import { ropeBackward, ropeForward } from './kernels/rope.js';
 import { rmsnormBackward, rmsnormForward } from './kernels/rmsnorm.js';
 import { crossEntropyBackward, crossEntropyForward } from './kernels/cross-entropy.js';
 import { attentionBackward, attentionForward, attentionVariantFromEnv, type AttentionVariant } from './kernels/attention.js';
-import { matmul, matmulVariantFromEnv, type MatmulVariant } from './kernels/matmul.js';
+import { matmul, matmulVariantFromEnv, type MatmulOptions, type MatmulVariant } from './kernels/matmul.js';
+import { checkMatmulKernel, type MatmulKernel } from './kernels/matmul-check.js';
+import { chooseSubgroupMatrixConfig, configName, subgroupMatmulKernel } from './kernels/matmul-subgroup.js';
+import { widenF16 } from './kernels/widen.js';
+import { f16Value, packF16 } from './half.js';
+import { F16_GRAD_SCALE, precisionFromEnv, type Precision } from './precision.js';
 
 export interface WebGpuBackendOptions {
   /** Force a matmul variant (default: FLOCK_WEBGPU_MATMUL, else 'auto'). */
@@ -38,6 +45,18 @@ export interface WebGpuBackendOptions {
   compactWeights?: boolean;
   /** Time every kernel (default: FLOCK_WEBGPU_PROFILE); read with `backend.runtime.profile()`. */
   profile?: boolean;
+  /**
+   * 'f16': the linear layers' products take f16 inputs (needs `shader-f16`; without it a warning
+   * and f32). Default: FLOCK_WEBGPU_PRECISION, else 'f32'.
+   */
+  precision?: Precision;
+  /** Where warnings about weights and kernel fallbacks go. */
+  log?: Logger;
+  /**
+   * Tests only: makes the kernel tried (self-check, then use) as the subgroup-matrix variant in
+   * place of the real one, which lavapipe cannot run.
+   */
+  subgroupMatrixKernel?: (rt: GpuRuntime) => MatmulKernel;
 }
 
 /** Arrays smaller than this stay f32 (LoRA matrices, norms): the saving would not pay for the scan. */
@@ -67,11 +86,59 @@ export class WebGpuBackend implements Backend {
   private readonly compactWeights: boolean;
   /** The attention variant ('tiled' GEMMs or per-'rows' kernels); tests set each in turn. */
   attentionVariant: AttentionVariant;
+  private readonly log: Logger;
 
+  /** `options.matmul` 'subgroup-matrix' is taken only through `enableSubgroupMatrix` (createWebGpuBackend does it). */
   constructor(readonly runtime: GpuRuntime, options: WebGpuBackendOptions = {}) {
-    this.matmulVariant = options.matmul ?? matmulVariantFromEnv();
+    const variant = options.matmul ?? matmulVariantFromEnv();
+    this.matmulVariant = variant === 'subgroup-matrix' && !runtime.subgroupMatmul ? 'auto' : variant;
     this.attentionVariant = options.attention ?? attentionVariantFromEnv();
     this.compactWeights = options.compactWeights ?? true;
+    this.log = options.log ?? silentLogger;
+    this.precision = options.precision ?? precisionFromEnv();
+  }
+
+  /** The linear layers' product precision; tests set each in turn (f16 needs `shader-f16`). */
+  get precision(): Precision {
+    return this.runtime.precision;
+  }
+
+  set precision(p: Precision) {
+    if (p === 'f16' && !this.runtime.device.features.has('shader-f16')) throw new Error(`webgpu: f16 precision needs shader-f16, which ${adapterName(this.adapter)} does not offer`);
+    this.runtime.precision = p;
+  }
+
+  /**
+   * Tries the tensor-core product kernel (`kernel`, else the subgroup-matrix kernel of the
+   * adapter's best configuration for this precision): it must agree with the f32 tile kernel on
+   * the self-check's shapes (matmul-check.ts), on this device, before it is used. Returns whether
+   * it is now the matmul variant; otherwise logs a warning with the reason and keeps the current one.
+   */
+  async enableSubgroupMatrix(kernel?: (rt: GpuRuntime) => MatmulKernel): Promise<boolean> {
+    const fallback = (reason: string) => {
+      this.log.warning(`webgpu: the subgroup-matrix (tensor-core) matmul is not used on ${adapterName(this.adapter)}: ${reason}; matmul stays ${this.matmulVariant}`);
+      return false;
+    };
+    let candidate = kernel?.(this.runtime);
+    let label = 'injected kernel';
+    if (!candidate) {
+      if (!this.runtime.device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName)) {
+        return fallback('the device has no chromium-experimental-subgroup-matrix feature (no cooperative matrices, or Dawn does not expose them for this driver)');
+      }
+      const choice = chooseSubgroupMatrixConfig(this.adapter, this.precision);
+      if ('reason' in choice) return fallback(choice.reason);
+      candidate = subgroupMatmulKernel(this.runtime, choice.plan);
+      label = configName(choice.plan);
+    }
+    const run = candidate;
+    const checked = await this.runtime.capturingErrors(() => checkMatmulKernel(this.runtime, run, this.precision));
+    if (checked.error !== undefined) return fallback(`its self-check failed with a device error: ${checked.error}`);
+    const result = checked.value!;
+    if (!result.ok) return fallback(`it disagrees with the f32 tile kernel: ${result.reason}`);
+    this.runtime.subgroupMatmul = run;
+    this.matmulVariant = 'subgroup-matrix';
+    this.log.info(`webgpu: subgroup-matrix matmul (${label}) agrees with the f32 tile kernel on ${result.cases} products (worst error ${(result.worst * 100).toFixed(1)}% of the tolerance)`);
+    return true;
   }
 
   /** The adapter this backend runs on. */
@@ -86,7 +153,7 @@ export class WebGpuBackend implements Backend {
   identity(): BackendIdentity {
     const a = this.adapter;
     const device = [a.vendor, a.architecture, a.device, a.description].map((s) => s || '?').join(' / ');
-    return { backend: this.name, kernels: { matmul: this.matmulVariant, attention: this.attentionVariant }, device };
+    return { backend: this.name, kernels: { matmul: this.matmulVariant, attention: this.attentionVariant, precision: this.precision }, device };
   }
 
   /** Device memory held by the backend's buffer pool. */
@@ -105,13 +172,14 @@ export class WebGpuBackend implements Backend {
   /**
    * A big 2-D f32 array whose every value is a bf16 value (a weight loaded from a bf16
    * checkpoint) is kept as bf16 — exactly the same values at half the memory — unless the
-   * backend was created with `compactWeights: false`; see `fromBf16`.
+   * backend was created with `compactWeights: false`; see `fromBf16`. At f16 precision such a
+   * weight is stored as f16 instead (half.ts: exact for bf16 values in [2⁻¹⁴, 65504]).
    */
   fromArray(data: Float32Array | Int32Array, shape: readonly number[]): Tensor {
     check(data.length === shapeSize(shape), 'fromArray', () => `${data.length} values for shape [${shape.join(',')}]`);
     if (this.compactWeights && data instanceof Float32Array && shape.length === 2 && data.length >= COMPACT_MIN_ELEMENTS) {
       const bits = bf16Bits(data);
-      if (bits) return this.fromBf16(bits, shape);
+      if (bits) return this.precision === 'f16' ? this.fromF16(data, shape) : this.fromBf16(bits, shape);
     }
     const t = this.alloc(shape, data instanceof Int32Array ? 'i32' : 'f32');
     this.runtime.upload(t.buffer, data);
@@ -125,10 +193,28 @@ export class WebGpuBackend implements Backend {
    */
   fromBf16(bits: Uint16Array, shape: readonly number[]): Tensor {
     check(bits.length === shapeSize(shape), 'fromBf16', () => `${bits.length} values for shape [${shape.join(',')}]`);
+    if (this.precision === 'f16') {
+      const wide = new Uint32Array(bits.length);
+      for (let i = 0; i < bits.length; i++) wide[i] = bits[i]! << 16;
+      return this.fromF16(new Float32Array(wide.buffer), shape);
+    }
     const words = new Uint32Array(Math.ceil(bits.length / 2));
     new Uint16Array(words.buffer, 0, bits.length).set(bits); // little-endian: even element in the low half
     const buffer = this.runtime.allocate(words.byteLength, `bf16[${shape.join(',')}]`);
     const t = new GpuTensor(shape, 'f32', { buffer, refs: 1, freed: false, format: 'bf16' });
+    this.runtime.upload(buffer, words);
+    return t;
+  }
+
+  /**
+   * A frozen weight stored as f16 (half.ts's policy: round to nearest even, ±65504 clamped — with
+   * a warning, since no checkpoint weight should be that large). The kernels that read bf16 read f16.
+   */
+  private fromF16(data: Float32Array, shape: readonly number[]): Tensor {
+    const { words, clamped } = packF16(data);
+    if (clamped > 0) this.log.warning(`webgpu: ${clamped} values of a [${shape.join(',')}] weight exceed f16's range and were clamped to ±65504 (f16 precision)`);
+    const buffer = this.runtime.allocate(words.byteLength, `f16[${shape.join(',')}]`);
+    const t = new GpuTensor(shape, 'f32', { buffer, refs: 1, freed: false, format: 'f16' });
     this.runtime.upload(buffer, words);
     return t;
   }
@@ -156,6 +242,12 @@ export class WebGpuBackend implements Backend {
       const out = new Uint32Array(g.size);
       for (let i = 0; i < g.size; i++) out[i] = bits[i]! << 16;
       return new Float32Array(out.buffer);
+    }
+    if (g.format === 'f16') {
+      const bits = new Uint16Array(bytes, 0, g.size);
+      const out = new Float32Array(g.size);
+      for (let i = 0; i < g.size; i++) out[i] = f16Value(bits[i]!);
+      return out;
     }
     return g.dtype === 'i32' ? Float32Array.from(new Int32Array(bytes)) : new Float32Array(bytes);
   }
@@ -222,27 +314,32 @@ export class WebGpuBackend implements Backend {
     ew.scale(this.runtime, this.plain(out), this.plain(a), s);
   }
 
+  addBias(y: Tensor, bias: Tensor): void {
+    check(bias.shape.length === 1 && y.shape[y.shape.length - 1] === bias.size, 'addBias', () => `${shapeOf(y)} += bias ${shapeOf(bias)}`);
+    ew.addBias(this.runtime, this.plain(y), this.plain(bias));
+  }
+
   // ─── linear layers ───────────────────────────────────────────────────────────────────────
 
   linearForward(out: Tensor, x: Tensor, w: Tensor, accumulate = false, scale = 1): void {
     const [o, i] = this.weightShape('linearForward', w);
     const n = x.size / i;
     check(Number.isInteger(n) && out.size === n * o, 'linearForward', () => `out ${shapeOf(out)} = x ${shapeOf(x)} · w ${shapeOf(w)}ᵀ`);
-    matmul(this.runtime, this.plain(out), this.plain(x), gpu(w), n, o, i, { a: 'mk', b: 'nk' }, scale, accumulate, this.matmulVariant);
+    matmul(this.runtime, this.plain(out), this.plain(x), gpu(w), n, o, i, { a: 'mk', b: 'nk' }, scale, accumulate, this.matmulVariant, this.productOptions(false));
   }
 
   linearBackwardInput(dx: Tensor, dout: Tensor, w: Tensor, scale = 1): void {
     const [o, i] = this.weightShape('linearBackwardInput', w);
     const n = dout.size / o;
     check(Number.isInteger(n) && dx.size === n * i, 'linearBackwardInput', () => `dx ${shapeOf(dx)} += dout ${shapeOf(dout)} · w ${shapeOf(w)}`);
-    matmul(this.runtime, this.plain(dx), this.plain(dout), gpu(w), n, i, o, { a: 'mk', b: 'kn' }, scale, true, this.matmulVariant);
+    matmul(this.runtime, this.plain(dx), this.plain(dout), gpu(w), n, i, o, { a: 'mk', b: 'kn' }, scale, true, this.matmulVariant, this.productOptions(true));
   }
 
   linearBackwardWeight(dw: Tensor, dout: Tensor, x: Tensor, scale = 1): void {
     const [o, i] = this.weightShape('linearBackwardWeight', dw);
     const n = dout.size / o;
     check(Number.isInteger(n) && x.size === n * i, 'linearBackwardWeight', () => `dw ${shapeOf(dw)} += dout ${shapeOf(dout)}ᵀ · x ${shapeOf(x)}`);
-    matmul(this.runtime, this.plain(dw), this.plain(dout), this.plain(x), o, i, n, { a: 'km', b: 'kn' }, scale, true, this.matmulVariant);
+    matmul(this.runtime, this.plain(dw), this.plain(dout), this.plain(x), o, i, n, { a: 'km', b: 'kn' }, scale, true, this.matmulVariant, this.productOptions(true));
   }
 
   // ─── embedding ───────────────────────────────────────────────────────────────────────────
@@ -346,15 +443,29 @@ export class WebGpuBackend implements Backend {
 
   // ─── helpers ─────────────────────────────────────────────────────────────────────────────
 
+  /** Precision of a linear layer's product; at f16 a gradient A operand (dout) is scaled (F16_GRAD_SCALE). */
+  private productOptions(gradientA: boolean): MatmulOptions {
+    return { precision: this.precision, scales: { a: gradientA ? F16_GRAD_SCALE : 1, b: 1 } };
+  }
+
   private alloc(shape: readonly number[], dtype: DType): GpuTensor {
     const size = shapeSize(shape);
     const buffer = this.runtime.allocate(size * 4, `tensor[${shape.join(',')}]`);
     return new GpuTensor(shape, dtype, { buffer, refs: 1, freed: false, format: 'f32' });
   }
 
-  /** Our tensor in f32 storage: a bf16 storage (shared by every view) is widened in place. */
+  /** Our tensor in f32 storage: a bf16 or f16 storage (shared by every view) is widened in place. */
   private plain(t: Tensor): GpuTensor {
     const g = gpu(t);
+    if (g.format === 'f16') {
+      const st = g.storage;
+      const packed = { buffer: g.buffer, bytes: g.bytes, format: 'f16' as const };
+      const buffer = this.runtime.allocate(g.size * 4, `tensor[${g.shape.join(',')}]`);
+      widenF16(this.runtime, { buffer, bytes: g.size * 4 }, packed, g.size);
+      this.runtime.release(packed.buffer);
+      st.buffer = buffer;
+      st.format = 'f32';
+    }
     if (g.format === 'bf16') {
       const st = g.storage;
       const packed = { buffer: g.buffer, bytes: g.bytes, format: 'bf16' as const };
@@ -385,9 +496,19 @@ export class WebGpuBackend implements Backend {
  */
 export async function createWebGpuBackend(log: Logger = silentLogger, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const wantProfile = options.profile ?? profileRequested();
-  const { device, adapter } = await acquireDevice({ timestamps: wantProfile });
+  const wantPrecision = options.precision ?? precisionFromEnv();
+  const wantMatmul = options.matmul ?? matmulVariantFromEnv();
+  const wantSubgroupMatrix = wantMatmul === 'subgroup-matrix';
+  const { device, adapter } = await acquireDevice({ timestamps: wantProfile, f16: wantPrecision === 'f16', subgroupMatrix: wantSubgroupMatrix && !options.subgroupMatrixKernel });
   const profile = wantProfile && device.features.has('timestamp-query');
   if (wantProfile && !profile) log.warning(`webgpu: ${adapterName(adapter)} has no timestamp queries: no kernel profile`);
-  log.info(`webgpu: using ${adapterName(adapter)}`, { shaderF16: adapter.shaderF16 });
-  return new WebGpuBackend(new GpuRuntime(device, adapter, log, profile), options);
+  let precision = wantPrecision;
+  if (precision === 'f16' && !device.features.has('shader-f16')) {
+    log.warning(`webgpu: ${adapterName(adapter)} has no shader-f16: computing in f32 (--precision f16 needs it)`);
+    precision = 'f32';
+  }
+  log.info(`webgpu: using ${adapterName(adapter)}`, { shaderF16: adapter.shaderF16, precision });
+  const backend = new WebGpuBackend(new GpuRuntime(device, adapter, log, profile), { ...options, precision, matmul: wantSubgroupMatrix ? 'auto' : wantMatmul, log: options.log ?? log });
+  if (wantSubgroupMatrix) await backend.enableSubgroupMatrix(options.subgroupMatrixKernel);
+  return backend;
 }

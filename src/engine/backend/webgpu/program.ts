@@ -31,6 +31,12 @@ export interface Program {
   bindings: ProgramBinding[];
   uniforms: ProgramUniform[];
   workgroupSize: readonly [number, number, number];
+  /** WGSL extensions the kernel needs (`f16`, `subgroups`, …), besides `f16` for f16 bindings. */
+  enables?: string[];
+  /** Global diagnostic directives, e.g. `off, subgroup_matrix_uniformity`. */
+  diagnostics?: string[];
+  /** Extra entry-point parameters (builtins), e.g. `@builtin(subgroup_id) sid: u32`. */
+  entryParams?: string[];
   /** Module-scope WGSL: workgroup arrays, constants, helper functions. */
   prelude?: string;
   /** The entry point's body. */
@@ -40,7 +46,10 @@ export interface Program {
 /** Generates the complete WGSL module for a program. */
 export function makeShader(p: Program): string {
   const lines: string[] = [];
-  if (p.bindings.some((b) => b.type === 'f16')) lines.push('enable f16;');
+  const enables = new Set(p.enables ?? []);
+  if (p.bindings.some((b) => b.type === 'f16')) enables.add('f16');
+  for (const e of enables) lines.push(`enable ${e};`);
+  for (const d of p.diagnostics ?? []) lines.push(`diagnostic(${d});`);
   p.bindings.forEach((b, i) => {
     lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`);
   });
@@ -54,7 +63,7 @@ export function makeShader(p: Program): string {
     `@compute @workgroup_size(${x}, ${y}, ${z})`,
     'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id) lid: vec3u,',
     '        @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,',
-    '        @builtin(local_invocation_index) lindex: u32) {',
+    `        @builtin(local_invocation_index) lindex: u32${(p.entryParams ?? []).map((e) => `, ${e}`).join('')}) {`,
     p.body.replace(/^\n+|\s+$/g, ''),
     '}',
   );

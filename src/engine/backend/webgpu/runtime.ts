@@ -15,6 +15,8 @@ import type { Logger } from '../../../util/log.js';
 import { adapterName, type GpuAdapterDescription } from './device.js';
 import { makeShader, packUniforms, printWgslRequested, uniformBytes, type Program } from './program.js';
 import { GpuProfiler, type KernelTime } from './profiler.js';
+import type { Precision } from './precision.js';
+import type { MatmulKernel } from './kernels/matmul-check.js';
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256
 const ARENA_SLOTS = 1024;
@@ -38,6 +40,10 @@ export class GpuRuntime {
   private readonly stats: GpuMemoryStats = { allocated: 0, peakAllocated: 0, inUse: 0, buffersCreated: 0 };
   /** Round trips to the device so far: each read waits for every queued command once. */
   readbacks = 0;
+  /** Precision of the linear layers' products (precision.ts); set by the backend. */
+  precision: Precision = 'f32';
+  /** The tensor-core product kernel, once it passed its self-check on this device; else null. */
+  subgroupMatmul: MatmulKernel | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly arenaHost = new ArrayBuffer(UNIFORM_SLOT * ARENA_SLOTS);
@@ -212,6 +218,41 @@ export class GpuRuntime {
     list.push(staging);
     this.check();
     return out;
+  }
+
+  /**
+   * Runs `work` (which may encode, submit and read) and returns the first validation or internal
+   * error it caused instead of letting it poison the runtime: how the self-check tries a kernel
+   * that may not compile on this driver.
+   */
+  async capturingErrors<T>(work: () => Promise<T>): Promise<{ value?: T; error?: string }> {
+    this.flush();
+    this.device.pushErrorScope('internal');
+    this.device.pushErrorScope('validation');
+    let value: T | undefined;
+    let thrown: string | undefined;
+    try {
+      value = await work();
+    } catch (err) {
+      thrown = (err as Error).message;
+    }
+    try {
+      this.flush();
+    } catch (err) {
+      thrown ??= (err as Error).message;
+    }
+    const validation = await this.device.popErrorScope();
+    const internal = await this.device.popErrorScope();
+    const error = validation?.message ?? internal?.message ?? thrown;
+    if (error !== undefined) {
+      // whatever was encoded with the failed objects is dropped, as check() does
+      this.pass = null;
+      this.encoder = null;
+      this.arenaUsed = 0;
+      this.pendingCommands = 0;
+      return { error };
+    }
+    return { value };
   }
 
   /** GPU time per kernel so far, slowest first; null unless profiling (FLOCK_WEBGPU_PROFILE=1). */

@@ -11,16 +11,22 @@ export interface GpuStorage {
   /** Live handles (the tensor and its reshapes). */
   refs: number;
   freed: boolean;
-  /** How the elements are stored; a bf16 storage is widened to f32 in place when an op needs it. */
+  /** How the elements are stored; a bf16 or f16 storage is widened to f32 in place when an op needs it. */
   format: StorageFormat;
 }
 
 /**
- * How the elements are stored: 'f32' (and i32) one per 4 bytes; 'bf16' two per 32-bit word, the
- * even element in the low half (frozen base weights kept as the checkpoint stores them; kernels
- * widen them to f32 exactly with a shift).
+ * How the elements are stored: 'f32' (and i32) one per 4 bytes; 'bf16' and 'f16' two per 32-bit
+ * word, the even element in the low half. Frozen base weights are kept as the checkpoint stores
+ * them (bf16; kernels widen them to f32 exactly with a shift) or, at f16 precision, as f16
+ * (half.ts; kernels read them with unpack2x16float).
  */
-export type StorageFormat = 'f32' | 'bf16';
+export type StorageFormat = 'f32' | 'bf16' | 'f16';
+
+/** A storage format of two elements per 32-bit word. */
+export function isPacked(format: StorageFormat): format is 'bf16' | 'f16' {
+  return format !== 'f32';
+}
 
 export class GpuTensor implements Tensor {
   readonly size: number;
@@ -57,5 +63,5 @@ export function gpu(t: Tensor): GpuTensor {
 
 /** Bytes that `size` elements take in a storage format. */
 export function bytesFor(size: number, format: StorageFormat): number {
-  return format === 'bf16' ? Math.ceil(size / 2) * 4 : size * 4;
+  return isPacked(format) ? Math.ceil(size / 2) * 4 : size * 4;
 }

@@ -197,6 +197,14 @@ describe('cpu backend ops', () => {
     expect(await be.sumSquares(b)).toBe(16 + 25 + 36);
   });
 
+  it('addBias adds the bias to every row (any leading dims); its backward is the identity (no op)', async () => {
+    const y = be.fromArray(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), [2, 2, 3]);
+    be.addBias(y, be.fromArray(Float32Array.from([0.5, -1, 100]), [3]));
+    expect(Array.from(await be.read(y))).toEqual([1.5, 1, 103, 4.5, 4, 106, 7.5, 7, 109, 10.5, 10, 112]);
+    expect(() => be.addBias(y, be.zeros([4]))).toThrow(/last dimension 4/);
+    expect(() => be.addBias(y, be.zeros([1, 3]))).toThrow(/bias must be 1-d/);
+  });
+
   it('adamw matches a hand-computed first step', () => {
     const p = be.fromArray(Float32Array.from([1, -1]), [2]), g = be.fromArray(Float32Array.from([0.5, -2]), [2]);
     const m = be.zeros([2]), v = be.zeros([2]);

@@ -707,6 +707,20 @@ describe('row-wise and elementwise ops vs reference (JS; SwiGLU also wasm)', () 
     });
   }
 
+  for (const [N, O] of [[1, 1], [3, 7], [5, 64], [2, 4099]] as const) {
+    it(`bias N=${N} O=${O}: each row plus the bias, one rounding`, () => {
+      const y = rand(N * O, -3, 3), bias = rand(O);
+      const ref = f64(y);
+      R.addBias(ref, bias, N, O);
+      const js = y.slice();
+      K.addBias(js, bias, N, O);
+      // one float32 addition per element: correctly rounded
+      expectClose('addBias/js', js, ref, { rel: U });
+      expect(js[N * O - 1]).toBe(Math.fround(y[N * O - 1]! + bias[O - 1]!));
+      expect(() => R.addBias(new Float64Array(N * O - 1), bias, N, O)).toThrow(RangeError);
+    });
+  }
+
   for (const [N, H, V] of [[1, 1, 1], [7, 5, 3], [64, 33, 11]] as const) {
     it(`embedding N=${N} H=${H} V=${V}: gather exactly, scatter-add repeated ids`, () => {
       const table = rand(V * H), ids = Int32Array.from({ length: N }, (_, n) => (n === 0 ? V - 1 : rng.nextInt(V)));

@@ -1,5 +1,5 @@
 /**
- * Elementwise kernels: fill, add, axpy, scale, SwiGLU, dropout, AdamW. Each is a grid-stride loop
+ * Elementwise kernels: fill, add, axpy, scale, bias, SwiGLU, dropout, AdamW. Each is a grid-stride loop
  * over the elements (any size, at most 4096 workgroups). Where the interface lets the output alias
  * an input, an in-place variant binds the buffer once, read_write.
  */
@@ -80,6 +80,16 @@ const SCALE_INPLACE = program({
 export function scale(rt: GpuRuntime, out: GpuTensor, a: GpuTensor, s: number): void {
   if (sameElements(out, a)) launch(rt, SCALE_INPLACE, [out], [out.size, s], gridFor(out.size));
   else launch(rt, SCALE, [out, a], [out.size, s], gridFor(out.size));
+}
+
+const ADD_BIAS = program({
+  name: 'add_bias', bindings: [fw('y'), f('bias')], uniforms: [{ name: 'n', type: 'u32' }, { name: 'cols', type: 'u32' }],
+  body: `${gridStride('u.n')} { y[i] = y[i] + bias[i % u.cols]; }`,
+});
+
+/** y[n,o] += bias[o] over the rows of y [N,O], bias [O]. */
+export function addBias(rt: GpuRuntime, y: GpuTensor, bias: GpuTensor): void {
+  launch(rt, ADD_BIAS, [y, bias], [y.size, bias.size], gridFor(y.size));
 }
 
 const SWIGLU_FWD = program({

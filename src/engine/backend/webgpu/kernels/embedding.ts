@@ -27,6 +27,17 @@ const GATHER_BF16 = program({
   }`,
 });
 
+const GATHER_F16 = program({
+  name: 'embedding_forward_f16',
+  bindings: [{ name: 'out', type: 'f32', access: 'read_write' }, { name: 'ids', type: 'i32', access: 'read' }, { name: 'table', type: 'u32', access: 'read' }],
+  uniforms: U,
+  body: `${gridStride('u.n * u.h')} {
+    let row = i / u.h;
+    let at = u32(ids[row]) * u.h + (i - row * u.h);
+    out[i] = unpack2x16float(table[at >> 1u])[at & 1u];
+  }`,
+});
+
 const SCATTER_ADD = program({
   name: 'embedding_backward',
   bindings: [{ name: 'dtable', type: 'f32', access: 'read_write' }, { name: 'dout', type: 'f32', access: 'read' }, { name: 'ids', type: 'i32', access: 'read' }],
@@ -39,10 +50,11 @@ const SCATTER_ADD = program({
   }`,
 });
 
-/** out[N,H] = table[ids[n], :]; the table may be stored as bf16. */
+/** out[N,H] = table[ids[n], :]; the table may be stored as bf16 or f16. */
 export function embeddingForward(rt: GpuRuntime, out: GpuTensor, ids: GpuTensor, table: GpuTensor): void {
   const n = ids.size, h = out.size / n;
-  launch(rt, table.format === 'bf16' ? GATHER_BF16 : GATHER, [out, ids, table], [n, h], gridFor(n * h));
+  const p = table.format === 'bf16' ? GATHER_BF16 : table.format === 'f16' ? GATHER_F16 : GATHER;
+  launch(rt, p, [out, ids, table], [n, h], gridFor(n * h));
 }
 
 /** dtable[ids[n], :] += dout[n, :], in order of n. */

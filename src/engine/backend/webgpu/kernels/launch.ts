@@ -29,7 +29,7 @@ export function launch(rt: GpuRuntime, p: Program, tensors: readonly Bound[], un
   const buffers = tensors.map((t) => t.buffer);
   tensors.forEach((t, i) => {
     const b = p.bindings[i];
-    if (b && t.format === 'bf16' && b.type !== 'u32') throw new Error(`webgpu ${p.name}: '${b.name}' is stored as bf16, which this op does not read (only linear weights and embedding tables may be)`);
+    if (b && t.format !== undefined && t.format !== 'f32' && b.type !== 'u32') throw new Error(`webgpu ${p.name}: '${b.name}' is stored as ${t.format}, which this op does not read (only linear weights and embedding tables may be)`);
   });
   p.bindings.forEach((b, i) => {
     if (b.access !== 'read_write') return;

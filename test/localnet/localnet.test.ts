@@ -131,3 +131,37 @@ describe('flock localnet: Ctrl-C', () => {
     for (const p of ports) expect(await portOpen(p)).toBe(false);
   }, 120_000);
 });
+
+describe('flock localnet --serve', () => {
+  it('keeps the subnet running with the dashboard, serving its leaderboard, until Ctrl-C closes everything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flock-localnet-serve-'));
+    const child = spawn(process.execPath, [FLOCK_BIN, 'localnet', '--quick', '--serve', '--port', '0', '--dir', dir], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+    const url = await new Promise<string>((ok, fail) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/?)/.exec(out);
+        if (m) ok(m[1]!);
+      });
+      void exited.then((code) => fail(new Error(`localnet exited (${code}) before serving:\n${err.slice(-3000)}`)));
+    });
+    const ports = [...err.matchAll(/devnet on ws:\/\/127\.0\.0\.1:(\d+), hub on http:\/\/127\.0\.0\.1:(\d+)/g)].flatMap((m) => [Number(m[1]), Number(m[2])]);
+    expect(out).toContain('local subnet: netuid 1'); // the report comes first
+    // the leaderboard lists the miners once the background reader has the chain and the results
+    let page = '';
+    const started = Date.now();
+    while (!/good/.test(page) && Date.now() - started < 60_000) {
+      page = await fetch(url).then((r) => r.text(), () => '');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(page).toMatch(/good/);
+    expect(page).toMatch(/diluted-copy|miners\/diluted-copy/);
+    const dashboardPort = Number(new URL(url).port);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const p of [...ports, dashboardPort]) expect(await portOpen(p), `port ${p}`).toBe(false);
+  }, 180_000);
+});

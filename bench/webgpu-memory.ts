@@ -1,147 +1,64 @@
 /**
- * Peak device memory of LoRA training on a preset's real shapes, without a GPU: the engine's own
- * model code (llama.ts, lora.ts) runs one training micro-step and one AdamW step against a backend
- * that only accounts memory — every op is a no-op, every tensor a size — with the WebGPU backend's
- * pool rules (size classes rounded to 256 bytes, freed buffers reused). Scratch the WebGPU kernels
- * allocate themselves (attention's dS, [B,NH,T,T]; split-K partial sums, as the 'auto' choice
- * takes them) is added.
+ * Peak device memory of LoRA training on the WebGPU backend at real sizes, on paper: memory.ts's
+ * estimate of the buffer pool's peak (`peakAllocated`), whose rules test/engine/memory.test.ts
+ * checks against measured peaks on lavapipe. No GPU needed.
  *
- *   npx tsx bench/webgpu-memory.ts [--preset llama-3.2-1b] [--seq 512]
+ *   npx tsx bench/webgpu-memory.ts                          # the two real recipes below
+ *   npx tsx bench/webgpu-memory.ts --preset small --seq 256 --rank 8 --targets q_proj,v_proj
  *
- * Prints the peak for frozen weights kept f32 and kept bf16 (WebGpuBackend.fromBf16). Not a
- * measurement of a GPU: the figure a GPU run should reproduce with bench/webgpu.ts.
+ * The real recipes: Llama-3.2-1B with recipe v1 (512 tokens, r4 on q_proj/v_proj, dropout 0.1;
+ * batch 1 × accumulation 8, which does not change the peak: one sequence at a time) against 8 GiB,
+ * and Qwen2.5-1.5B-Instruct at 2 048 tokens with r16 on all seven projections against 24 GiB.
+ * Each in every weight storage (f32; bf16 as a bf16 checkpoint is kept at f32 precision; f16 at
+ * f16 precision) with every activation kept and with each layer recomputed in backward, then
+ * evaluation. Prints one JSON line per row, sizes in GiB.
  */
-import { shapeSize, type AdamWStep, type Backend, type DType, type Tensor } from '../src/engine/backend/backend.js';
-import type { LlamaConfig } from '../src/engine/config.js';
-import { LlamaModel, type LlamaWeights } from '../src/engine/llama.js';
-import { Lora } from '../src/engine/lora.js';
-import { PRESETS } from '../src/engine/presets.js';
-import { formatBytes } from '../src/engine/backend/webgpu/runtime.js';
-import { splitsFor } from '../src/engine/backend/webgpu/kernels/matmul.js';
+import { estimateMemory, type MemoryEstimate, type WeightStorage } from '../src/engine/memory.js';
+import { PRESETS, type PresetName } from '../src/engine/presets.js';
+import { RECIPE_V1 } from '../src/protocol/recipe.js';
 
-function arg(name: string, fallback: string): string {
+function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-class SizeTensor implements Tensor {
-  readonly size: number;
-  constructor(readonly shape: readonly number[], readonly dtype: DType, readonly store: { bytes: number; refs: number }) {
-    this.size = shapeSize(shape);
-  }
+const GiB = 2 ** 30;
+const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+interface Recipe {
+  preset: PresetName;
+  seqLen: number;
+  lora: { rank: number; dropout: number; targets: string[] };
+  /** The device size it must fit in, bytes. */
+  budget?: number;
 }
 
-/** A Backend that computes nothing and accounts device memory as the WebGPU pool would. */
-class MemoryBackend implements Backend {
-  readonly name = 'memory';
-  identity() { return { backend: this.name, kernels: {}, device: null }; }
-  allocated = 0;
-  peak = 0;
-  private readonly free_ = new Map<number, number>();
+const custom = arg('preset');
+const recipes: Recipe[] = custom
+  ? [{
+    preset: custom as PresetName,
+    seqLen: Number(arg('seq') ?? 512),
+    lora: { rank: Number(arg('rank') ?? 4), dropout: 0.1, targets: (arg('targets') ?? 'q_proj,v_proj').split(',') },
+  }]
+  : [
+    { preset: 'llama-3.2-1b', seqLen: RECIPE_V1.maxSeqLen, lora: { ...RECIPE_V1.lora, targets: [...RECIPE_V1.lora.targets] }, budget: 8 * GiB },
+    { preset: 'qwen2.5-1.5b-instruct', seqLen: 2048, lora: { rank: 16, dropout: 0.1, targets: ALL }, budget: 24 * GiB },
+  ];
 
-  alloc(shape: readonly number[], dtype: DType, bytesPerElement = 4): SizeTensor {
-    const bytes = Math.max(256, Math.ceil((shapeSize(shape) * bytesPerElement) / 256) * 256);
-    const pooled = this.free_.get(bytes) ?? 0;
-    if (pooled > 0) this.free_.set(bytes, pooled - 1);
-    else {
-      this.allocated += bytes;
-      this.peak = Math.max(this.peak, this.allocated);
+const gib = (b: number) => Number((b / GiB).toFixed(2));
+const row = (e: MemoryEstimate) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, gib(v)]));
+
+for (const r of recipes) {
+  const config = PRESETS[r.preset];
+  if (!config) throw new Error(`unknown preset ${r.preset}`);
+  console.log(`# ${r.preset}, ${r.seqLen} tokens, LoRA r${r.lora.rank} on ${r.lora.targets.join(',')}: peak device memory (WebGPU pool), GiB${r.budget ? `, against ${gib(r.budget)} GiB` : ''}`);
+  for (const weights of ['f32', 'bf16', 'f16'] as WeightStorage[]) {
+    for (const phase of ['keep', 'recompute', 'eval'] as const) {
+      const e = estimateMemory({ config, seqLen: r.seqLen, lora: r.lora, weights, phase: phase === 'eval' ? 'eval' : 'train', ...(phase === 'eval' ? {} : { activations: phase }) });
+      console.log(JSON.stringify({
+        preset: r.preset, seq: r.seqLen, weights, run: phase === 'eval' ? 'evaluation' : `training, activations ${phase}`,
+        ...row(e), ...(r.budget ? { fits: e.total <= r.budget } : {}),
+      }));
     }
-    return new SizeTensor(shape, dtype, { bytes, refs: 1 });
   }
-  /** A scratch buffer a kernel takes and returns at once (attention dS, split-K partials). */
-  scratch(bytes: number): void {
-    const t = this.alloc([bytes / 4], 'f32');
-    this.free(t);
-  }
-  zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor { return this.alloc(shape, dtype); }
-  fromArray(data: Float32Array | Int32Array, shape: readonly number[]): Tensor { return this.alloc(shape, data instanceof Int32Array ? 'i32' : 'f32'); }
-  write(): void {}
-  async read(t: Tensor): Promise<Float32Array> { return new Float32Array(t.size); }
-  fill(): void {}
-  copy(): void {}
-  reshape(t: Tensor, shape: readonly number[]): Tensor {
-    const s = (t as SizeTensor).store;
-    s.refs++;
-    return new SizeTensor(shape, t.dtype, s);
-  }
-  slice(t: Tensor, _offset: number, shape: readonly number[]): Tensor {
-    const s = (t as SizeTensor).store;
-    s.refs++;
-    return new SizeTensor(shape, t.dtype, s);
-  }
-  async readAll(ts: readonly Tensor[]): Promise<Float32Array[]> { return ts.map((t) => new Float32Array(t.size)); }
-  free(t: Tensor): void {
-    const s = (t as SizeTensor).store;
-    if (--s.refs > 0) return;
-    this.free_.set(s.bytes, (this.free_.get(s.bytes) ?? 0) + 1);
-  }
-  dispose(): void {}
-  add(): void {}
-  axpy(): void {}
-  scale(): void {}
-  addBias(): void {}
-  linearForward(_out: Tensor, x: Tensor, w: Tensor): void { this.splitK(x.size / w.shape[1]!, w.shape[0]!, w.shape[1]!); }
-  linearBackwardInput(_dx: Tensor, dout: Tensor, w: Tensor): void { this.splitK(dout.size / w.shape[0]!, w.shape[1]!, w.shape[0]!); }
-  linearBackwardWeight(dw: Tensor, dout: Tensor): void { this.splitK(dw.shape[0]!, dw.shape[1]!, dout.size / dw.shape[0]!); }
-  /** The split-K partial sums the WebGPU matmul takes for this shape, as its 'auto' choice does. */
-  private splitK(m: number, n: number, k: number): void {
-    const splits = Math.min(splitsFor(m, n, k, 'auto'), Math.ceil(k / 16));
-    if (splits <= 1) return;
-    const used = Math.ceil(k / (Math.ceil(k / splits / 16) * 16));
-    this.scratch(used * m * n * 4);
-  }
-  embeddingForward(): void {}
-  embeddingBackward(): void {}
-  rmsnormForward(): void {}
-  rmsnormBackward(): void {}
-  ropeForward(): void {}
-  ropeBackward(): void {}
-  attentionForward(): void {}
-  attentionBackward(_dq: Tensor, _dk: Tensor, _dv: Tensor, _dout: Tensor, probs: Tensor): void { this.scratch(probs.size * 4); }
-  swigluForward(): void {}
-  swigluBackward(): void {}
-  crossEntropyForward(): void {}
-  crossEntropyBackward(): void {}
-  dropoutForward(): void {}
-  dropoutBackward(): void {}
-  async sumSquares(): Promise<number> { return 0; }
-  adamwUpdate(_p: Tensor, _g: Tensor, _m: Tensor, _v: Tensor, _hp: AdamWStep): void {}
-}
-
-async function peakFor(config: LlamaConfig, T: number, weightBytes: number): Promise<{ peak: number; weights: number }> {
-  const be = new MemoryBackend();
-  const w = (shape: number[]) => be.alloc(shape, 'f32', weightBytes);
-  const { hiddenSize: H, intermediateSize: F, numHeads: NH, numKvHeads: KV, headDim: D, vocabSize: V } = config;
-  const embed = w([V, H]);
-  const weights: LlamaWeights = {
-    embed,
-    layers: Array.from({ length: config.numLayers }, () => ({
-      inputNorm: be.alloc([H], 'f32'), q: w([NH * D, H]), k: w([KV * D, H]), v: w([KV * D, H]), o: w([H, NH * D]),
-      postNorm: be.alloc([H], 'f32'), gate: w([F, H]), up: w([F, H]), down: w([H, F]),
-    })),
-    norm: be.alloc([H], 'f32'),
-    lmHead: config.tieWordEmbeddings ? embed : w([V, H]),
-  };
-  const weightsBytes = be.allocated;
-  const model = new LlamaModel(be, config, weights);
-  const lora = Lora.create(be, config, { rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] }, 1);
-  const moments = lora.parameters().map(({ param }) => [be.zeros(param.shape), be.zeros(param.shape)]);
-  const ids = new Int32Array(T), labels = new Int32Array(T).fill(1);
-  for (let step = 0; step < 2; step++) {
-    const acts = model.forward(ids, labels, { lora, train: true, dropoutKey: step });
-    model.backward(acts, new Float32Array(T));
-    model.release(acts);
-    lora.parameters().forEach(({ param, grad }, i) => be.adamwUpdate(param, grad, moments[i]![0]!, moments[i]![1]!, { lr: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 }));
-  }
-  return { peak: be.peak, weights: weightsBytes };
-}
-
-const preset = arg('preset', 'llama-3.2-1b') as keyof typeof PRESETS;
-const T = Number(arg('seq', '512'));
-const config: LlamaConfig = { ...PRESETS[preset], maxPositionEmbeddings: Math.max(T, 64) };
-console.log(`# ${preset}, LoRA r4 on q,v, sequence ${T}, batch 1: peak device memory of one training step (WebGPU pool rules)`);
-for (const [label, bytes] of [['f32 weights', 4], ['bf16 weights', 2]] as const) {
-  const r = await peakFor(config, T, bytes);
-  console.log(JSON.stringify({ preset, seq: T, frozenWeights: label, weights: formatBytes(r.weights), peak: formatBytes(r.peak), peakBytes: r.peak }));
 }

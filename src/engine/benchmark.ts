@@ -11,7 +11,8 @@ import { WebGpuBackend } from './backend/webgpu/backend.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaModel } from './llama.js';
-import { Lora } from './lora.js';
+import { Lora, type LoraOptions } from './lora.js';
+import { estimateMemory, type WeightStorage } from './memory.js';
 import { evaluate } from './evaluate.js';
 import { presetTensorGenerators, PRESETS, type PresetName } from './presets.js';
 import { Stream } from './prng.js';
@@ -51,7 +52,7 @@ export interface EngineBenchResult {
   peakRssBytes: number;
   /** RSS before the model was built (Node, V8 heaps of the threads, code): peak − baseline is the engine's own. */
   baselineRssBytes: number;
-  /** Base weights + activations of one sequence + LoRA parameters, gradients and AdamW moments (f32). */
+  /** Training's peak on paper (estimateBytes): weights, activations of one sequence, LoRA state, workspace. */
   modelBytes: number;
   trainLoss: number;
   /** WebGPU only: peak bytes held by the device buffer pool. */
@@ -70,14 +71,14 @@ export function benchSequences(n: number, T: number, seed: number): TrainExample
   });
 }
 
-/** Bytes the run needs in principle, f32 (the "2× budget" of the issue is measured against this). */
-export function estimateBytes(c: LlamaConfig, T: number, loraParams: number): number {
-  const H = c.hiddenSize, F = c.intermediateSize, NH = c.numHeads, KV = c.numKvHeads, D = c.headDim, V = c.vocabSize;
-  const perLayerWeights = 2 * H + H * NH * D * 2 + 2 * H * KV * D + 3 * H * F;
-  const weights = V * H * (c.tieWordEmbeddings ? 1 : 2) + H + c.numLayers * perLayerWeights;
-  const perLayerActs = T * (5 * H + 2 * NH * D + 2 * KV * D + 3 * F) + NH * T * T + 2 * T;
-  const acts = c.numLayers * perLayerActs + T * (2 * H + 2 * V);
-  return 4 * (weights + acts + 4 * loraParams);
+/**
+ * Bytes a training run of `T`-token sequences needs on paper: memory.ts's estimate of the WebGPU
+ * pool's peak (frozen weights with their norms and biases, RoPE tables, LoRA weights, gradients
+ * and AdamW moments, every activation kept for backward, logits and their gradient, one layer's
+ * backward temporaries), frozen weights stored as `weights` says (the benchmark's are f32).
+ */
+export function estimateBytes(c: LlamaConfig, T: number, lora: LoraOptions, weights: WeightStorage = 'f32'): number {
+  return estimateMemory({ config: c, seqLen: T, lora, weights, phase: 'train', activations: 'keep' }).total;
 }
 
 /**
@@ -129,7 +130,7 @@ export async function benchmarkEngine(options: EngineBenchOptions): Promise<Engi
       evalTokensPerSecond: ev.tokens / evalSeconds,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       baselineRssBytes,
-      modelBytes: estimateBytes(config, options.seqLen, lora.size),
+      modelBytes: estimateBytes(config, options.seqLen, recipe.lora),
       trainLoss: tr.losses[tr.losses.length - 1] ?? NaN,
       ...(backend instanceof WebGpuBackend ? { peakGpuBytes: backend.memory().peakAllocated } : {}),
       compute: computeIdentity(backend).key,

@@ -32,7 +32,7 @@ export async function evaluate(model: LlamaModel, examples: readonly TrainExampl
   const perExample: number[] = [];
   let tokens = 0;
   for (const ex of examples) {
-    const acts = model.forward(ex.ids, ex.labels, { lora, train: false });
+    const acts = model.forward(ex.ids, ex.labels, { lora, train: false, activations: 'discard' });
     const losses = await model.backend.read(acts.losses);
     model.release(acts);
     let sum = 0;

@@ -16,6 +16,12 @@
  * Backward runs the same steps in exact reverse; frozen weights get no gradient. A bias adds a
  * constant to its output, so backward passes the output's gradient through unchanged (nothing to
  * do) and, frozen, the bias gets none.
+ *
+ * What a forward pass keeps for backward (`ForwardOptions.activations`): 'keep', every layer's
+ * activations (the fastest; at real sizes the largest part of training's peak, memory.ts); 'recompute',
+ * only each layer's input x — backward runs the layer's forward again from it, one layer at a
+ * time, with the same dropout keys, so every op sees the same inputs and the results are
+ * bit-identical at the cost of one more forward pass; 'discard', nothing (evaluation).
  */
 import type { Backend, Tensor } from './backend/backend.js';
 import { ropeTables } from './backend/rope.js';
@@ -80,13 +86,22 @@ interface LayerActs {
   saved: Map<LoraTarget, ProjSaved>;
 }
 
+/** What a forward pass keeps for backward (see the header). */
+export type ActivationMode = 'keep' | 'recompute' | 'discard';
+
 /** Everything a forward pass produced; pass it to `backward`, then `release` it. */
 export interface Activations {
   T: number;
+  mode: ActivationMode;
+  /** The PRNG key of this pass's dropout masks (recomputation draws the same ones). */
+  dropoutKey: number;
   ids: Tensor; // i32 [T]
   labels: Tensor; // i32 [T]
   pos: Tensor; // i32 [T]
+  /** 'keep': every layer's activations; 'recompute': each layer's input only; 'discard': none. */
   layers: LayerActs[];
+  /** 'recompute': the input x of each layer [T,H]. */
+  layerInputs: Tensor[];
   xf: Tensor; // [T,H] final residual stream
   rstdf: Tensor; // [T]
   xnf: Tensor; // [T,H]
@@ -103,6 +118,15 @@ export interface ForwardOptions {
   train?: boolean;
   /** PRNG key for this pass's dropout masks (see prng.ts). */
   dropoutKey?: number;
+  /** What to keep for backward (default 'keep'; 'discard' when no backward follows). */
+  activations?: ActivationMode;
+}
+
+/** One layer's forward: the output x, what backward needs, and every tensor it allocated but x. */
+interface LayerPass {
+  xout: Tensor;
+  acts: LayerActs;
+  tensors: Tensor[];
 }
 
 export class LlamaModel {
@@ -168,7 +192,61 @@ export class LlamaModel {
     const T = ids.length;
     if (T === 0 || labels.length !== T) throw new RangeError(`forward: ${T} ids and ${labels.length} labels`);
     if (T > c.maxPositionEmbeddings) throw new RangeError(`forward: ${T} tokens exceed max_position_embeddings ${c.maxPositionEmbeddings}`);
-    const H = c.hiddenSize, NH = c.numHeads, KV = c.numKvHeads, D = c.headDim, F = c.intermediateSize, V = c.vocabSize;
+    const H = c.hiddenSize, V = c.vocabSize;
+    const mode = options.activations ?? 'keep';
+    const dropoutKey = options.dropoutKey ?? 0;
+    const train = options.train ?? false;
+    const lora = options.lora;
+    const tensors: Tensor[] = [];
+    const alloc = (shape: number[]) => {
+      const t = be.zeros(shape);
+      tensors.push(t);
+      return t;
+    };
+    const idsT = be.fromArray(ids, [T]);
+    const labelsT = be.fromArray(labels, [T]);
+    const pos = be.fromArray(Int32Array.from({ length: T }, (_, t) => t), [T]);
+    tensors.push(idsT, labelsT, pos);
+
+    let x = alloc([T, H]);
+    be.embeddingForward(x, idsT, this.weights.embed);
+    const layers: LayerActs[] = [];
+    const layerInputs: Tensor[] = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      const pass = this.layerForward(l, x, pos, { lora, train, dropoutKey });
+      if (mode === 'keep') {
+        tensors.push(...pass.tensors);
+        layers.push(pass.acts);
+      } else {
+        for (const t of pass.tensors) be.free(t);
+        // 'recompute' keeps x (already in `tensors`) for backward; 'discard' frees it now
+        if (mode === 'recompute') layerInputs.push(x);
+        else {
+          tensors.splice(tensors.indexOf(x), 1);
+          be.free(x);
+        }
+      }
+      tensors.push(pass.xout);
+      x = pass.xout;
+    }
+    const xnf = alloc([T, H]), rstdf = alloc([T]);
+    be.rmsnormForward(xnf, rstdf, x, this.weights.norm, c.rmsNormEps);
+    const logits = alloc([T, V]);
+    be.linearForward(logits, xnf, this.weights.lmHead);
+    const losses = alloc([T]);
+    be.crossEntropyForward(losses, logits, labelsT);
+    return { T, mode, dropoutKey, ids: idsT, labels: labelsT, pos, layers, layerInputs, xf: x, rstdf, xnf, logits, losses, lora, train, tensors };
+  }
+
+  /** Decoder layer `l` on input x [T,H] (x itself is neither kept in `tensors` nor freed). */
+  private layerForward(l: number, xin: Tensor, pos: Tensor, options: { lora?: Lora; train: boolean; dropoutKey: number }): LayerPass {
+    const be = this.backend;
+    const c = this.config;
+    const w = this.weights.layers[l]!;
+    const T = xin.shape[0]!;
+    const H = c.hiddenSize, NH = c.numHeads, KV = c.numKvHeads, D = c.headDim, F = c.intermediateSize;
+    const { lora } = options;
+    const dropout = options.train && lora ? lora.options.dropout : 0;
     const tensors: Tensor[] = [];
     const alloc = (shape: number[]) => {
       const t = be.zeros(shape);
@@ -180,20 +258,13 @@ export class LlamaModel {
       tensors.push(r);
       return r;
     };
-    const train = options.train ?? false;
-    const lora = options.lora;
-    const dropout = train && lora ? lora.options.dropout : 0;
-    const idsT = be.fromArray(ids, [T]);
-    const labelsT = be.fromArray(labels, [T]);
-    const pos = be.fromArray(Int32Array.from({ length: T }, (_, t) => t), [T]);
-    tensors.push(idsT, labelsT, pos);
-
-    const proj = (layer: number, module: LoraTarget, out: Tensor, x: Tensor, w: Tensor, saved: Map<LoraTarget, ProjSaved>, bias?: Tensor) => {
-      be.linearForward(out, x, w);
+    const saved = new Map<LoraTarget, ProjSaved>();
+    const proj = (module: LoraTarget, out: Tensor, x: Tensor, weight: Tensor, bias?: Tensor) => {
+      be.linearForward(out, x, weight);
       if (bias) be.addBias(out, bias); // out = x·Wᵀ + b, then + LoRA
-      const pair = lora?.get(layer, module);
+      const pair = lora?.get(l, module);
       if (!pair || !lora) return;
-      const seed = deriveKey(options.dropoutKey ?? 0, layer, LORA_TARGETS.indexOf(module));
+      const seed = deriveKey(options.dropoutKey, l, LORA_TARGETS.indexOf(module));
       let xd = x;
       if (dropout > 0) {
         xd = alloc([...x.shape]);
@@ -205,61 +276,49 @@ export class LlamaModel {
       saved.set(module, { x, xd: dropout > 0 ? xd : undefined, u, seed });
     };
 
-    let x = alloc([T, H]);
-    be.embeddingForward(x, idsT, this.weights.embed);
-    const layers: LayerActs[] = [];
-    this.weights.layers.forEach((w, l) => {
-      const saved = new Map<LoraTarget, ProjSaved>();
-      const xn1 = alloc([T, H]), rstd1 = alloc([T]);
-      be.rmsnormForward(xn1, rstd1, x, w.inputNorm, c.rmsNormEps);
-      const q = alloc([T, NH * D]), k = alloc([T, KV * D]), v = alloc([T, KV * D]);
-      proj(l, 'q_proj', q, xn1, w.q, saved, w.qBias);
-      proj(l, 'k_proj', k, xn1, w.k, saved, w.kBias);
-      proj(l, 'v_proj', v, xn1, w.v, saved, w.vBias);
-      const q3 = view(q, [T, NH, D]), k3 = view(k, [T, KV, D]);
-      be.ropeForward(q3, q3, pos, this.cos, this.sin);
-      be.ropeForward(k3, k3, pos, this.cos, this.sin);
-      const q4 = view(q, [1, T, NH, D]), k4 = view(k, [1, T, KV, D]), v4 = view(v, [1, T, KV, D]);
-      const att4 = alloc([1, T, NH, D]), probs = alloc([1, NH, T, T]);
-      be.attentionForward(att4, probs, q4, k4, v4);
-      const att = view(att4, [T, NH * D]);
-      const ao = be.zeros([T, H]);
-      proj(l, 'o_proj', ao, att, w.o, saved);
-      const xmid = alloc([T, H]);
-      be.add(xmid, x, ao);
-      be.free(ao);
-      const xn2 = alloc([T, H]), rstd2 = alloc([T]);
-      be.rmsnormForward(xn2, rstd2, xmid, w.postNorm, c.rmsNormEps);
-      const gate = alloc([T, F]), upT = alloc([T, F]), act = alloc([T, F]);
-      proj(l, 'gate_proj', gate, xn2, w.gate, saved);
-      proj(l, 'up_proj', upT, xn2, w.up, saved);
-      be.swigluForward(act, gate, upT);
-      const mo = be.zeros([T, H]);
-      proj(l, 'down_proj', mo, act, w.down, saved);
-      const xout = alloc([T, H]);
-      be.add(xout, xmid, mo);
-      be.free(mo);
-      layers.push({ xin: x, rstd1, xn1, q: q4, k: k4, v: v4, probs, att, xmid, rstd2, xn2, gate, up: upT, act, saved });
-      x = xout;
-    });
-    const xnf = alloc([T, H]), rstdf = alloc([T]);
-    be.rmsnormForward(xnf, rstdf, x, this.weights.norm, c.rmsNormEps);
-    const logits = alloc([T, V]);
-    be.linearForward(logits, xnf, this.weights.lmHead);
-    const losses = alloc([T]);
-    be.crossEntropyForward(losses, logits, labelsT);
-    return { T, ids: idsT, labels: labelsT, pos, layers, xf: x, rstdf, xnf, logits, losses, lora, train, tensors };
+    const xn1 = alloc([T, H]), rstd1 = alloc([T]);
+    be.rmsnormForward(xn1, rstd1, xin, w.inputNorm, c.rmsNormEps);
+    const q = alloc([T, NH * D]), k = alloc([T, KV * D]), v = alloc([T, KV * D]);
+    proj('q_proj', q, xn1, w.q, w.qBias);
+    proj('k_proj', k, xn1, w.k, w.kBias);
+    proj('v_proj', v, xn1, w.v, w.vBias);
+    const q3 = view(q, [T, NH, D]), k3 = view(k, [T, KV, D]);
+    be.ropeForward(q3, q3, pos, this.cos, this.sin);
+    be.ropeForward(k3, k3, pos, this.cos, this.sin);
+    const q4 = view(q, [1, T, NH, D]), k4 = view(k, [1, T, KV, D]), v4 = view(v, [1, T, KV, D]);
+    const att4 = alloc([1, T, NH, D]), probs = alloc([1, NH, T, T]);
+    be.attentionForward(att4, probs, q4, k4, v4);
+    const att = view(att4, [T, NH * D]);
+    const ao = be.zeros([T, H]);
+    proj('o_proj', ao, att, w.o);
+    const xmid = alloc([T, H]);
+    be.add(xmid, xin, ao);
+    be.free(ao);
+    const xn2 = alloc([T, H]), rstd2 = alloc([T]);
+    be.rmsnormForward(xn2, rstd2, xmid, w.postNorm, c.rmsNormEps);
+    const gate = alloc([T, F]), upT = alloc([T, F]), act = alloc([T, F]);
+    proj('gate_proj', gate, xn2, w.gate);
+    proj('up_proj', upT, xn2, w.up);
+    be.swigluForward(act, gate, upT);
+    const mo = be.zeros([T, H]);
+    proj('down_proj', mo, act, w.down);
+    const xout = be.zeros([T, H]);
+    be.add(xout, xmid, mo);
+    be.free(mo);
+    return { xout, tensors, acts: { xin, rstd1, xn1, q: q4, k: k4, v: v4, probs, att, xmid, rstd2, xn2, gate, up: upT, act, saved } };
   }
 
   /**
    * Backward pass: dlosses[t] = ∂objective/∂losses[t]. Adds the gradients into the LoRA pairs'
-   * `da`/`db` (accumulating across calls: gradient accumulation).
+   * `da`/`db` (accumulating across calls: gradient accumulation). After a 'recompute' forward each
+   * layer's activations are computed again here, one layer at a time.
    */
   backward(acts: Activations, dlosses: Float32Array): void {
     const be = this.backend;
     const c = this.config;
     const lora = acts.lora;
     if (!lora) throw new Error('backward: the forward pass had no LoRA weights to train');
+    if (acts.mode === 'discard') throw new Error('backward: the forward pass kept no activations (activations: \'discard\')');
     const { T } = acts;
     const H = c.hiddenSize, NH = c.numHeads, KV = c.numKvHeads, D = c.headDim, F = c.intermediateSize, V = c.vocabSize;
     const dropout = acts.train ? lora.options.dropout : 0;
@@ -313,7 +372,9 @@ export class LlamaModel {
 
     for (let l = c.numLayers - 1; l >= 0; l--) {
       const w = this.weights.layers[l]!;
-      const a = acts.layers[l]!;
+      let recomputed: LayerPass | null = null;
+      if (acts.mode === 'recompute') recomputed = this.layerForward(l, acts.layerInputs[l]!, acts.pos, { lora, train: acts.train, dropoutKey: acts.dropoutKey });
+      const a = recomputed ? recomputed.acts : acts.layers[l]!;
       const needInput = l > 0; // nothing below layer 0 is trainable
       // MLP: x = xmid + down(silu(gate)·up)
       const dact = tmp([T, F]);
@@ -338,6 +399,7 @@ export class LlamaModel {
       projBack(l, 'v_proj', dxn1, view(dv, [T, KV * D]), w.v, a.saved);
       if (dxn1) be.rmsnormBackward(dx, null, dxn1, a.xin, w.inputNorm, a.rstd1); // dx is now ∂/∂xin
       freeAll();
+      if (recomputed) for (const t of [...recomputed.tensors, recomputed.xout]) be.free(t);
     }
     be.free(dx);
   }

@@ -91,6 +91,8 @@ export interface RunOptions {
   backend?: Backend;
   onTrainStep?: (p: TrainProgress) => void;
   onEvalProgress?: (p: EvalProgress) => void;
+  /** Device bytes training may hold (train.ts; default FLOCK_MEMORY_BUDGET): over it, activations are recomputed. */
+  memoryBudget?: number;
 }
 
 export interface RunResult {
@@ -179,7 +181,7 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
       const { examples } = encodeChatRows(ordered.map((r) => r.row), checkpoint.tokenizer, recipe.maxSeqLen, template);
       if (examples.length === 0) throw new EngineInputError('no training row has a target token', { hint: 'check the training file' });
       lora ??= Lora.create(backend, config, recipe.lora, seed);
-      const result = await train({ model, lora, recipe, examples, seed, onStep: options.onTrainStep, turns });
+      const result = await train({ model, lora, recipe, examples, seed, onStep: options.onTrainStep, turns, memoryBudget: options.memoryBudget });
       trainTokens = result.tokens;
       trainSteps = result.steps;
     }

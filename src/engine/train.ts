@@ -6,6 +6,10 @@
  * Objective of one optimizer step: the mean, over its examples, of each example's mean loss over
  * its target tokens (recipe v1: "per example, the mean over its target tokens"). The last step of
  * an epoch may have fewer examples; it averages over those it has.
+ *
+ * Memory: under a device budget (`memoryBudget`, else FLOCK_MEMORY_BUDGET) that the estimate of
+ * keeping every layer's activations exceeds (memory.ts), each layer's activations are recomputed
+ * in backward instead — bit-identical results, one more forward pass per sequence.
  */
 import { warmupStepsFor, type Recipe } from '../protocol/recipe.js';
 import type { LlamaModel } from './llama.js';
@@ -13,6 +17,7 @@ import type { Lora } from './lora.js';
 import { AdamW, clipGradNorm, learningRateAt } from './optim.js';
 import { deriveKey, shuffle, STREAM_DROPOUT, STREAM_SHUFFLE } from './prng.js';
 import { EventLoopTurns } from './turns.js';
+import { chooseActivationMode, memoryBudgetFromEnv } from './memory.js';
 
 /** One training sequence: ids and shifted labels (template.ts), with its number of targets. */
 export interface TrainExample {
@@ -44,6 +49,10 @@ export interface TrainOptions {
   onStep?: (p: TrainProgress) => void;
   /** Where the event-loop turns between optimizer steps are counted (default: a fresh counter). */
   turns?: EventLoopTurns;
+  /** Device bytes training may hold (default: FLOCK_MEMORY_BUDGET; none: keep every activation). */
+  memoryBudget?: number;
+  /** What the forward pass keeps for backward, instead of choosing from the budget. */
+  activations?: 'keep' | 'recompute';
 }
 
 export interface TrainResult {
@@ -51,6 +60,8 @@ export interface TrainResult {
   tokens: number;
   /** Objective of every optimizer step, in order. */
   losses: number[];
+  /** What the forward passes kept for backward. */
+  activations: 'keep' | 'recompute';
 }
 
 /** Optimizer steps a recipe takes over `n` examples. */
@@ -72,6 +83,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // each example's weighted per-token losses are summed here on the device, so a step reads back
   // once (this and the gradients together) instead of once per example and once per tensor
   const maxT = examples.reduce((m, e) => Math.max(m, e.ids.length), 1);
+  const activations = options.activations ?? chooseActivationMode({
+    config: model.config, seqLen: maxT, lora: lora.options,
+    // what the backend holds already (weights, LoRA) when it can tell; else frozen weights as f32, the most they take
+    weights: 'f32', heldBytes: be.memoryHeld?.(),
+  }, options.memoryBudget ?? memoryBudgetFromEnv());
   const lossSums = be.zeros([maxT]);
   const perStep = recipe.batchSize * recipe.gradientAccumulation;
   const total = totalSteps(recipe, examples.length);
@@ -89,7 +105,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         be.fill(lossSums, 0);
         for (const idx of group) {
           const ex = examples[idx]!;
-          const acts = model.forward(ex.ids, ex.labels, { lora, train: true, dropoutKey: deriveKey(seed, STREAM_DROPOUT, micro++) });
+          const acts = model.forward(ex.ids, ex.labels, { lora, train: true, dropoutKey: deriveKey(seed, STREAM_DROPOUT, micro++), activations });
           const weight = 1 / (ex.targets * group.length);
           const dl = Float32Array.from(ex.labels, (l) => (l >= 0 ? weight : 0));
           // losses are 0 where there is no target, so this adds weight · the example's target losses
@@ -116,5 +132,5 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     opt.free();
     be.free(lossSums);
   }
-  return { steps: step, tokens, losses };
+  return { steps: step, tokens, losses, activations };
 }

@@ -17,16 +17,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
-import { loadAdapter, saveAdapter, PEFT_PREFIX } from '../../src/engine/adapter.js';
+import { loadAdapter, loraTensorName, saveAdapter, PEFT_PREFIX } from '../../src/engine/adapter.js';
 import { toHfConfigJson, type LlamaConfig } from '../../src/engine/config.js';
 import { Lora } from '../../src/engine/lora.js';
 import { PRESETS, byteLevelTokenizerJson, initPresetWeights, qwen2ByteLevelTokenizerJson } from '../../src/engine/presets.js';
 import { deriveKey, shuffle, STREAM_SHUFFLE } from '../../src/engine/prng.js';
-import { runEvaluation } from '../../src/engine/run.js';
+import { adapterHash, runEvaluation } from '../../src/engine/run.js';
 import { writeSafetensors } from '../../src/engine/safetensors.js';
 import { encodeChatRows } from '../../src/engine/template.js';
 import { tokenizerFromJson, type ChatTokenizer } from '../../src/engine/tokenizer.js';
-import type { TrainProgress } from '../../src/engine/train.js';
+import { train as trainModel, type TrainProgress } from '../../src/engine/train.js';
+import { LlamaModel } from '../../src/engine/llama.js';
+import { benchSequences } from '../../src/engine/benchmark.js';
+import { estimateMemory } from '../../src/engine/memory.js';
 import { chatTemplateOf, recipeSchema, type Recipe, type RecipeInput } from '../../src/protocol/recipe.js';
 import { randomChatRows, runOracle } from './oracle/oracle.js';
 
@@ -249,5 +252,42 @@ describe('train', () => {
     }, trainCount, 13);
     expect(c.oracle.warmupSteps).toBe(2);
     expectAgreement(c, trainCount);
+  });
+});
+
+describe('train: activation recomputation', () => {
+  /** Trains a fresh adapter on the tiny Llama (untied head, LoRA on all seven projections, dropout on). */
+  async function trainWith(options: { activations?: 'keep' | 'recompute'; memoryBudget?: number }) {
+    const model = LlamaModel.load(be, llama.config, llama.checkpoint.weights);
+    const recipe = recipeSchema.parse({ epochs: 2, gradientAccumulation: 2, warmupSteps: 1, maxSeqLen: 48, lora: { rank: 4, dropout: 0.1, targets: [...ALL_TARGETS] }, optimizer: { lr: 1e-2 } });
+    const lora = Lora.create(be, llama.config, recipe.lora, 5);
+    const examples = benchSequences(5, 40, 3);
+    const result = await trainModel({ model, lora, recipe, examples, seed: 11, ...options });
+    const adapter = await lora.toAdapter('tiny');
+    lora.free();
+    model.free();
+    return { result, adapter };
+  }
+
+  it('recomputing every layer in backward gives a bit-identical adapter and losses on the cpu', async () => {
+    const kept = await trainWith({ activations: 'keep' });
+    const again = await trainWith({ activations: 'recompute' });
+    expect(kept.result.activations).toBe('keep');
+    expect(again.result.activations).toBe('recompute');
+    expect(again.result.losses).toEqual(kept.result.losses);
+    expect(kept.result.losses[kept.result.losses.length - 1]).toBeLessThan(kept.result.losses[0]!); // it trained
+    expect(adapterHash(again.adapter)).toBe(adapterHash(kept.adapter));
+    const b = kept.adapter.weights.get(loraTensorName(0, 'down_proj', 'B'))!.data;
+    expect(b.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('chooses recomputation itself when keeping every activation would exceed the memory budget', async () => {
+    const plan = { config: llama.config, seqLen: 40, lora: { rank: 4, dropout: 0.1, targets: [...ALL_TARGETS] }, weights: 'f32' as const, phase: 'train' as const };
+    const keepBytes = estimateMemory({ ...plan, activations: 'keep' }).total;
+    const roomy = await trainWith({ memoryBudget: keepBytes });
+    const tight = await trainWith({ memoryBudget: keepBytes - 1 });
+    expect(roomy.result.activations).toBe('keep');
+    expect(tight.result.activations).toBe('recompute');
+    expect(adapterHash(tight.adapter)).toBe(adapterHash(roomy.adapter));
   });
 });

@@ -90,6 +90,11 @@ export interface Backend {
   free(t: Tensor): void;
   /** Release every resource (worker threads, device) of the backend. */
   dispose(): void;
+  /**
+   * Bytes the backend holds on its device now (a GPU backend's buffer pool), for memory plans
+   * (memory.ts); absent where memory is the host's.
+   */
+  memoryHeld?(): number;
 
   // ─── elementwise ───────────────────────────────────────────────────────────────────────────
 

@@ -161,3 +161,31 @@ describe('tiny Llama + LoRA on webgpu', () => {
     for (const t of [a, b, c, first, flat]) gpu.free(t);
   });
 });
+
+describe('activation recomputation on webgpu', () => {
+  it('training with every layer recomputed in backward gives bit-identical losses and adapter, and evaluation discarding activations the same losses', async () => {
+    const recipe = recipeSchema.parse({ epochs: 1, gradientAccumulation: 2, warmupSteps: 1, lora: { dropout: 0.1, targets: ['q_proj', 'v_proj', 'down_proj'] }, optimizer: { lr: 1e-2 } });
+    const examples = sequences(6, 24, 43).map(({ ids, labels }) => ({ ids, labels, targets: labels.filter((v) => v >= 0).length }));
+    const run = async (activations: 'keep' | 'recompute') => {
+      const model = LlamaModel.load(gpu, config, { get: (n) => weights.get(n)! });
+      const lora = Lora.create(gpu, config, recipe.lora, 3);
+      const result = await trainRecipe({ model, lora, recipe, examples, seed: 9, activations });
+      const adapter = await gpu.read(lora.flat.param);
+      const { ids, labels } = examples[0]!;
+      const kept = model.forward(ids, labels, { lora });
+      const discarded = model.forward(ids, labels, { lora, activations: 'discard' });
+      const [a, b] = await gpu.readAll([kept.losses, discarded.losses]);
+      expect(Array.from(b!)).toEqual(Array.from(a!));
+      expect(() => model.backward(discarded, new Float32Array(ids.length))).toThrow(/discard/);
+      model.release(kept);
+      model.release(discarded);
+      lora.free();
+      model.free();
+      return { losses: result.losses, adapter: Array.from(adapter) };
+    };
+    const kept = await run('keep');
+    const again = await run('recompute');
+    expect(again.losses).toEqual(kept.losses);
+    expect(again.adapter).toEqual(kept.adapter);
+  });
+});

@@ -60,7 +60,7 @@ export interface WebGpuBackendOptions {
 }
 
 /** Arrays smaller than this stay f32 (LoRA matrices, norms): the saving would not pay for the scan. */
-const COMPACT_MIN_ELEMENTS = 1 << 16;
+export const COMPACT_MIN_ELEMENTS = 1 << 16;
 
 /** The bf16 bits of `data` when every value is exactly a bf16 value, else null. */
 function bf16Bits(data: Float32Array): Uint16Array | null {
@@ -159,6 +159,11 @@ export class WebGpuBackend implements Backend {
   /** Device memory held by the backend's buffer pool. */
   memory(): GpuMemoryStats {
     return this.runtime.memory();
+  }
+
+  /** Bytes of device buffers the pool holds now (in use and free). */
+  memoryHeld(): number {
+    return this.runtime.memory().allocated;
   }
 
   // ─── memory ──────────────────────────────────────────────────────────────────────────────

@@ -164,6 +164,17 @@ export function splitsFor(m: number, n: number, k: number, variant: MatmulVarian
   return Math.max(variant === 'splitk' ? 2 : 1, Math.min(byWork, Math.ceil(64 / tiles), 32));
 }
 
+/**
+ * Bytes of the split-K partial sums `matmul` allocates for this shape (and frees at once), 0 when
+ * it takes none: the memory estimator (memory.ts) counts them.
+ */
+export function splitKPartialBytes(m: number, n: number, k: number, variant: MatmulVariant): number {
+  const splits = Math.min(splitsFor(m, n, k, variant), Math.max(1, Math.ceil(k / TK)));
+  if (splits <= 1) return 0;
+  const kChunk = Math.ceil(k / splits / TK) * TK;
+  return Math.ceil(k / kChunk) * m * n * 4;
+}
+
 /** Strides and batching of a general product (see GEMM_UNIFORMS); defaults: dense, one batch. */
 export interface GemmShape {
   m: number;

@@ -83,11 +83,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // each example's weighted per-token losses are summed here on the device, so a step reads back
   // once (this and the gradients together) instead of once per example and once per tensor
   const maxT = examples.reduce((m, e) => Math.max(m, e.ids.length), 1);
+  const budget = options.memoryBudget ?? memoryBudgetFromEnv();
   const activations = options.activations ?? chooseActivationMode({
     config: model.config, seqLen: maxT, lora: lora.options,
     // what the backend holds already (weights, LoRA) when it can tell; else frozen weights as f32, the most they take
     weights: 'f32', heldBytes: be.memoryHeld?.(),
-  }, options.memoryBudget ?? memoryBudgetFromEnv());
+  }, budget);
+  // sequences of many lengths would otherwise each leave their own buffers in a GPU pool
+  if (budget !== undefined) be.setMemoryBudget?.(budget);
   const lossSums = be.zeros([maxT]);
   const perStep = recipe.batchSize * recipe.gradientAccumulation;
   const total = totalSteps(recipe, examples.length);

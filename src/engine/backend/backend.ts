@@ -95,6 +95,8 @@ export interface Backend {
    * (memory.ts); absent where memory is the host's.
    */
   memoryHeld?(): number;
+  /** Keep the device memory the backend holds under `bytes` where it can (a GPU pool trims its free buffers). */
+  setMemoryBudget?(bytes: number | undefined): void;
 
   // ─── elementwise ───────────────────────────────────────────────────────────────────────────
 

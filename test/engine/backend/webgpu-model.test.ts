@@ -188,4 +188,32 @@ describe('activation recomputation on webgpu', () => {
     expect(again.losses).toEqual(kept.losses);
     expect(again.adapter).toEqual(kept.adapter);
   });
+
+  it('under a memory budget the pool destroys its free buffers instead of growing, with the same results', async () => {
+    const recipe = recipeSchema.parse({ epochs: 1, gradientAccumulation: 2, warmupSteps: 1, lora: { dropout: 0, targets: ['q_proj', 'v_proj'] }, optimizer: { lr: 1e-2 } });
+    // sequences of several lengths: each length leaves its own buffers in an unbounded pool
+    const examples = [16, 24, 32, 40].flatMap((T, i) => sequences(1, T, 50 + i)).map(({ ids, labels }) => ({ ids, labels, targets: labels.filter((v) => v >= 0).length }));
+    const run = async (memoryBudget: number | undefined) => {
+      gpu.setMemoryBudget(undefined);
+      gpu.runtime.trimFree();
+      const model = LlamaModel.load(gpu, config, { get: (n) => weights.get(n)! });
+      const lora = Lora.create(gpu, config, recipe.lora, 3);
+      const before = gpu.memory();
+      const result = await trainRecipe({ model, lora, recipe, examples, seed: 9, memoryBudget, activations: 'recompute' });
+      const after = gpu.memory();
+      const adapter = Array.from(await gpu.read(lora.flat.param));
+      lora.free();
+      model.free();
+      gpu.setMemoryBudget(undefined);
+      return { losses: result.losses, adapter, trimmed: after.trimmed - before.trimmed, held: after.allocated };
+    };
+    const free = await run(undefined);
+    // a budget below anything the run needs: every new buffer first destroys the free ones
+    const tight = await run(1);
+    expect(free.trimmed).toBe(0);
+    expect(tight.trimmed).toBeGreaterThan(0);
+    expect(tight.held).toBeLessThan(free.held); // the pool ends smaller: other lengths' buffers are gone
+    expect(tight.losses).toEqual(free.losses);
+    expect(tight.adapter).toEqual(free.adapter);
+  });
 });

@@ -166,6 +166,11 @@ export class WebGpuBackend implements Backend {
     return this.runtime.memory().allocated;
   }
 
+  /** Free pooled buffers rather than grow past `bytes` (undefined: no limit). */
+  setMemoryBudget(bytes: number | undefined): void {
+    this.runtime.memoryBudget = bytes;
+  }
+
   // ─── memory ──────────────────────────────────────────────────────────────────────────────
 
   zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {

@@ -31,13 +31,21 @@ export interface GpuMemoryStats {
   inUse: number;
   /** Number of createBuffer calls so far (stays flat across steady-state training steps). */
   buffersCreated: number;
+  /** Bytes of pooled free buffers destroyed to stay within the memory budget, so far. */
+  trimmed: number;
 }
 
 export class GpuRuntime {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly readbackFree = new Map<number, GPUBuffer[]>();
-  private readonly stats: GpuMemoryStats = { allocated: 0, peakAllocated: 0, inUse: 0, buffersCreated: 0 };
+  private readonly stats: GpuMemoryStats = { allocated: 0, peakAllocated: 0, inUse: 0, buffersCreated: 0, trimmed: 0 };
+  /**
+   * Device bytes the pool should not go over (undefined: no limit). When a new buffer would cross
+   * it, the free buffers of every size are destroyed first: sequences of many lengths otherwise
+   * leave a set of buffers per length in the pool.
+   */
+  memoryBudget: number | undefined = undefined;
   /** Round trips to the device so far: each read waits for every queued command once. */
   readbacks = 0;
   /** Precision of the linear layers' products (precision.ts); set by the backend. */
@@ -102,6 +110,7 @@ export class GpuRuntime {
     this.stats.inUse += size;
     const pooled = this.free.get(size)?.pop();
     if (pooled) return pooled;
+    if (this.memoryBudget !== undefined && this.stats.allocated + size > this.memoryBudget) this.trimFree();
     const buf = this.device.createBuffer({ label: `flock.${label}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     this.stats.buffersCreated++;
     this.stats.allocated += size;
@@ -119,6 +128,21 @@ export class GpuRuntime {
 
   memory(): GpuMemoryStats {
     return { ...this.stats };
+  }
+
+  /**
+   * Destroy every pooled free buffer. Commands encoded so far are submitted first (they may use a
+   * buffer released a moment ago); the device finishes submitted work before it frees memory.
+   */
+  trimFree(): void {
+    let bytes = 0;
+    for (const list of this.free.values()) for (const b of list) bytes += b.size;
+    if (bytes === 0) return;
+    this.flush();
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.stats.allocated -= bytes;
+    this.stats.trimmed += bytes;
   }
 
   // ─── commands ─────────────────────────────────────────────────────────────────────────────

@@ -25,7 +25,7 @@ const E2E = [
   'test/hub/client/hub-client.test.ts',
   'test/hub/server/server.test.ts',
   'test/validator/{dataset-reader,intake-thread}.test.ts',
-  'test/published/read.test.ts',
+  'test/published/{read,history}.test.ts',
   'test/audit/audit.test.ts',
   'test/dashboard/browser.test.ts', // headless Chromium against a devnet, a local hub and a validator
   // a redis-server with workers and the local hub

@@ -8,9 +8,12 @@
  * - time to a complete leaderboard: from starting the dashboard to the page showing all 256 uids
  *   with all 64 validators' verified verdicts (live, without a reload);
  * - the leaderboard's HTML size and server time (first render and cached), and the background
- *   refresh when nothing changed (one revision check per results repo).
+ *   refresh when nothing changed (one revision check per results repo);
+ * - the history: each validator published `rounds` rounds before the dashboard started; the time
+ *   until every earlier round is read in the background (each repo's commits listed, each revision
+ *   downloaded and verified once), and a miner page with that history (size, server time).
  *
- * Run: npx tsx bench/dashboard.ts [validators=64] [uids=256] [examples=64]
+ * Run: npx tsx bench/dashboard.ts [validators=64] [uids=256] [examples=64] [rounds=5]
  */
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -23,6 +26,7 @@ import { NETUID, startSubnet } from '../test/validator/subnet.js';
 const VALIDATORS = Number(process.argv[2] ?? 64);
 const UIDS = Number(process.argv[3] ?? 256);
 const EXAMPLES = Number(process.argv[4] ?? 64);
+const ROUNDS = Number(process.argv[5] ?? 5);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
   const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const baseLosses = Array.from({ length: EXAMPLES }, () => 6 + rnd());
   let bytes = 0;
-  for (const [i, v] of validators.entries()) {
+  for (const [i, v] of validators.entries()) for (let round = 1; round <= ROUNDS; round++) {
     const uids: PublishedUid[] = mg.hotkeys.map((hotkey, uid) => {
       const miner = commitments.has(uid);
       const losses = miner ? baseLosses.map((b) => b - 1 - rnd()) : null;
@@ -64,17 +68,17 @@ async function main(): Promise<void> {
     });
     const document: ResultsDocument = {
       format: RESULTS_FORMAT, netuid: NETUID, validator: v.address, competition: { id: '1', repoId: 'flock/competition-1', revision: net.competitionRevision },
-      block: mg.block.number, round: 1, compute: 'flock-engine bench', createdAt: new Date().toISOString(),
+      block: mg.block.number - ROUNDS + round, round, compute: 'flock-engine bench', createdAt: new Date().toISOString(),
       base: { evalLoss: baseLosses.reduce((a, b) => a + b, 0) / EXAMPLES, losses: baseLosses, receipt: null }, uids,
     };
     const text = formatSignedResults(await signResults(document, v.pair!));
     bytes += text.length;
     const repo = `miners/results-${i}`;
-    await net.minerHub.createRepo({ repo, type: 'dataset', existOk: true });
-    await net.minerHub.uploadFiles({ repo, type: 'dataset', files: [{ path: RESULTS_FILE, content: text }] });
-    await net.chain.setCommitment({ netuid: NETUID, data: formatResultsPointer({ repoId: repo }), signer: v });
+    if (round === 1) await net.minerHub.createRepo({ repo, type: 'dataset', existOk: true });
+    await net.minerHub.uploadFiles({ repo, type: 'dataset', files: [{ path: RESULTS_FILE, content: text }], message: `round ${round}` });
+    if (round === 1) await net.chain.setCommitment({ netuid: NETUID, data: formatResultsPointer({ repoId: repo }), signer: v });
   }
-  console.log(`set-up: ${UIDS} uids, ${VALIDATORS} validators' results (${(bytes / VALIDATORS / 1024).toFixed(0)} KiB each, ${EXAMPLES} losses per uid) in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
+  console.log(`set-up: ${UIDS} uids, ${VALIDATORS} validators' results × ${ROUNDS} rounds (${(bytes / VALIDATORS / ROUNDS / 1024).toFixed(0)} KiB each, ${EXAMPLES} losses per uid) in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   try {
@@ -88,6 +92,17 @@ async function main(): Promise<void> {
     await page.waitForSelector(`#leaderboard[data-complete="true"][data-uids="${UIDS}"][data-validators-read="${VALIDATORS}"]`, { timeout: 600_000 });
     const complete = performance.now() - t0;
     const rows = await page.locator('#leaderboard tbody tr').count();
+    await dashboard.source.historyIdle();
+    const historyDone = performance.now() - t0;
+    const rounds = [...dashboard.source.snapshot.results.values()].reduce((n, r) => n + r.history.length, 0);
+    const incomplete = [...dashboard.source.snapshot.results.values()].filter((r) => r.historyProblem).length;
+    const minerUid = 1 + VALIDATORS;
+    await (await fetch(`${dashboard.url}/miner/${minerUid}`)).text(); // the view, built once per version
+    dashboard.source.snapshot.version++;
+    const m0 = performance.now();
+    const minerHtml = await (await fetch(`${dashboard.url}/miner/${minerUid}`)).text();
+    const minerRender = performance.now() - m0;
+    const historyRows = (minerHtml.match(/<tr data-round=/g) ?? []).length;
 
     const warm = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const w0 = performance.now();
@@ -115,6 +130,8 @@ async function main(): Promise<void> {
     console.log(`complete leaderboard (${rows} rows, ${VALIDATORS} validators' verified verdicts), live without reload: ${ms(complete)} after the dashboard started`);
     console.log(`warm dashboard: first contentful paint ${ms(fcpWarm)}, complete leaderboard ${ms(warmComplete)} after navigation`);
     console.log(`leaderboard HTML ${(html.length / 1024).toFixed(0)} KiB: served in ${ms(renderFirst)} when rendered, ${ms(renderCached)} from the per-version cache`);
+    console.log(`history: ${rounds} rounds of ${VALIDATORS} validators (${ROUNDS} each, published before the dashboard started) read in the background by ${ms(historyDone)} after the dashboard started${incomplete ? ` (${incomplete} validators' history incomplete)` : ''}`);
+    console.log(`miner page with its history (${historyRows} rows): ${(minerHtml.length / 1024).toFixed(0)} KiB, served in ${ms(minerRender)} when rendered`);
     console.log(`background refresh, nothing changed: ${ms(idleRefresh)} with the ${VALIDATORS} results repos checked, ${ms(chainRefresh)} chain only`);
     await dashboard.close();
   } finally {

@@ -1,20 +1,19 @@
 /**
  * One uid: its keys, commitment and dataset link; incentive over the blocks seen; every
  * validator's latest verdict with the per-example losses against the base model's as a chart;
- * every reason for a zero; and the rounds seen before (history of each validator's results).
+ * every reason for a zero; and its history over every round each validator published.
  */
 import { fromWireNumber, parseCommitment } from '../protocol/index.js';
 import { html, type SafeHtml } from './html.js';
 import { datasetUrl, key, num, outside, utc } from './format.js';
 import type { Page } from './layout.js';
 import type { Snapshot } from './source.js';
+import { historySection, roundsOf } from './miner-history.js';
 import { lineChart, PALETTE, type Series } from './svg.js';
 import type { View } from './view.js';
 
 /** Validators drawn in the per-example chart. */
 const CHART_VALIDATORS = 8;
-/** History rows listed. */
-const HISTORY_ROWS = 200;
 
 const notFound = (text: string): Page => ({ title: 'Not found', nav: 'miner', status: 404, main: html`<h1>Not found</h1><p>${text}</p>` });
 
@@ -60,33 +59,18 @@ export function minerPage(s: Snapshot, view: View, uid: number): Page {
 
   const reasons = new Map<string, SafeHtml>();
   for (const v of verdicts) if (v.reason && v.entry) reasons.set(`${v.validator.hotkey}|${v.reason}`, html`<li>validator ${v.validator.uid ?? '?'} (latest round ${v.validator.results.latest!.document.round}): <span class="reason">${outside(v.reason)}</span></li>`);
-  const history: { validator: string; vuid: number | null; round: number; block: number; createdAt: string; loss: number; weight: number; reason: string | null }[] = [];
-  for (const v of view.validators) {
-    for (const h of v.results.history) {
-      const i = h.uids.indexOf(uid);
-      if (i < 0) continue;
-      history.push({ validator: v.hotkey, vuid: v.uid, round: h.round, block: h.block, createdAt: h.createdAt, loss: h.evalLoss[i]!, weight: h.weight[i]!, reason: h.reasons.get(uid) ?? null });
-      const why = h.reasons.get(uid);
-      if (why && !reasons.has(`${v.hotkey}|${why}`)) reasons.set(`${v.hotkey}|${why}`, html`<li>validator ${v.uid ?? '?'} (round ${h.round}): <span class="reason">${outside(why)}</span></li>`);
-    }
+  const history = roundsOf(view, uid, row.hotkey);
+  for (const h of history) {
+    const id = `${h.validator.hotkey}|${h.reason}`;
+    if (h.reason && !reasons.has(id)) reasons.set(id, html`<li>validator ${h.validator.uid ?? '?'} (round ${h.round}): <span class="reason">${outside(h.reason)}</span></li>`);
   }
-  history.sort((a, b) => b.block - a.block || (a.vuid ?? 0) - (b.vuid ?? 0));
-  const byValidator = new Map<string, [number, number][]>();
-  for (const h of history) if (Number.isFinite(h.loss)) (byValidator.get(h.validator) ?? byValidator.set(h.validator, []).get(h.validator)!).push([h.block, h.loss]);
-  const historyChart = history.length > 1
-    ? lineChart({
-      title: `Eval loss of uid ${uid} over rounds`, xLabel: 'block of the round', yLabel: 'eval loss',
-      series: [...byValidator.entries()].slice(0, CHART_VALIDATORS).map(([hk, pts], i) => ({ name: `validator ${view.validators.find((v) => v.hotkey === hk)?.uid ?? '?'}`, color: PALETTE[i % PALETTE.length]!, points: pts.reverse() })),
-    })
-    : html``;
 
   const main = html`<h1>uid ${uid}${row.role !== 'miner' ? html` <span class="pill">${row.role}</span>` : ''}</h1>${facts}${incentiveChart}
 <h2>Verdicts</h2>${verdictRows.length ? html`<div class="scroll"><table id="verdicts"><thead><tr><th>validator</th><th class="num">round</th><th class="num">block</th><th class="num">eval loss</th><th class="num">base loss</th><th class="num">Δ base</th><th class="num">win rate</th><th class="num">weight</th><th>reason for a zero</th></tr></thead><tbody>${verdictRows}</tbody></table></div>` : html`<p class="muted">No validator's published results yet.</p>`}
 ${unreadable.length ? html`<p>Unreadable results: ${unreadable.map((v) => html`validator ${v.uid ?? '?'} (<span class="reason">${outside(v.results.problem!.reason)}</span>) `)}</p>` : ''}
 <h2>Per-example losses</h2>${lossChart}
 <h2>Reasons for a zero</h2>${reasons.size ? html`<ul id="reasons">${[...reasons.values()]}</ul>` : html`<p class="muted">None.</p>`}
-<h2>History</h2><p class="muted">Rounds read since this dashboard started (each validator's results repo keeps every round as a commit).</p>${historyChart}
-${history.length ? html`<div class="scroll"><table><thead><tr><th>validator</th><th class="num">round</th><th class="num">block</th><th class="wide">published</th><th class="num">eval loss</th><th class="num">weight</th><th>reason</th></tr></thead><tbody>${history.slice(0, HISTORY_ROWS).map((h) => html`<tr><td>validator ${h.vuid ?? '?'}</td><td class="num">${h.round}</td><td class="num">${h.block}</td><td class="wide">${outside(h.createdAt)}</td><td class="num">${num(Number.isNaN(h.loss) ? null : h.loss)}</td><td class="num">${num(h.weight, 4)}</td><td>${h.reason ? html`<span class="reason">${outside(h.reason)}</span>` : ''}</td></tr>`)}</tbody></table></div>` : ''}
+<h2>History</h2>${historySection(view, uid, history, s.historyRounds)}
 <p class="muted">Read at ${utc(s.chain.at)}.</p>`;
   return { title: `uid ${uid} · subnet ${s.netuid}`, nav: 'miner', status: 200, main };
 }

@@ -5,8 +5,10 @@
  * Requests never trigger work here; they read `snapshot`.
  *
  * A results repo is re-read only when its head revision moved, so a refresh costs one small
- * request per validator when nothing changed. When the chain or the hub stops answering, the
- * last known state stays, marked stale since the first failure.
+ * request per validator when nothing changed. Each validator's earlier rounds (its repo's commits,
+ * the last `historyRounds`) are read in the background after its latest, and kept per revision —
+ * a revision's file never changes — so each is downloaded once. When the chain or the hub stops
+ * answering, the last known state stays, marked stale since the first failure.
  */
 import type { Chain, Commitment, Metagraph, SubnetInfo } from '../chain/chain.js';
 import { HubTimeoutError, HubUnavailableError } from '../hub/errors.js';
@@ -15,6 +17,7 @@ import {
   COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, fromWireNumber, parseCompetition, parseCompetitionPointer, parseResultsPointer,
   type Competition, type CompetitionPointer, type ResultsDocument,
 } from '../protocol/index.js';
+import { readResultsHistory } from '../published/history.js';
 import { readPublishedResults } from '../published/read.js';
 import { errorMessage } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
@@ -42,6 +45,8 @@ export interface HistoryEntry {
   createdAt: string;
   baseLoss: number;
   uids: Int32Array;
+  /** The hotkey at each uid when the round was scored (a uid changes hands when re-registered). */
+  hotkeys: readonly string[];
   evalLoss: Float64Array;
   weight: Float64Array;
   /** uid → reason for a zero (stage-prefixed). */
@@ -56,8 +61,14 @@ export interface ValidatorResults {
   latest: { revision: string; document: ResultsDocument; readAt: number } | null;
   /** Why the latest revision could not be used (refused, unreadable), and since when; null when `latest` is current. */
   problem: (Staleness & { revision: string | null }) | null;
-  /** Rounds seen, newest first. */
+  /** Verified rounds, newest first: the repo's history once listed, and every round seen since. */
   history: HistoryEntry[];
+  /** Earlier revisions whose results were refused (newest first), each with the reason. */
+  refusedRounds: { revision: string; date: string; reason: string }[];
+  /** True once the repo's commits were listed and read (before: only rounds seen since start). */
+  historyListed: boolean;
+  /** Why the history is incomplete (listing failed, some revisions unreadable); null when it is not. */
+  historyProblem: string | null;
 }
 
 export interface CompetitionState {
@@ -82,6 +93,8 @@ export interface Snapshot {
   competition: CompetitionState;
   /** Validators with a results pointer, by hotkey. */
   results: Map<string, ValidatorResults>;
+  /** Revisions of each results repo read and kept (the history's depth). */
+  historyRounds: number;
   /** hotkey → incentive and emission at the blocks seen (oldest first). */
   incentive: Map<string, IncentivePoint[]>;
   stale: { chain: Staleness | null; hub: Staleness | null };
@@ -97,7 +110,7 @@ export interface DashboardSourceOptions {
   log?: Logger;
   /** Results and competition are re-checked this often (default 60 s); the chain on every block. */
   resultsEveryMs?: number;
-  /** Rounds kept per validator (default 32). */
+  /** Revisions of each results repo read and kept, newest first (default 50). */
   historyRounds?: number;
   /** Points kept per uid's incentive history (default 240). */
   incentivePoints?: number;
@@ -114,14 +127,20 @@ export function zeroReason(stage: string | null, reason: string | null): string 
   return reason.startsWith(`${stage}:`) ? reason : `${stage}: ${reason}`;
 }
 
-export function historyEntry(revision: string, d: ResultsDocument): HistoryEntry {
+/**
+ * A round kept small. `intern` returns one shared instance per hotkey text, so many rounds of the
+ * same uids hold one copy of each hotkey.
+ */
+export function historyEntry(revision: string, d: ResultsDocument, intern: (hotkey: string) => string = (h) => h): HistoryEntry {
   const n = d.uids.length;
+  const hotkeys = new Array<string>(n);
   const e: HistoryEntry = {
     revision, round: d.round, block: d.block, createdAt: d.createdAt, baseLoss: fromWireNumber(d.base.evalLoss),
-    uids: new Int32Array(n), evalLoss: new Float64Array(n), weight: new Float64Array(n), reasons: new Map(),
+    uids: new Int32Array(n), hotkeys, evalLoss: new Float64Array(n), weight: new Float64Array(n), reasons: new Map(),
   };
   d.uids.forEach((u, i) => {
     e.uids[i] = u.uid;
+    hotkeys[i] = intern(u.hotkey);
     e.evalLoss[i] = u.evalLoss === null ? Number.NaN : fromWireNumber(u.evalLoss);
     e.weight[i] = u.weight;
     const why = u.weight > 0 ? null : zeroReason(u.stage, u.reason);
@@ -145,6 +164,18 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 const isHubAway = (err: unknown) => err instanceof HubUnavailableError || err instanceof HubTimeoutError;
 
+/** What is known of one revision of a results repo (a revision's file never changes). */
+type KnownRevision = { kind: 'round'; entry: HistoryEntry } | { kind: 'refused'; date: string; reason: string } | { kind: 'absent' };
+
+/** One validator's results repo as read so far: its revisions newest first, and what each holds. */
+interface RepoHistory {
+  repoId: string;
+  order: string[];
+  known: Map<string, KnownRevision>;
+  /** The head revision whose history was listed and read completely (null: not yet). */
+  listedHead: string | null;
+}
+
 export class DashboardSource {
   snapshot: Snapshot;
   private readonly log: Logger;
@@ -157,13 +188,20 @@ export class DashboardSource {
   private closed = false;
   private competitionKey = '';
   private fingerprint = '';
+  /** hotkey → its results repo's revisions as read. */
+  private readonly histories = new Map<string, RepoHistory>();
+  /** hotkey → the head revision of its results repo at the last check. */
+  private readonly heads = new Map<string, string>();
+  private readonly hotkeyTexts = new Map<string, string>();
+  private historyRun: Promise<void> | null = null;
+  private historyAgain = false;
 
   constructor(private readonly o: DashboardSourceOptions) {
     this.log = o.log ?? silentLogger;
     this.now = o.now ?? Date.now;
     this.snapshot = {
       version: 0, netuid: o.netuid, hubUrl: o.hub.hubUrl, chain: null, competition: { pointer: null, competition: null, problem: null },
-      results: new Map(), incentive: new Map(), stale: { chain: null, hub: null }, complete: false, updatedAt: this.now(),
+      results: new Map(), historyRounds: o.historyRounds ?? 50, incentive: new Map(), stale: { chain: null, hub: null }, complete: false, updatedAt: this.now(),
     };
   }
 
@@ -220,6 +258,12 @@ export class DashboardSource {
     if (this.timer) clearInterval(this.timer);
     await this.unwatch?.().catch(() => undefined);
     await this.running;
+    await this.historyRun;
+  }
+
+  /** Resolves when the background reads of earlier rounds have finished (for tests and benchmarks). */
+  async historyIdle(): Promise<void> {
+    while (this.historyRun) await this.historyRun;
   }
 
   private async refreshOnce(withResults: boolean): Promise<void> {
@@ -305,7 +349,12 @@ export class DashboardSource {
       if (p.ok) pointers.push({ hotkey: c.hotkey, repoId: p.value.repoId, block: c.block });
     }
     const live = new Set(pointers.map((p) => p.hotkey));
-    for (const hotkey of s.results.keys()) if (!live.has(hotkey)) s.results.delete(hotkey);
+    for (const hotkey of s.results.keys()) {
+      if (live.has(hotkey)) continue;
+      s.results.delete(hotkey);
+      this.histories.delete(hotkey);
+      this.heads.delete(hotkey);
+    }
     const due = pointers.filter((p) => {
       const known = s.results.get(p.hotkey);
       return all || !known || known.repoId !== p.repoId;
@@ -313,8 +362,11 @@ export class DashboardSource {
     if (due.length === 0) return;
     for (const p of due) {
       const known = s.results.get(p.hotkey);
-      if (!known || known.repoId !== p.repoId) s.results.set(p.hotkey, { hotkey: p.hotkey, repoId: p.repoId, pointerBlock: p.block, latest: null, problem: null, history: [] });
-      else known.pointerBlock = p.block;
+      if (!known || known.repoId !== p.repoId) {
+        s.results.set(p.hotkey, { hotkey: p.hotkey, repoId: p.repoId, pointerBlock: p.block, latest: null, problem: null, history: [], refusedRounds: [], historyListed: false, historyProblem: null });
+        this.histories.set(p.hotkey, { repoId: p.repoId, order: [], known: new Map(), listedHead: null });
+        this.heads.delete(p.hotkey);
+      } else known.pointerBlock = p.block;
     }
     // one small request per repo: its head revision; only repos that moved are read again
     let reached = 0;
@@ -336,12 +388,16 @@ export class DashboardSource {
       s.stale.hub = null;
       this.log.info('the hub answers again');
     }
+    for (const { p, revision } of heads) if (revision !== null) this.heads.set(p.hotkey, revision);
     const moved = heads.filter(({ p, revision }) => {
       if (revision === null) return false;
       const r = s.results.get(p.hotkey)!;
       return r.latest?.revision !== revision && r.problem?.revision !== revision;
     }).map(({ p }) => p.hotkey);
-    if (moved.length === 0) return;
+    if (moved.length === 0) {
+      this.scheduleHistory();
+      return;
+    }
     // a few groups read side by side: one validator's download overlaps another's verification
     const groups = Math.min(this.o.concurrency ?? 8, moved.length);
     const chunks = Array.from({ length: groups }, (_, g) => moved.filter((_, i) => i % groups === g));
@@ -355,11 +411,99 @@ export class DashboardSource {
       }
       known.latest = { revision: r.revision, document: r.signed.document, readAt: this.now() };
       known.problem = null;
-      if (known.history[0]?.revision !== r.revision) {
-        known.history.unshift(historyEntry(r.revision, r.signed.document));
-        known.history.length = Math.min(known.history.length, this.o.historyRounds ?? 32);
+      const history = this.histories.get(r.hotkey);
+      if (history && !history.known.has(r.revision)) {
+        history.known.set(r.revision, { kind: 'round', entry: historyEntry(r.revision, r.signed.document, this.intern) });
+        if (!history.order.includes(r.revision)) history.order.unshift(r.revision);
+        this.showHistory(known, history);
       }
     }
+    this.scheduleHistory();
+  }
+
+  private readonly intern = (hotkey: string): string => {
+    const known = this.hotkeyTexts.get(hotkey);
+    if (known !== undefined) return known;
+    if (this.hotkeyTexts.size >= 100_000) this.hotkeyTexts.clear();
+    this.hotkeyTexts.set(hotkey, hotkey);
+    return hotkey;
+  };
+
+  /**
+   * Read, in the background, the history of every results repo whose head moved since its history
+   * was last read completely: one listing per repo, and only the revisions not read before.
+   */
+  private scheduleHistory(): void {
+    if (this.closed) return;
+    if (this.historyRun) {
+      this.historyAgain = true;
+      return;
+    }
+    this.historyRun = (async () => {
+      do {
+        this.historyAgain = false;
+        const due = [...this.heads].filter(([hotkey, head]) => this.histories.get(hotkey)?.listedHead !== head);
+        // each repo reads a few files at a time: a few repos side by side keep the hub busy, not flooded
+        await mapLimited(due, Math.max(1, Math.floor((this.o.concurrency ?? 8) / 4)), async ([hotkey, head]) => {
+          if (this.closed) return;
+          try {
+            await this.readHistory(hotkey, head);
+          } catch (err) {
+            this.log.warning(`reading the history of ${hotkey}'s results failed: ${errorMessage(err)}`);
+          }
+          this.bumpIfChanged();
+        });
+      } while (this.historyAgain && !this.closed);
+    })().finally(() => {
+      this.historyRun = null;
+    });
+  }
+
+  private async readHistory(hotkey: string, head: string): Promise<void> {
+    const results = this.snapshot.results.get(hotkey);
+    const history = this.histories.get(hotkey);
+    if (!results || !history) return;
+    const limit = this.snapshot.historyRounds;
+    const listed = await readResultsHistory({ hub: this.o.hub, repoId: history.repoId, hotkey, netuid: this.o.netuid, limit, known: (revision) => history.known.has(revision) });
+    if (this.histories.get(hotkey) !== history) return; // its pointer changed meanwhile
+    if (listed.problem) {
+      results.historyProblem = listed.problem;
+      return;
+    }
+    let unreadable: string | null = null;
+    for (const r of listed.revisions) {
+      if (r.status === 'verified') history.known.set(r.revision, { kind: 'round', entry: historyEntry(r.revision, r.signed.document, this.intern) });
+      else if (r.status === 'refused') history.known.set(r.revision, { kind: 'refused', date: r.date, reason: r.reason });
+      else if (r.status === 'absent') history.known.set(r.revision, { kind: 'absent' });
+      else if (r.status === 'unreadable') unreadable ??= r.reason;
+    }
+    // the listing's order, after any newer round the results refresh read while it was listed
+    const order = listed.revisions.map((r) => r.revision);
+    const inListing = new Set(order);
+    const firstShared = history.order.findIndex((r) => inListing.has(r));
+    const newer = history.order.slice(0, firstShared === -1 ? history.order.length : firstShared);
+    history.order = [...newer, ...order].slice(0, 2 * limit);
+    const keep = new Set(history.order);
+    for (const revision of history.known.keys()) if (!keep.has(revision)) history.known.delete(revision);
+    // the head the listing saw: when the repo moved meanwhile, the next refresh lists it again
+    if (!unreadable) history.listedHead = order[0] ?? head;
+    results.historyListed = true;
+    results.historyProblem = unreadable ? `some earlier rounds could not be read (tried again later): ${unreadable}` : null;
+    this.showHistory(results, history);
+  }
+
+  /** The snapshot's view of a repo's history: verified rounds and refused revisions, newest first. */
+  private showHistory(results: ValidatorResults, history: RepoHistory): void {
+    const rounds: HistoryEntry[] = [];
+    const refused: ValidatorResults['refusedRounds'] = [];
+    for (const revision of history.order) {
+      const k = history.known.get(revision);
+      if (k?.kind === 'round') rounds.push(k.entry);
+      else if (k?.kind === 'refused') refused.push({ revision, date: k.date, reason: k.reason });
+    }
+    const limit = this.snapshot.historyRounds;
+    results.history = rounds.slice(0, limit);
+    results.refusedRounds = refused.slice(0, limit);
   }
 
   private setProblem(hotkey: string, revision: string | null, reason: string): void {
@@ -381,7 +525,7 @@ export class DashboardSource {
     const parts = [
       s.chain?.metagraph.block.number ?? -1, s.chain?.commitments.size ?? -1, s.complete,
       s.stale.chain?.since ?? 0, s.stale.hub?.since ?? 0, this.competitionKey, s.competition.problem ?? '',
-      ...[...s.results.values()].map((r) => `${r.hotkey}:${r.latest?.revision ?? ''}:${r.problem?.since ?? 0}`),
+      ...[...s.results.values()].map((r) => `${r.hotkey}:${r.latest?.revision ?? ''}:${r.problem?.since ?? 0}:${r.history.length}:${r.history[r.history.length - 1]?.revision ?? ''}:${r.refusedRounds.length}:${r.historyListed}:${r.historyProblem ?? ''}`),
     ];
     const fingerprint = parts.join('|');
     if (fingerprint === this.fingerprint) return;

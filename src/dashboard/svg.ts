@@ -12,8 +12,8 @@ export interface Series {
   name: string;
   color: string;
   points: ReadonlyArray<readonly [number, number]>;
-  /** `line` joins the points, `dots` marks each one; `dashed` is a dashed line (a reference). */
-  style?: 'line' | 'dots' | 'dashed';
+  /** `line` joins the points, `dots` marks each one, `markers` does both; `dashed` is a dashed line (a reference). */
+  style?: 'line' | 'dots' | 'markers' | 'dashed';
 }
 
 export interface LineChartOptions {
@@ -65,11 +65,11 @@ export function lineChart(o: LineChartOptions): SafeHtml {
   const grid = ys.map((t) => html`<line x1="${f(left)}" x2="${f(W - right)}" y1="${f(py(t))}" y2="${f(py(t))}" class="grid"/><text x="${f(left - 6)}" y="${f(py(t) + 4)}" text-anchor="end">${fmtTick(t)}</text>`);
   const xt = xs.map((t) => html`<text x="${f(px(t))}" y="${f(H - bottom + 16)}" text-anchor="middle">${fmtTick(t)}</text>`);
   const marks = series.map((s) => {
-    if (s.style === 'dots') {
-      return html`<g fill="${s.color}">${s.points.map(([x, y]) => html`<circle cx="${f(px(x))}" cy="${f(py(y))}" r="2.5"/>`)}</g>`;
-    }
+    const dots = html`<g fill="${s.color}">${s.points.map(([x, y]) => html`<circle cx="${f(px(x))}" cy="${f(py(y))}" r="2.5"/>`)}</g>`;
+    if (s.style === 'dots') return dots;
     const d = s.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${f(px(x))} ${f(py(y))}`).join('');
-    return html`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"${raw(s.style === 'dashed' ? ' stroke-dasharray="5 4"' : '')}/>`;
+    const line = html`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"${raw(s.style === 'dashed' ? ' stroke-dasharray="5 4"' : '')}/>`;
+    return s.style === 'markers' ? html`${line}${dots}` : line;
   });
   return html`<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}" xmlns="http://www.w3.org/2000/svg">
 <title>${o.title}</title>${grid}${xt}

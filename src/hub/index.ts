@@ -7,7 +7,7 @@
  * - one error class per failure mode.
  */
 export { HubClient, DEFAULT_HUB_URL } from './client/hub-client.js';
-export type { HubClientOptions, RepoParams, UploadFile, UploadParams, RepoFile, DownloadParams } from './client/hub-client.js';
+export type { HubClientOptions, RepoParams, UploadFile, UploadParams, RepoFile, DownloadParams, RepoCommit } from './client/hub-client.js';
 export { defaultCacheDir, HubCache } from './client/cache.js';
 export { startHubServer } from './server/server.js';
 export type { HubServer, HubServerOptions } from './server/server.js';

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Chain, Metagraph } from '../chain/chain.js';
 import { verifyResults } from '../chain/results-signature.js';
+import { DownloadCapExceededError, EntryNotFoundError } from '../hub/errors.js';
 import type { HubClient } from '../hub/index.js';
 import { parseResultsPointer, parseSignedResults, RESULTS_FILE, RESULTS_MAX_BYTES, type SignedResults } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
@@ -74,24 +75,43 @@ export async function readPublishedResults(o: ReadOptions): Promise<PublishedRes
 }
 
 async function readOne(p: { hotkey: string; uid: number | null; pointerBlock: number; repoId: string }, o: ReadOptions): Promise<PublishedResults> {
-  const fail = (reason: string, revision: string | null = null): PublishedResults => ({ ok: false, ...p, revision, reason });
   let revision: string;
   try {
     revision = await o.hub.resolveRevision({ repo: p.repoId, type: 'dataset', revision: o.revision ?? 'main' });
   } catch (err) {
-    return fail(`its results repo ${p.repoId} cannot be read: ${errorMessage(err)}`);
+    return { ok: false, ...p, revision: null, reason: `its results repo ${p.repoId} cannot be read: ${errorMessage(err)}` };
   }
+  const read = await readResultsAt({ hub: o.hub, repoId: p.repoId, revision, hotkey: p.hotkey, netuid: o.netuid, maxBytes: o.maxBytes });
+  return read.ok ? { ok: true, ...p, revision, signed: read.signed } : { ok: false, ...p, revision, reason: read.reason };
+}
+
+/**
+ * One results file as read at one commit: verified, or why not — `refused` (the file is bad: not
+ * parsable, badly signed, another subnet's, too large), `absent` (the commit holds no such file)
+ * or `unreadable` (the hub did not give it: away, failing; another try may succeed).
+ */
+export type ResultsAt = { ok: true; signed: SignedResults } | { ok: false; reason: string; failure: 'refused' | 'absent' | 'unreadable' };
+
+/**
+ * `results.json` of a results repo at one commit (a full SHA): read with a size cap, parsed, its
+ * signature checked against `hotkey` (the validator whose commitment points to the repo), and its
+ * netuid against `netuid`.
+ */
+export async function readResultsAt(o: { hub: HubClient; repoId: string; revision: string; hotkey: string; netuid: number; maxBytes?: number }): Promise<ResultsAt> {
+  const at = `${RESULTS_FILE} of ${o.repoId}@${o.revision.slice(0, 12)}`;
   let text: string;
   try {
-    const file = await o.hub.downloadFile({ repo: p.repoId, type: 'dataset', revision, path: RESULTS_FILE, maxBytes: o.maxBytes ?? RESULTS_MAX_BYTES });
+    const file = await o.hub.downloadFile({ repo: o.repoId, type: 'dataset', revision: o.revision, path: RESULTS_FILE, maxBytes: o.maxBytes ?? RESULTS_MAX_BYTES });
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return fail(`${RESULTS_FILE} of ${p.repoId}@${revision.slice(0, 12)} cannot be read: ${errorMessage(err)}`, revision);
+    const failure = err instanceof EntryNotFoundError ? 'absent' : err instanceof DownloadCapExceededError ? 'refused' : 'unreadable';
+    return { ok: false, reason: `${at} cannot be read: ${errorMessage(err)}`, failure };
   }
+  const refused = (reason: string): ResultsAt => ({ ok: false, reason, failure: 'refused' });
   const parsed = parseSignedResults(text, { maxBytes: o.maxBytes });
-  if (!parsed.ok) return fail(`${RESULTS_FILE} of ${p.repoId}@${revision.slice(0, 12)} is refused: ${parsed.reason}`, revision);
-  const verified = await verifyResults(parsed.value, p.hotkey);
-  if (!verified.ok) return fail(`${RESULTS_FILE} of ${p.repoId}@${revision.slice(0, 12)} is refused: ${verified.reason}`, revision);
-  if (parsed.value.document.netuid !== o.netuid) return fail(`${RESULTS_FILE} of ${p.repoId}@${revision.slice(0, 12)} is for netuid ${parsed.value.document.netuid}, not ${o.netuid}`, revision);
-  return { ok: true, ...p, revision, signed: parsed.value };
+  if (!parsed.ok) return refused(`${at} is refused: ${parsed.reason}`);
+  const verified = await verifyResults(parsed.value, o.hotkey);
+  if (!verified.ok) return refused(`${at} is refused: ${verified.reason}`);
+  if (parsed.value.document.netuid !== o.netuid) return refused(`${at} is for netuid ${parsed.value.document.netuid}, not ${o.netuid}`);
+  return { ok: true, signed: parsed.value };
 }

@@ -4,7 +4,8 @@
  * leaderboard shows the uids and incentives the chain holds; a zeroed miner's page shows the
  * reason; a new round reaches an open page without a reload; a hostile commitment is shown as
  * text and runs nothing; the page says it is stale while the hub is away; a phone-sized window
- * needs no sideways scrolling. Screenshots land in test-artifacts/dashboard/.
+ * needs no sideways scrolling; a dashboard started later shows a miner's rounds published before it
+ * started. Screenshots land in test-artifacts/dashboard/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -192,5 +193,24 @@ describe('the dashboard in Chromium', () => {
     expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
     await shot(page, 'miner-phone.png');
     await page.close();
+  });
+
+  it("a dashboard started after the rounds lists them on a miner's page, from the results repo's commits", async () => {
+    const later = await startDashboard({ chain: net.chain, hub: net.validatorHub(join(net.root, 'later-dashboard-cache')), netuid: NETUID, resultsEveryMs: 300 });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(`${later.url}/miner/${miners['good']!.uid}`);
+      // round 1 was never the latest while this dashboard ran: only the history can show it
+      await page.waitForSelector('#history tr[data-round="1"]', { timeout: 30_000 });
+      const rounds = await page.$$eval('#history tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-round'))));
+      expect(rounds).toEqual([2, 1]);
+      expect(await page.locator('figure.chart svg[aria-label^="Weight of uid"] circle').count()).toBe(2);
+      expect(pageErrors).toEqual([]);
+      await shot(page, 'miner-history.png');
+      await page.close();
+    } finally {
+      await later.close();
+    }
   });
 });

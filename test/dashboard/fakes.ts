@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Chain, Commitment, Metagraph, SubnetInfo } from '../../src/chain/chain.js';
 import { ChainConnectionError } from '../../src/chain/subtensor/errors.js';
-import { HubUnavailableError, RepoNotFoundError } from '../../src/hub/errors.js';
+import { EntryNotFoundError, HubUnavailableError, RepoNotFoundError } from '../../src/hub/errors.js';
+import type { RepoCommit } from '../../src/hub/client/hub-client.js';
 import type { HubClient } from '../../src/hub/index.js';
 
 export interface Neuron { hotkey: string; stake?: number; incentive?: number; emission?: number; validatorTrust?: number; permit?: boolean }
@@ -67,7 +68,7 @@ export class FakeHub {
   down = false;
   /** repo → revisions (oldest first), each with its files. */
   repos = new Map<string, { revision: string; files: Map<string, string> }[]>();
-  requests = { resolve: 0, download: 0 };
+  requests = { resolve: 0, download: 0, list: 0 };
   private readonly dir = mkdtempSync(join(tmpdir(), 'flock-dashboard-hub-'));
   private counter = 0;
 
@@ -93,10 +94,18 @@ export class FakeHub {
     if (this.down) throw new HubUnavailableError('the hub at http://hub.invalid does not answer');
     const rev = await this.resolveRevision({ repo: p.repo, revision: p.revision });
     const content = this.repos.get(p.repo)!.find((r) => r.revision === rev)!.files.get(p.path);
-    if (content === undefined) throw new RepoNotFoundError(`${p.path} not found`);
+    if (content === undefined) throw new EntryNotFoundError(`${p.path} not found`);
     const file = join(this.dir, `${++this.counter}`);
     writeFileSync(file, content);
     return file;
+  }
+  /** The repo's commits from its head, newest first (at most `limit`). */
+  async listCommits(p: { repo: string; limit?: number }): Promise<RepoCommit[]> {
+    this.requests.list++;
+    if (this.down) throw new HubUnavailableError('the hub at http://hub.invalid does not answer');
+    const list = this.repos.get(p.repo);
+    if (!list?.length) throw new RepoNotFoundError(`repository ${p.repo} not found`);
+    return [...list].reverse().slice(0, p.limit ?? 100).map((r, i) => ({ sha: r.revision, title: `commit ${list.length - i}`, message: '', date: new Date(Date.UTC(2026, 0, 1) + (list.length - i) * 60_000).toISOString(), authors: ['v'] }));
   }
   asHub(): HubClient {
     return this as unknown as HubClient;

@@ -20,6 +20,7 @@ describe('dashboard server', () => {
   const hub = new FakeHub();
   let source: DashboardSource;
   let server: DashboardServer;
+  let refusedRevision: string;
 
   beforeAll(async () => {
     const [owner, validator, miner] = await Promise.all(['//Alice', '//Alice//v', '//Alice//m'].map((u) => keypairFromUri(u)));
@@ -30,10 +31,20 @@ describe('dashboard server', () => {
     chain.commitments.set(validator.address, formatResultsPointer({ repoId: 'validators/results' }));
     chain.commitments.set(miner.address, HOSTILE);
     const base = sampleDocument({ validator: validator.address, netuid: 1 });
-    const doc = { ...base, uids: [{ ...base.uids[1]!, uid: 2, hotkey: miner.address, commitment: HOSTILE, reason: `commitment "${HOSTILE}" is bad` }] };
+    // rounds published before the dashboard started: one evaluated, one when another hotkey held
+    // uid 2, one whose file was altered after signing
+    const earlier = { ...base, round: 1, block: 100, uids: [{ ...base.uids[0]!, uid: 2, hotkey: miner.address, evalLoss: 4.75, weight: 0.625 }] };
+    hub.commit('validators/results', { [RESULTS_FILE]: formatSignedResults(await signResults(earlier, validator.pair!)) });
+    const before = { ...base, round: 2, block: 110, uids: [{ ...base.uids[0]!, uid: 2, hotkey: owner.address, evalLoss: 9.5 }] };
+    hub.commit('validators/results', { [RESULTS_FILE]: formatSignedResults(await signResults(before, validator.pair!)) });
+    const altered = await signResults({ ...base, round: 3, block: 115 }, validator.pair!);
+    altered.document.block = 116;
+    refusedRevision = hub.commit('validators/results', { [RESULTS_FILE]: formatSignedResults(altered) });
+    const doc = { ...base, round: 4, uids: [{ ...base.uids[1]!, uid: 2, hotkey: miner.address, commitment: HOSTILE, reason: `commitment "${HOSTILE}" is bad` }] };
     hub.commit('validators/results', { [RESULTS_FILE]: formatSignedResults(await signResults(doc, validator.pair!)) });
     source = new DashboardSource({ chain: chain.asChain(), hub: hub.asHub(), netuid: 1 });
     await source.refresh({ results: true });
+    await source.historyIdle();
     server = await startDashboardServer({ source });
   });
   afterAll(async () => {
@@ -55,6 +66,21 @@ describe('dashboard server', () => {
     expect(miner).toContain('&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;');
     expect(miner).toContain('is bad'); // the published reason
     expect(await (await fetch(`${server.url}/competition`)).text()).toContain('&lt;img src=x');
+  });
+
+  it('shows the rounds published before it started, this hotkey\'s only, as charts and a table, with the refused revisions', async () => {
+    const page = await (await fetch(`${server.url}/miner/2`)).text();
+    const table = /<table id="history">.*?<\/table>/s.exec(page)![0];
+    const rows = [...table.matchAll(/<tr data-round="(\d+)"[^>]*>(.*?)<\/tr>/gs)].map((m) => [Number(m[1]), m[2]!]);
+    expect(rows.map(([round]) => round)).toEqual([4, 1]); // round 2 scored another hotkey at uid 2; round 3 was refused
+    expect(rows[1]![1]).toContain('<td class="num">4.7500</td>');
+    expect(rows[1]![1]).toContain('<td class="num">0.6250</td>');
+    expect(rows[1]![1]).toContain('<td class="num">-1.7500</td>'); // against the round's base loss (6.5)
+    expect(page).toContain('aria-label="Eval loss of uid 2 per round"');
+    expect(page).toContain('aria-label="Weight of uid 2 per round"');
+    const refused = /<ul id="refused-rounds">(.*?)<\/ul>/s.exec(page)![1]!;
+    expect(refused).toContain(refusedRevision.slice(0, 12));
+    expect(refused).toMatch(/signature does not match/);
   });
 
   it('gives the parts a live page swaps in, and a summary', async () => {

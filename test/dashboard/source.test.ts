@@ -1,7 +1,8 @@
 /**
  * The dashboard's background reader against an in-memory chain and hub: it reads the metagraph,
  * the owner's competition and every validator's signed results; re-reads a results repo only when
- * its head moved and keeps the rounds it saw; keeps a refused document's reason beside the last
+ * its head moved and keeps the rounds it saw; reads the rounds published before it started in the
+ * background, each revision once; keeps a refused document's reason beside the last
  * verified one; and when the chain or the hub stops answering keeps what it knew, stale since then.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { keypairFromUri, signResults, type WalletKeypair } from '../../src/chain
 import { DashboardSource, historyEntry, zeroReason } from '../../src/dashboard/source.js';
 import { formatCompetitionPointer, formatResultsPointer, formatSignedResults, RESULTS_FILE, type ResultsDocument } from '../../src/protocol/index.js';
 import { sampleDocument } from '../protocol/results-fixture.js';
+import { HubUnavailableError } from '../../src/hub/errors.js';
 import { FakeChain, FakeHub } from './fakes.js';
 
 const COMPETITION = { protocol: 1, id: '1', title: 'tests', baseModel: { repo: 'flock/tiny', revision: 'b'.repeat(40) }, recipe: { epochs: 2 } };
@@ -64,17 +66,77 @@ describe('DashboardSource', () => {
     await publish(1, 0.6);
     const s = source();
     await s.refresh({ results: true });
-    const downloads = hub.requests.download;
+    await s.historyIdle();
+    const [downloads, lists, version] = [hub.requests.download, hub.requests.list, s.snapshot.version];
     await s.refresh({ results: true });
-    expect(hub.requests.download).toBe(downloads); // head unchanged: nothing downloaded
-    expect(s.snapshot.version).toBe(1); // nothing changed that a page shows
+    await s.historyIdle();
+    expect([hub.requests.download, hub.requests.list]).toEqual([downloads, lists]); // head unchanged: nothing downloaded or listed
+    expect(s.snapshot.version).toBe(version); // nothing changed that a page shows
     await publish(2, 0.4);
     await s.refresh({ results: true });
+    await s.historyIdle();
     const r = s.snapshot.results.get(validator.address)!;
     expect(r.latest?.document.round).toBe(2);
     expect(r.history.map((h) => h.round)).toEqual([2, 1]);
     expect(Array.from(r.history[1]!.weight)).toEqual([0.6, 0]);
-    expect(s.snapshot.version).toBe(2);
+    expect(r.history[1]!.hotkeys).toEqual([miner.address, validator.address]);
+    expect(hub.requests.download).toBe(downloads + 1); // the new round once; the listing knows it
+    expect(s.snapshot.version).toBeGreaterThan(version);
+  });
+
+  it('reads the rounds published before it started, each revision once, with the reasons for refused ones', async () => {
+    const first = await publish(1, 0.6);
+    const altered = await publish(2, 0.5, true);
+    hub.commit('validators/results', { 'README.md': 'no results here' });
+    const third = await publish(3, 0.4);
+    const s = source();
+    // the listing waits until the test lets it go: the latest round is there before it
+    const list = hub.listCommits.bind(hub);
+    let release!: () => void;
+    const gate = new Promise<void>((ok) => (release = ok));
+    hub.listCommits = async (p) => { await gate; return list(p); };
+    const downloads = hub.requests.download;
+    await s.refresh({ results: true });
+    const atStart = s.snapshot.results.get(validator.address)!;
+    expect(atStart.history.map((h) => h.revision)).toEqual([third]);
+    expect(atStart.historyListed).toBe(false);
+    release();
+    await s.historyIdle();
+    const r = s.snapshot.results.get(validator.address)!;
+    expect(r.historyListed).toBe(true);
+    expect(r.historyProblem).toBeNull();
+    expect(r.history.map((h) => [h.revision, h.round])).toEqual([[third, 3], [first, 1]]);
+    expect(r.refusedRounds).toEqual([{ revision: altered, date: expect.any(String), reason: expect.stringMatching(/signature does not match/) }]);
+    // competition.json and the latest round, then rounds 1 and 2 and the commit without results (round 3 was known)
+    expect(hub.requests.download - downloads).toBe(5);
+    // later refreshes read only what is new
+    const fourth = await publish(4, 0.3);
+    await s.refresh({ results: true });
+    await s.historyIdle();
+    expect(s.snapshot.results.get(validator.address)!.history.map((h) => h.revision)).toEqual([fourth, third, first]);
+    expect(hub.requests.download - downloads).toBe(6);
+  });
+
+  it('keeps the last historyRounds revisions, and retries earlier rounds the hub would not give', async () => {
+    for (let round = 1; round <= 5; round++) await publish(round, 0.1 * round);
+    const s = new DashboardSource({ chain: chain.asChain(), hub: hub.asHub(), netuid: 1, now: () => clock, historyRounds: 3 });
+    const download = hub.downloadFile.bind(hub);
+    let failing = true;
+    hub.downloadFile = async (p) => {
+      if (failing && p.revision !== hub.repos.get('validators/results')!.at(-1)!.revision && p.path === RESULTS_FILE) throw new HubUnavailableError('the hub dropped the connection');
+      return download(p);
+    };
+    await s.refresh({ results: true });
+    await s.historyIdle();
+    let r = s.snapshot.results.get(validator.address)!;
+    expect(r.history.map((h) => h.round)).toEqual([5]);
+    expect(r.historyProblem).toMatch(/some earlier rounds could not be read .*the hub dropped the connection/);
+    failing = false;
+    await s.refresh({ results: true });
+    await s.historyIdle();
+    r = s.snapshot.results.get(validator.address)!;
+    expect(r.history.map((h) => h.round)).toEqual([5, 4, 3]);
+    expect(r.historyProblem).toBeNull();
   });
 
   it('keeps the last verified results beside the reason a newer file is refused', async () => {
@@ -113,6 +175,7 @@ describe('DashboardSource', () => {
     chain.down = true;
     clock += 12_000;
     const away = clock;
+    await s.historyIdle();
     const before = s.snapshot.version;
     await s.refresh({ results: false });
     expect(s.snapshot.stale.chain).toMatchObject({ since: away, reason: expect.stringMatching(/cannot reach the chain/) });
@@ -131,10 +194,11 @@ describe('DashboardSource', () => {
     const seen: number[] = [];
     s.onChange((snap) => seen.push(snap.chain?.metagraph.block.number ?? -1));
     await s.start();
+    await s.historyIdle();
     chain.newBlock();
     await s.refresh({ results: false }); // waits for the refresh the block started
     await s.close();
-    expect(seen).toEqual([100, 101]);
+    expect(seen).toEqual([100, 100, 101]); // the first read, its earlier rounds, the new block
   });
 
   it('says why the competition cannot be shown', async () => {
@@ -152,8 +216,11 @@ describe('DashboardSource', () => {
 describe('historyEntry and zeroReason', () => {
   it('keep per uid the loss, the weight and the reason for a zero', () => {
     const d = sampleDocument();
-    const e = historyEntry('f'.repeat(40), d);
+    const shared = new Map(d.uids.map((u) => [u.hotkey, `${u.hotkey}`]));
+    const e = historyEntry('f'.repeat(40), d, (h) => shared.get(h)!);
     expect(Array.from(e.uids)).toEqual(d.uids.map((u) => u.uid));
+    expect(e.hotkeys).toEqual(d.uids.map((u) => u.hotkey));
+    expect(e.hotkeys[0]).toBe(shared.get(d.uids[0]!.hotkey)); // the interned text
     expect(e.evalLoss[0]).toBe(d.uids[0]!.evalLoss);
     expect(Number.isNaN(e.evalLoss[1])).toBe(true);
     expect(e.reasons.get(d.uids[1]!.uid)).toBe(`${d.uids[1]!.stage}: ${d.uids[1]!.reason}`);

@@ -34,6 +34,15 @@ describe('lineChart', () => {
     expect((svg.match(/<circle/g) ?? []).length).toBe(2);
   });
 
+  it('joins and marks the points of a `markers` series', () => {
+    const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'm', color: '#123456', style: 'markers', points: [[0, 1], [5, 2], [9, 0]] }] }).value;
+    const path = /<path d="([^"]+)" fill="none" stroke="#123456"/.exec(svg)![1]!;
+    const joined = [...path.matchAll(/[ML]([\d.]+) ([\d.]+)/g)].map((m) => `${m[1]} ${m[2]}`);
+    const marked = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(marked).toHaveLength(3);
+    expect(marked).toEqual(joined); // each mark where the line turns
+  });
+
   it('drops non-finite points and says when there is nothing to draw', () => {
     expect(lineChart({ title: 'empty', xLabel: '', yLabel: '', series: [{ name: 's', color: '#000', points: [[0, Number.NaN]] }] }).value).toContain('nothing to draw');
   });

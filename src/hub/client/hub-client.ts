@@ -9,7 +9,7 @@
  * const sha = await hub.uploadFiles({ repo: 'alice/my-dataset', type: 'dataset', files: [{ path: 'data.jsonl', file: './data.jsonl' }] });
  * const local = await hub.downloadFile({ repo: 'alice/my-dataset', type: 'dataset', revision: sha, path: 'data.jsonl', maxBytes: 50e6 });
  */
-import { commit, createRepo, datasetInfo, deleteRepo, fileDownloadInfo, listFiles, modelInfo, type CommitOperation } from '@huggingface/hub';
+import { commit, createRepo, datasetInfo, deleteRepo, fileDownloadInfo, listCommits, listFiles, modelInfo, type CommitOperation } from '@huggingface/hub';
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, openAsBlob } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -76,6 +76,25 @@ export interface RepoFile {
   oid: string;
   lfs?: { oid: string; size: number };
 }
+
+/** One commit of a repository's history. */
+export interface RepoCommit {
+  /** Full 40-hex SHA. */
+  sha: string;
+  /** The message's first line. */
+  title: string;
+  message: string;
+  /** ISO 8601 (empty when the hub gave no valid date). */
+  date: string;
+  /** Usernames of the authors. */
+  authors: string[];
+}
+
+/** Commits listed by default, and at most. */
+const COMMITS_DEFAULT = 100;
+const COMMITS_MAX = 10_000;
+/** Commits the hub is asked for per page (the Hub allows up to 1000). */
+const COMMITS_PAGE = 1000;
 
 export interface DownloadParams extends RepoParams {
   /** Branch, tag, short or full SHA (default `main`). A full SHA is served from the cache without network. */
@@ -220,6 +239,38 @@ export class HubClient {
       }
     }, repo, sha);
     return files;
+  }
+
+  /**
+   * The history from a revision, newest first: at most `limit` commits (default 100, at most
+   * 10 000), fetched a page at a time (`GET /api/{datasets|models}/{repo}/commits/{rev}?limit=`,
+   * following the hub's `Link: rel="next"`, as huggingface_hub's `list_repo_commits`). Entries a
+   * hub sends without a full SHA are dropped; long messages are cut.
+   * @example const [latest, previous] = await hub.listCommits({ repo: 'alice/d', limit: 2 })
+   */
+  async listCommits(params: RepoParams & { revision?: string; limit?: number }): Promise<RepoCommit[]> {
+    const repo = this.repoRef(params);
+    const revision = validateRevision(params.revision ?? 'main');
+    const limit = params.limit ?? COMMITS_DEFAULT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > COMMITS_MAX) throw new InvalidHubInputError(`limit must be an integer from 1 to ${COMMITS_MAX}, got ${String(limit)}.`);
+    const out: RepoCommit[] = [];
+    await this.call(async () => {
+      // the library puts the revision into the path as is: a branch with '/' must be encoded
+      const pages = listCommits({ repo, revision: encodeURIComponent(revision), batchSize: Math.min(limit, COMMITS_PAGE), hubUrl: this.hubUrl, fetch: this.fetch });
+      for await (const c of pages) {
+        if (typeof c.oid !== 'string' || !FULL_SHA.test(c.oid)) {
+          this.log.warning('hub listed a commit without a full SHA; ignored', { repo: repo.name, id: JSON.stringify(c.oid).slice(0, 60) });
+          continue;
+        }
+        const time = c.date instanceof Date ? c.date.getTime() : Number.NaN;
+        out.push({
+          sha: c.oid, title: String(c.title ?? '').slice(0, 1000), message: String(c.message ?? '').slice(0, 10_000),
+          date: Number.isFinite(time) ? new Date(time).toISOString() : '', authors: c.authors.map((a) => String(a.username ?? '')).slice(0, 100),
+        });
+        if (out.length >= limit) break; // stops the pages: no request beyond what was asked
+      }
+    }, repo, revision);
+    return out;
   }
 
   /**

@@ -25,6 +25,17 @@ export interface TreeEntry {
   lfs?: { oid: string; size: number; pointerSize: number };
 }
 
+/** One commit as a history listing shows it. */
+export interface CommitSummary {
+  sha: string;
+  /** Committer date, ISO 8601 UTC. */
+  date: string;
+  author: string;
+  /** The message's first line. */
+  title: string;
+  message: string;
+}
+
 export type CommitOperation =
   | { kind: 'blob'; path: string; blobOid: string }
   | { kind: 'delete'; path: string };
@@ -170,6 +181,36 @@ export class RepoStore {
     const info = { sha, date, title };
     if (revision === sha) this.remember(key, info);
     return info;
+  }
+
+  /**
+   * Commits reachable from `sha`, newest first (`git log` order): `limit` of them after skipping
+   * `skip`, and how many there are in all. History below a commit never changes, so answers are
+   * remembered.
+   */
+  async listCommits(repo: RepoRef, sha: string, skip: number, limit: number): Promise<{ commits: CommitSummary[]; total: number }> {
+    const totalKey = this.key(repo, 'count', sha);
+    let total = this.memo.get(totalKey) as number | undefined;
+    if (total === undefined) {
+      const r = await runGit(this.gitDir(repo), this.home, ['rev-list', '--count', '--end-of-options', sha, '--']);
+      total = this.remember(totalKey, Number(r.stdout.toString().trim()));
+    }
+    if (skip >= total || limit <= 0) return { commits: [], total };
+    const pageKey = this.key(repo, `log:${skip}:${limit}`, sha);
+    const known = this.memo.get(pageKey) as CommitSummary[] | undefined;
+    if (known) return { commits: known, total };
+    // records end in NUL (-z); a message cannot hold a NUL, and the first three lines are fixed
+    const r = await runGit(this.gitDir(repo), this.home,
+      ['log', '-z', `--skip=${skip}`, `--max-count=${limit}`, '--format=%H%n%cI%n%an%n%B', '--end-of-options', sha, '--']);
+    const commits: CommitSummary[] = [];
+    for (const record of r.stdout.toString('utf8').split('\0')) {
+      if (!record) continue;
+      const [id = '', date = '', author = '', ...body] = record.split('\n');
+      if (!FULL_SHA.test(id)) continue;
+      const message = body.join('\n').replace(/\n+$/, '');
+      commits.push({ sha: id, date: new Date(date).toISOString(), author, title: message.split('\n')[0] ?? '', message });
+    }
+    return { commits: this.remember(pageKey, commits), total };
   }
 
   /**

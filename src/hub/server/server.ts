@@ -1,9 +1,10 @@
 /**
  * The local hub: an HTTP server answering the subset of the Hugging Face Hub API that
  * `@huggingface/hub` (and so our HubClient) calls — repo creation and deletion, repo info at a
- * revision, pre-upload, NDJSON commits, Git LFS batch + basic PUT uploads, tree and paths-info,
- * and `resolve/{rev}/{path}` downloads with ranges. Repos are bare git repositories
- * (RepoStore), large files content-addressed LFS objects (LfsStore); bodies are streamed.
+ * revision, pre-upload, NDJSON commits, commit history, Git LFS batch + basic PUT uploads, tree
+ * and paths-info, and `resolve/{rev}/{path}` downloads with ranges. Repos are bare git
+ * repositories (RepoStore), large files content-addressed LFS objects (LfsStore); bodies are
+ * streamed.
  *
  * @example
  * const hub = await startHubServer({ dir: '/tmp/hub', tokens: [{ name: 'alice', token: 'secret-alice' }] });
@@ -54,6 +55,9 @@ const JSON_LIMIT = 4 * 1024 * 1024;
 const COMMIT_LINE_LIMIT = 48 * 1024 * 1024;
 const COMMIT_BODY_LIMIT = 512 * 1024 * 1024;
 const UPLOAD_TICKET_SECONDS = 3600;
+/** Commits per page of a history listing, as the Hub: 50 unless asked, at most 1000. */
+const COMMITS_PAGE_DEFAULT = 50;
+const COMMITS_PAGE_MAX = 1000;
 
 /** Start the local hub; resolves once it listens. */
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
@@ -151,6 +155,7 @@ class LocalHub {
         }
         if (rest[0] === 'preupload' && method === 'POST') return this.preupload(req, res, repo, rest.slice(1).join('/'));
         if (rest[0] === 'commit' && method === 'POST') return this.commit(req, res, repo, rest.slice(1).join('/'), base);
+        if (rest[0] === 'commits' && method === 'GET') return this.commits(res, repo, rest.slice(1).join('/') || 'main', query, base);
         if (rest[0] === 'tree' && method === 'GET') return this.tree(res, repo, rest[1] ?? 'main', rest.slice(2).join('/'), query.get('recursive') === 'true');
         if (rest[0] === 'paths-info' && method === 'POST') return this.pathsInfo(req, res, repo, rest.slice(1).join('/'));
       }
@@ -311,6 +316,22 @@ class LocalHub {
     }
   }
 
+  /**
+   * `GET /api/{type}/{repo}/commits/{rev}?p=&limit=`: the history from a revision, newest first,
+   * as the Hub pages it — `limit` commits per page (default 50, at most 1000), page `p` from 0,
+   * `X-Total-Count`, and a `Link: <…>; rel="next"` while more remain. The next page names the
+   * resolved commit, so a push between two pages does not shift them.
+   */
+  private async commits(res: ServerResponse, repo: RepoRef, revision: string, query: URLSearchParams, base: string): Promise<void> {
+    const sha = await this.sha(repo, revision);
+    const limit = queryInt(query, 'limit', COMMITS_PAGE_DEFAULT, 1, COMMITS_PAGE_MAX);
+    const page = queryInt(query, 'p', 0, 0, 1_000_000);
+    const { commits, total } = await this.repos.listCommits(repo, sha, page * limit, limit);
+    const headers: Record<string, string> = { 'X-Total-Count': String(total) };
+    if ((page + 1) * limit < total) headers.Link = `<${base}/api/${repo.type}s/${repo.name}/commits/${sha}?p=${page + 1}&limit=${limit}>; rel="next"`;
+    sendJson(res, 200, commits.map((c) => ({ id: c.sha, title: c.title, message: c.message, authors: [{ user: c.author }], date: c.date })), headers);
+  }
+
   private async tree(res: ServerResponse, repo: RepoRef, revision: string, dir: string, recursive: boolean): Promise<void> {
     const sha = await this.sha(repo, revision);
     if (dir) {
@@ -438,6 +459,15 @@ function repoFrom(type: RepoType, namespace: string | undefined, name: string | 
   const full = `${namespace ?? ''}/${name ?? ''}`;
   validateRepoName(full);
   return { type, name: full };
+}
+
+/** An integer query parameter within [min, max] (400 otherwise), or `fallback` when absent. */
+function queryInt(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+  const text = query.get(name);
+  if (text === null || text === '') return fallback;
+  const n = Number(text);
+  if (!/^\d{1,9}$/.test(text) || n < min || n > max) throw new HttpError(400, `"${name}" must be an integer from ${min} to ${max}`, 'BadRequest');
+  return n;
 }
 
 function repoNotFound(repo: RepoRef): HttpError {

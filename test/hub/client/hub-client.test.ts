@@ -151,6 +151,51 @@ describe('revisions', () => {
   });
 });
 
+describe('commit history', () => {
+  it('lists the commits of a revision newest first, as many as asked for', async () => {
+    const first = (await alice.listCommits({ repo: 'alice/ds' }))[0]!;
+    const shas: string[] = [];
+    for (let i = 1; i <= 4; i++) shas.push(await alice.uploadFiles({ repo: 'alice/ds', files: [{ path: 'results.json', content: `{"round":${i}}` }], message: `round ${i}` }));
+    const all = await alice.listCommits({ repo: 'alice/ds', type: 'dataset' });
+    expect(all.map((c) => c.sha)).toEqual([...shas].reverse().concat(first.sha));
+    expect(all.map((c) => c.title)).toEqual(['round 4', 'round 3', 'round 2', 'round 1', 'initial commit']);
+    expect(all[0]).toMatchObject({ message: 'round 4', authors: ['alice'], date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect((await alice.listCommits({ repo: 'alice/ds', limit: 2 })).map((c) => c.sha)).toEqual([shas[3], shas[2]]);
+    expect((await alice.listCommits({ repo: 'alice/ds', revision: shas[1], limit: 10 })).map((c) => c.sha)).toEqual([shas[1], shas[0], first.sha]);
+    // reads need no token
+    const anonymous = client({ token: '' });
+    expect(await anonymous.listCommits({ repo: 'alice/ds', limit: 1 })).toEqual([all[0]]);
+  });
+
+  it('reports a missing repo or revision, and refuses a bad limit or a hostile revision before any request', async () => {
+    await expect(alice.listCommits({ repo: 'alice/never' })).rejects.toThrow(RepoNotFoundError);
+    await expect(alice.listCommits({ repo: 'alice/ds', revision: 'no-such-branch' })).rejects.toThrow(RevisionNotFoundError);
+    for (const limit of [0, -1, 1.5, 10_001]) await expect(alice.listCommits({ repo: 'alice/ds', limit }), String(limit)).rejects.toThrow(InvalidHubInputError);
+    for (const revision of ['--upload-pack=x', 'a..b', 'main/']) await expect(alice.listCommits({ repo: 'alice/ds', revision }), revision).rejects.toThrow(InvalidHubInputError);
+  });
+
+  it('follows the hub\'s pages up to the limit and no further, and drops entries without a full SHA', async () => {
+    const asked: string[] = [];
+    const commit = (i: number) => ({ id: i === 2 ? '../x' : i.toString(16).padStart(40, '0'), title: `c${i}`, message: `c${i}`, authors: [{ user: 'v' }], date: new Date(Date.UTC(2025, 0, 1, 0, 0, 100 - i)).toISOString() });
+    const paging = createHttpServer((req, res) => {
+      asked.push(req.url!);
+      const url = new URL(req.url!, 'http://x');
+      const page = Number(url.searchParams.get('p') ?? 0);
+      // pages of 3, whatever the client asks: the Link header says where the next one is
+      const items = Array.from({ length: 3 }, (_, k) => commit(page * 3 + k + 1));
+      res.writeHead(200, { 'Content-Type': 'application/json', Link: `<http://127.0.0.1:${(paging.address() as { port: number }).port}${url.pathname}?p=${page + 1}>; rel="next"` });
+      res.end(JSON.stringify(items));
+    });
+    const url = await listen(paging);
+    const c = new HubClient({ hubUrl: url, cacheDir: join(root, 'c'), retries: 0 });
+    const listed = await c.listCommits({ repo: 'alice/ds', revision: 'refs/pr/1', limit: 7 });
+    expect(listed.map((x) => x.title)).toEqual(['c1', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8']);
+    expect(listed[0]).toEqual({ sha: '1'.padStart(40, '0'), title: 'c1', message: 'c1', authors: ['v'], date: '2025-01-01T00:01:39.000Z' });
+    expect(asked).toEqual(['/api/datasets/alice/ds/commits/refs%2Fpr%2F1?limit=7', '/api/datasets/alice/ds/commits/refs%2Fpr%2F1?p=1', '/api/datasets/alice/ds/commits/refs%2Fpr%2F1?p=2']);
+    await new Promise((ok) => paging.close(ok));
+  });
+});
+
 describe('cache', () => {
   it('serves a file already in the cache without the network', async () => {
     const sha = await alice.uploadFiles({ repo: 'alice/ds', files: [{ path: 'data.jsonl', content: 'cached' }] });

@@ -182,6 +182,71 @@ describe('repos, commits and downloads', () => {
   });
 });
 
+describe('commit history', () => {
+  /** Three commits after the repo's first: their SHAs, oldest first, after the initial commit's. */
+  async function history(): Promise<string[]> {
+    const initial = json(await raw('GET', '/api/datasets/alice/ds/revision/main')).sha as string;
+    const shas = [initial];
+    for (const [i, summary] of ['round 1', 'round 2', 'round 3'].entries()) {
+      const r = await raw('POST', '/api/datasets/alice/ds/commit/main', {
+        headers: { ...AUTH, 'Content-Type': 'application/x-ndjson' },
+        body: [{ key: 'header', value: { summary, description: `details of ${summary}` } }, file('results.json', `{"round":${i + 1}}`)].map((l) => JSON.stringify(l)).join('\n'),
+      });
+      shas.push(json(r).commitOid as string);
+    }
+    return shas;
+  }
+
+  it('lists a revision\'s commits newest first to the unmodified @huggingface/hub client, page after page', async () => {
+    const { listCommits, countCommits } = await import('@huggingface/hub');
+    const shas = await history();
+    const listed = [];
+    // two per page: the client follows the Link header to the end
+    for await (const c of listCommits({ repo: { type: 'dataset', name: 'alice/ds' }, hubUrl: hub.url, batchSize: 2 })) listed.push(c);
+    expect(listed.map((c) => c.oid)).toEqual([...shas].reverse());
+    expect(listed.map((c) => c.title)).toEqual(['round 3', 'round 2', 'round 1', 'initial commit']);
+    expect(listed[0]!.message).toBe('round 3\n\ndetails of round 3');
+    expect(listed[0]!.authors.map((a) => a.username)).toEqual(['alice']);
+    for (const c of listed) expect(Math.abs(c.date.getTime() - Date.now())).toBeLessThan(120_000);
+    expect(listed.map((c) => c.date.getTime())).toEqual([...listed.map((c) => c.date.getTime())].sort((a, b) => b - a));
+    expect(await countCommits({ repo: { type: 'dataset', name: 'alice/ds' }, hubUrl: hub.url })).toBe(4);
+    // from an older commit: only what was before it
+    const older = [];
+    for await (const c of listCommits({ repo: { type: 'dataset', name: 'alice/ds' }, revision: shas[1]!, hubUrl: hub.url })) older.push(c.oid);
+    expect(older).toEqual([shas[1], shas[0]]);
+  });
+
+  it('pages with p and limit as the Hub does, the next page pinned to the resolved commit', async () => {
+    const shas = await history();
+    const first = await raw('GET', '/api/datasets/alice/ds/commits/main?limit=3');
+    expect((JSON.parse(first.body.toString()) as { id: string }[]).map((c) => c.id)).toEqual([shas[3], shas[2], shas[1]]);
+    expect(first.headers['x-total-count']).toBe('4');
+    expect(first.headers.link).toBe(`<${hub.url}/api/datasets/alice/ds/commits/${shas[3]}?p=1&limit=3>; rel="next"`);
+    const last = await raw('GET', '/api/datasets/alice/ds/commits/main?p=1&limit=3');
+    expect((JSON.parse(last.body.toString()) as { id: string }[]).map((c) => c.id)).toEqual([shas[0]]);
+    expect(last.headers.link).toBeUndefined();
+    const beyond = await raw('GET', '/api/datasets/alice/ds/commits/main?p=7&limit=3');
+    expect([beyond.status, beyond.body.toString()]).toEqual([200, '[]']);
+    const all = JSON.parse((await raw('GET', '/api/datasets/alice/ds/commits/main')).body.toString()) as unknown[];
+    expect(all).toHaveLength(4);
+    expect(all[0]).toEqual({ id: shas[3], title: 'round 3', message: 'round 3\n\ndetails of round 3', authors: [{ user: 'alice' }], date: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/) });
+  });
+
+  it('refuses bad pages and hostile revisions, and answers the Hub\'s 404s', async () => {
+    for (const q of ['limit=0', 'limit=1001', 'p=-1', 'p=abc', 'limit=1e2', 'p=99999999999']) {
+      expect((await raw('GET', `/api/datasets/alice/ds/commits/main?${q}`)).status, q).toBe(400);
+    }
+    for (const rev of ['..%2F..%2Fetc', '--output=%2Ftmp%2Fx', 'main..x', 'a%00b', '%2Fetc']) {
+      expect((await raw('GET', `/api/datasets/alice/ds/commits/${rev}`)).status, rev).toBe(400);
+    }
+    const norev = await raw('GET', '/api/datasets/alice/ds/commits/nope');
+    expect([norev.status, norev.headers['x-error-code']]).toEqual([404, 'RevisionNotFound']);
+    const norepo = await raw('GET', '/api/datasets/alice/zz/commits/main');
+    expect([norepo.status, norepo.headers['x-error-code']]).toEqual([404, 'RepoNotFound']);
+    expect((await raw('GET', '/api/models/alice/ds/commits/main')).status).toBe(404); // a dataset, not a model
+  });
+});
+
 describe('LFS uploads', () => {
   it('rejects forged upload URLs, wrong content and commits of objects never uploaded', async () => {
     const content = Buffer.from('large file content');
@@ -214,10 +279,11 @@ describe('private repositories', () => {
     const read = async (credentials?: { accessToken: `hf_${string}` }) => (await downloadFile({ repo: { type: 'dataset', name: 'alice/secret' }, path: 'data.jsonl', hubUrl: hub.url, credentials }))?.text();
     expect(await info(owner)).toMatchObject({ private: true });
     expect(await read(owner)).toBe('{"a":1}\n');
+    expect((await raw('GET', '/api/datasets/alice/secret/commits/main', { headers: AUTH })).status).toBe(200);
     const status = async (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e instanceof HubApiError ? e.statusCode : -1));
     expect(await status(info())).toBe(404);
     expect(await status(read())).toBe(404);
-    for (const path of ['/datasets/alice/secret/resolve/main/data.jsonl', '/api/datasets/alice/secret/tree/main', '/api/datasets/alice/secret/revision/main']) {
+    for (const path of ['/datasets/alice/secret/resolve/main/data.jsonl', '/api/datasets/alice/secret/tree/main', '/api/datasets/alice/secret/revision/main', '/api/datasets/alice/secret/commits/main']) {
       expect((await raw('GET', path)).status, path).toBe(404);
     }
 

@@ -23,6 +23,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { FingerprintIndex } from '../src/dataset/index.js';
 import { CpuBackend } from '../src/engine/backend/cpu/cpu-backend.js';
+import { jobIdentity, type EvaluationJob } from '../src/evaluation/jobs.js';
 import { evaluationQueueName, EvaluationQueue } from '../src/evaluation/queue.js';
 import { formatCommitment } from '../src/protocol/index.js';
 import { silentLogger } from '../src/util/log.js';
@@ -129,8 +130,8 @@ async function runRound(net: TestSubnet, label: string, workers: number, redisUr
         byWorker.set(worker, [...(byWorker.get(worker) ?? []), j]);
         const r = j.returnvalue as { seconds: number };
         out.outsideEngineMs.push(j.finishedOn! - j.processedOn! - r.seconds * 1000);
-        const identity = (j.data as { dataset: { identity: string } | null }).dataset?.identity ?? '@base';
-        const recorded = recordedAt.get(identity === '@base' ? '@base' : identity);
+        const identity = jobIdentity(j.data as EvaluationJob); // '@base' is the store's BASE_EVALUATION too
+        const recorded = recordedAt.get(identity);
         if (recorded !== undefined && Number.isFinite(recorded)) out.recordMs.push(recorded - j.finishedOn!);
       }
       for (const [worker, list] of byWorker) {

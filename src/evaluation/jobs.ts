@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Receipt } from '../engine/run.js';
-import type { CompetitionPointer } from '../protocol/index.js';
+import { fromWireNumber, receiptSchema, toWireNumber, wireNumberSchema, type CompetitionPointer } from '../protocol/index.js';
 
 /** The dataset identity of the base model's own evaluation (the validator's `BASE_EVALUATION`). */
 export const BASE_IDENTITY = '@base';
@@ -144,44 +144,23 @@ export function parseFailureReason(message: string | undefined): EvaluationJobFa
 }
 
 // ── the result on the wire ───────────────────────────────────────────────────────────────────
-// Job results are stored as JSON, which has no NaN or infinities: those travel as strings, so a
-// result read back is bit-identical to the one computed.
+// Job results are stored as JSON, which has no NaN or infinities: those travel as strings (the
+// wire numbers of published results), so a result read back is bit-identical to the one computed.
 
-type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity';
-
-function toWire(x: number): WireNumber {
-  if (Number.isFinite(x)) return x;
-  return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
-}
-
-const wireNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]).transform((v) => (typeof v === 'number' ? v : Number(v)));
+const wireNumber = wireNumberSchema.transform(fromWireNumber);
 
 /** A result as a worker returns it to the queue (JSON-safe). */
 export function encodeJobResult(result: EvaluationJobResult): unknown {
-  return { format: 1, ...result, losses: result.losses.map(toWire), evalLoss: toWire(result.evalLoss) };
+  return { format: 1, ...result, losses: result.losses.map(toWireNumber), evalLoss: toWireNumber(result.evalLoss) };
 }
 
-const receiptSchema = z.object({
-  engine: z.string(),
-  engineVersion: z.string(),
-  backend: z.string(),
-  kernels: z.record(z.string(), z.string()),
-  device: z.string().nullable(),
-  compute: z.string(),
-  modelHash: z.string(),
-  datasetHash: z.string().nullable(),
-  evalSetHash: z.string(),
-  recipeHash: z.string(),
-  seed: z.number(),
-  adapterHash: z.string().nullable(),
-  droppedContaminatedRows: z.number(),
-});
+const jobReceiptSchema = receiptSchema.extend({ droppedContaminatedRows: z.number().int().nonnegative() });
 
 const resultSchema = z.object({
   format: z.literal(1),
   losses: z.array(wireNumber),
   evalLoss: wireNumber,
-  receipt: receiptSchema,
+  receipt: jobReceiptSchema,
   seconds: z.number(),
   trainSeconds: z.number(),
   evalSeconds: z.number(),

@@ -138,11 +138,14 @@ export function formatSignedResults(signed: SignedResults): string {
   return `${JSON.stringify({ document: signed.document, signature: signed.signature }, null, 1)}\n`;
 }
 
-const wire = z.union([z.number().finite(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
+/** A `WireNumber` as JSON holds it (read back as is; `fromWireNumber` makes it a number). */
+export const wireNumberSchema = z.union([z.number().finite(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
+const wire = wireNumberSchema;
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
 const text = (max: number) => z.string().max(max);
 
-const receiptSchema = z.object({
+/** An engine receipt read from outside (bounded strings). */
+export const receiptSchema = z.object({
   engine: text(64), engineVersion: text(64), backend: text(64), kernels: z.record(text(64), text(256)), device: text(1024).nullable(),
   compute: text(2048), modelHash: text(128), datasetHash: text(128).nullable(), evalSetHash: text(128), recipeHash: text(128),
   seed: z.number().int(), adapterHash: text(128).nullable(), droppedContaminatedRows: z.number().int().nonnegative().optional(),

@@ -158,7 +158,7 @@ describe('flock localnet --serve', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(page).toMatch(/good/);
-    expect(page).toMatch(/diluted-copy|miners\/diluted-copy/);
+    expect(page).toMatch(/diluted-copy/);
     const dashboardPort = Number(new URL(url).port);
     child.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../../../src/engine/backend/backend.js';
 import { CpuBackend } from '../../../src/engine/backend/cpu/cpu-backend.js';
-import { createWebGpuBackend, type WebGpuBackend } from '../../../src/engine/backend/webgpu/backend.js';
+import type { WebGpuBackend } from '../../../src/engine/backend/webgpu/backend.js';
 import { gpu as gpuTensor } from '../../../src/engine/backend/webgpu/tensor.js';
 import { MATMUL_VARIANTS } from '../../../src/engine/backend/webgpu/kernels/matmul.js';
 import { roundToF16 } from '../../../src/engine/backend/webgpu/half.js';
@@ -25,17 +25,13 @@ import { LlamaModel } from '../../../src/engine/llama.js';
 import { Lora } from '../../../src/engine/lora.js';
 import { PRESETS, initPresetWeights } from '../../../src/engine/presets.js';
 import { deriveKey, Stream, STREAM_DROPOUT } from '../../../src/engine/prng.js';
-import { errorMessage } from '../../../src/util/errors.js';
+import { fillLoraB, maskedSequences, meanLoss, testWebGpu } from './webgpu-fixture.js';
 
 let cpu: CpuBackend;
 let gpu: WebGpuBackend;
 beforeAll(async () => {
   cpu = new CpuBackend({ threads: 1 });
-  try {
-    gpu = await createWebGpuBackend(undefined, { precision: 'f16' });
-  } catch (err) {
-    throw new Error(`the WebGPU tests need a WebGPU adapter (CI uses Mesa's lavapipe, installed by scripts/test.sh): ${errorMessage(err)}`);
-  }
+  gpu = await testWebGpu({ precision: 'f16' });
   expect(gpu.precision, 'lavapipe offers shader-f16, so f16 precision must be on').toBe('f16');
 });
 afterAll(() => {
@@ -194,31 +190,13 @@ const config = { ...PRESETS.small, maxPositionEmbeddings: 64 };
 const weights = initPresetWeights(config, 3);
 const LORA = { rank: 4, alpha: 8, dropout: 0.1, targets: ['q_proj', 'v_proj'] };
 
-function sequences(count: number, T: number, seed: number) {
-  const s = new Stream(seed);
-  return Array.from({ length: count }, () => {
-    const ids = Int32Array.from({ length: T }, () => s.nextInt(config.vocabSize));
-    const labels = Int32Array.from({ length: T }, (_, t) => (t >= 4 && t < T - 1 ? ids[t + 1]! : -100));
-    const n = labels.filter((v) => v >= 0).length;
-    return { ids, labels, dl: Float32Array.from(labels, (v) => (v >= 0 ? 1 / n : 0)) };
-  });
-}
-
-async function meanLoss(be: Backend, losses: Tensor, labels: Int32Array): Promise<number> {
-  const l = await be.read(losses);
-  let s = 0, n = 0;
-  labels.forEach((v, t) => { if (v >= 0) { s += l[t]!; n++; } });
-  return s / n;
-}
+const sequences = (count: number, T: number, seed: number) => maskedSequences(config.vocabSize, count, T, seed);
 
 /** Eval losses of 3 sequences with LoRA B set non-zero, then the losses of 6 AdamW steps (batch 1, dropout on). */
 async function run(be: Backend): Promise<{ evalLosses: number[]; trainLosses: number[]; lora: Float32Array; grad: Float32Array }> {
   const model = LlamaModel.load(be, config, { get: (n) => weights.get(n)! });
   const lora = Lora.create(be, config, LORA, 11);
-  const s = new Stream(5);
-  for (const { name, param } of lora.parameters()) {
-    if (name.includes('lora_B')) be.write(param, Float32Array.from({ length: param.size }, () => (s.next() - 0.5) * 0.2));
-  }
+  fillLoraB(be, lora, 5);
   const evalLosses: number[] = [];
   for (const { ids, labels } of sequences(3, 48, 21)) {
     const acts = model.forward(ids, labels, { lora });

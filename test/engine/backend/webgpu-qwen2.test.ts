@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/engine/backend/backend.js';
 import { CpuBackend } from '../../../src/engine/backend/cpu/cpu-backend.js';
-import { createWebGpuBackend, type WebGpuBackend } from '../../../src/engine/backend/webgpu/backend.js';
+import type { WebGpuBackend } from '../../../src/engine/backend/webgpu/backend.js';
 import { LlamaModel } from '../../../src/engine/llama.js';
 import { Lora } from '../../../src/engine/lora.js';
 import { PRESETS, initPresetWeights } from '../../../src/engine/presets.js';
 import { deriveKey, Stream, STREAM_DROPOUT } from '../../../src/engine/prng.js';
-import { errorMessage } from '../../../src/util/errors.js';
+import { fillLoraB, maskedSequences, meanLoss, testWebGpu } from './webgpu-fixture.js';
 
 const config = { ...PRESETS['qwen2-tiny'], maxPositionEmbeddings: 64 };
 const weights = initPresetWeights(config, 5);
@@ -22,47 +22,24 @@ let cpu: CpuBackend;
 let gpu: WebGpuBackend;
 beforeAll(async () => {
   cpu = new CpuBackend({ threads: 1 });
-  try {
-    gpu = await createWebGpuBackend();
-  } catch (err) {
-    throw new Error(`the WebGPU tests need a WebGPU adapter (CI uses Mesa's lavapipe, installed by scripts/test.sh): ${errorMessage(err)}`);
-  }
+  gpu = await testWebGpu();
 });
 afterAll(() => {
   cpu?.dispose();
   gpu?.dispose();
 });
 
-/** Random token sequences with a masked prompt part. */
-function sequences(count: number, T: number, seed: number) {
-  const s = new Stream(seed);
-  return Array.from({ length: count }, () => {
-    const ids = Int32Array.from({ length: T }, () => s.nextInt(config.vocabSize));
-    const labels = Int32Array.from({ length: T }, (_, t) => (t >= 4 && t < T - 1 ? ids[t + 1]! : -100));
-    const n = labels.filter((v) => v >= 0).length;
-    return { ids, labels, dl: Float32Array.from(labels, (v) => (v >= 0 ? 1 / n : 0)) };
-  });
-}
-
-async function meanLoss(be: Backend, acts: { losses: import('../../../src/engine/backend/backend.js').Tensor }, labels: Int32Array): Promise<number> {
-  const l = await be.read(acts.losses);
-  let s = 0, n = 0;
-  labels.forEach((v, t) => { if (v >= 0) { s += l[t]!; n++; } });
-  return s / n;
-}
+const sequences = (count: number, T: number, seed: number) => maskedSequences(config.vocabSize, count, T, seed);
 
 /** Per-sequence eval losses, LoRA B set to deterministic non-zero values. */
 async function evaluate(be: Backend): Promise<number[]> {
   const model = LlamaModel.load(be, config, { get: (n) => weights.get(n)! });
   const lora = Lora.create(be, config, LORA, 11);
-  const s = new Stream(6);
-  for (const { name, param } of lora.parameters()) {
-    if (name.includes('lora_B')) be.write(param, Float32Array.from({ length: param.size }, () => (s.next() - 0.5) * 0.2));
-  }
+  fillLoraB(be, lora, 6);
   const out: number[] = [];
   for (const { ids, labels } of sequences(3, 40, 21)) {
     const acts = model.forward(ids, labels, { lora });
-    out.push(await meanLoss(be, acts, labels));
+    out.push(await meanLoss(be, acts.losses, labels));
     model.release(acts);
   }
   lora.free();
@@ -81,7 +58,7 @@ async function train(be: Backend): Promise<number[]> {
   for (let step = 1; step <= 10; step++) {
     const { ids, labels, dl } = data[(step - 1) % data.length]!;
     const acts = model.forward(ids, labels, { lora, train: true, dropoutKey: deriveKey(7, STREAM_DROPOUT, step) });
-    trajectory.push(await meanLoss(be, acts, labels));
+    trajectory.push(await meanLoss(be, acts.losses, labels));
     model.backward(acts, dl);
     model.release(acts);
     params.forEach(({ param, grad }, i) => be.adamwUpdate(param, grad, moments[i]!.m, moments[i]!.v, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step }));

@@ -4,13 +4,15 @@
  * the Hugging Face cache, so a restarted validator loads a competition it has seen before without
  * the network (a full SHA is served from the cache).
  */
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { HubClient } from '../hub/index.js';
 import { loadCheckpoint, type Checkpoint } from '../engine/checkpoint.js';
-import { validateDataset, type CanonicalRow, type DatasetFingerprints } from '../dataset/index.js';
+import { fingerprintRows, validateDataset, type CanonicalRow, type DatasetFingerprints } from '../dataset/index.js';
 import {
-  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, deriveSeed, parseCompetition, type Competition, type CompetitionPointer,
+  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, competitionRounds, competitionSeed, evalSetCommitment, parseCompetition,
+  type Competition, type CompetitionPointer, type Round,
 } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -24,29 +26,67 @@ export function competitionKey(id: string, revision: string): string {
   return `${id}@${revision}`;
 }
 
+/**
+ * Key of a sealed round's results: the competition id, the round, and a hash over what decides an
+ * evaluation in it (base model, recipe, scoring, limits and the round's set commitment). Every
+ * revision that scores the same round with the same rules shares it — a revision that only opens
+ * the next round or reveals nothing new keeps every result — while a new round, or a change to
+ * the rules, starts afresh.
+ */
+export function sealedRoundKey(c: Competition, round: number): string {
+  const { title: _title, rounds: _rounds, ...rules } = c as Competition & { rounds?: unknown; title?: unknown };
+  const r = competitionRounds(c)[round - 1];
+  if (!r) throw new RangeError(`competition ${c.id} has no round ${round}`);
+  const h = createHash('sha256').update(JSON.stringify([rules, round, r.evalSha256])).digest('hex');
+  return `${c.id}@round-${round}:${h.slice(0, 32)}`;
+}
+
 /** Largest evaluation set we download. */
 export const EVAL_FILE_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Everything needed to judge datasets in one competition revision. */
 export interface LoadedCompetition {
   pointer: CompetitionPointer;
-  /** `competitionKey(id, revision)`: the key of evaluations and rounds. */
+  /** The key of evaluations and rounds: `competitionKey(id, revision)`, or `sealedRoundKey` with sealed rounds. */
   key: string;
   competition: Competition;
-  /** The training seed every validator derives (`deriveSeed(id, revision).u32`). */
+  /** The training seed every validator derives (`competitionSeed(competition, revision).u32`). */
   seed: number;
+  /** The evaluation set: the competition's `evalFile`, or with sealed rounds the round scored. */
   evalRows: CanonicalRow[];
+  /**
+   * What training rows must not match (contamination, scoring step 3): the evaluation set, or with
+   * sealed rounds every revealed set up to the round scored.
+   */
   evalFingerprints: DatasetFingerprints;
   /** Identity of the evaluation set (hash over its row hashes): the receipt's evalSetHash. */
   evalSetHash: string;
+  /** Sealed rounds (null or absent: one open evaluation set). */
+  round?: SealedRoundState | null;
   checkpoint: Checkpoint;
   /** Local folder of the base model snapshot. */
   modelDir: string;
 }
 
+/** Where a sealed competition stands at the revision loaded. */
+export interface SealedRoundState {
+  /** The round scored: the latest whose revealed set matched its commitment (1-based). */
+  number: number;
+  rounds: readonly Round[];
+  /** Rounds whose revealed set was verified and is counted for contamination. */
+  revealed: number[];
+  /** Why a revealed set was refused (it did not match its commitment, or is not a valid set), one line per round. */
+  refused: string[];
+}
+
 /** The competition cannot be used (bad competition.json, eval set or model): the owner must fix it. */
 export class CompetitionError extends FlockError {
   override name = 'CompetitionError';
+}
+
+/** A sealed competition with no round revealed (and verified) yet: nothing can be scored until the owner reveals one. */
+export class NoRoundRevealedError extends CompetitionError {
+  override name = 'NoRoundRevealedError';
 }
 
 /**
@@ -67,6 +107,29 @@ export async function loadCompetition(hub: HubClient, pointer: CompetitionPointe
     throw new CompetitionError(`the pointer names competition "${pointer.competitionId}" but ${COMPETITION_FILE} at ${where} has id "${competition.id}"`);
   }
 
+  const evalSets = competitionRounds(competition).length > 0
+    ? await loadSealedRounds(hub, pointer, competition, where)
+    : await loadOpenSet(hub, pointer, competition, where);
+
+  const modelDir = await downloadModel(hub, competition.baseModel.repo, competition.baseModel.revision, log);
+  const checkpoint = await loadCheckpoint(modelDir);
+  const seed = competitionSeed(competition, pointer.revision).u32;
+  const round = evalSets.round;
+  log.info(`competition ${competition.id} loaded`, {
+    revision: pointer.revision.slice(0, 12), evalRows: evalSets.evalRows.length, baseModel: competition.baseModel.repo, seed,
+    ...(round ? { round: round.number, rounds: round.rounds.length } : {}),
+  });
+  for (const line of round?.refused ?? []) log.warning(line);
+  return {
+    pointer, key: round ? sealedRoundKey(competition, round.number) : competitionKey(competition.id, pointer.revision), competition, seed,
+    ...evalSets, checkpoint, modelDir,
+  };
+}
+
+type EvalSets = Pick<LoadedCompetition, 'evalRows' | 'evalFingerprints' | 'evalSetHash' | 'round'>;
+
+/** The one evaluation set of a competition without rounds. */
+async function loadOpenSet(hub: HubClient, pointer: CompetitionPointer, competition: Competition, where: string): Promise<EvalSets> {
   const evalPath = await hub.downloadFile({ repo: pointer.repoId, type: 'dataset', revision: pointer.revision, path: competition.evalFile, maxBytes: EVAL_FILE_MAX_BYTES });
   const evalSet = await validateDataset(evalPath, { maxFileBytes: EVAL_FILE_MAX_BYTES });
   if (evalSet.errorCount > 0 || evalSet.rows.length === 0) {
@@ -74,16 +137,47 @@ export async function loadCompetition(hub: HubClient, pointer: CompetitionPointe
       details: evalSet.errors.slice(0, 5),
     });
   }
+  return { evalRows: evalSet.rows, evalFingerprints: evalSet.fingerprints, evalSetHash: evalSet.identity, round: null };
+}
 
-  const modelDir = await downloadModel(hub, competition.baseModel.repo, competition.baseModel.revision, log);
-  const checkpoint = await loadCheckpoint(modelDir);
-  const seed = deriveSeed(competition.id, pointer.revision).u32;
-  log.info(`competition ${competition.id} loaded`, {
-    revision: pointer.revision.slice(0, 12), evalRows: evalSet.rows.length, baseModel: competition.baseModel.repo, seed,
-  });
+/**
+ * The revealed sets of a sealed competition, each checked against the commitment published when
+ * its round opened. The latest that matches is the one scored; one that does not match (or is not
+ * a valid set) is refused with a reason and the round before it is scored instead.
+ */
+async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, competition: Competition, where: string): Promise<EvalSets> {
+  const rounds = competitionRounds(competition);
+  const revealed: Array<{ round: number; rows: CanonicalRow[]; identity: string; fingerprints: DatasetFingerprints }> = [];
+  const refused: string[] = [];
+  for (let k = 1; k <= rounds.length; k++) {
+    const file = rounds[k - 1]!.evalFile;
+    if (file === undefined) continue;
+    const path = await hub.downloadFile({ repo: pointer.repoId, type: 'dataset', revision: pointer.revision, path: file, maxBytes: EVAL_FILE_MAX_BYTES });
+    const sha256 = evalSetCommitment(await readFile(path));
+    if (sha256 !== rounds[k - 1]!.evalSha256) {
+      refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} does not match the commitment published when the round opened (sha256 ${sha256.slice(0, 16)}…, committed ${rounds[k - 1]!.evalSha256.slice(0, 16)}…): refused`);
+      continue;
+    }
+    const set = await validateDataset(path, { maxFileBytes: EVAL_FILE_MAX_BYTES });
+    if (set.errorCount > 0 || set.rows.length === 0) {
+      refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} is invalid (${set.errorCount} problems${set.rows.length === 0 ? ', no rows' : ''}): refused`);
+      continue;
+    }
+    revealed.push({ round: k, rows: set.rows, identity: set.identity, fingerprints: set.fingerprints });
+  }
+  const scored = revealed.at(-1);
+  if (!scored) {
+    const first = rounds[0]!;
+    const why = refused.length > 0 ? refused.join('; ') : `round 1's evaluation set is sealed until its window closes at block ${first.closes} and the owner reveals it`;
+    throw new NoRoundRevealedError(`competition ${competition.id} has no revealed evaluation round to score yet: ${why}`, {
+      hint: refused.length > 0 ? 'the subnet owner must reveal the file whose SHA-256 was committed (`flock owner round reveal`)' : 'validators start scoring once a round is revealed',
+    });
+  }
+  // contamination counts rows of every set revealed so far: a later round's miner may have read them
+  const union = revealed.length === 1 ? scored.fingerprints : fingerprintRows(revealed.flatMap((r) => r.rows));
   return {
-    pointer, key: competitionKey(competition.id, pointer.revision), competition, seed,
-    evalRows: evalSet.rows, evalFingerprints: evalSet.fingerprints, evalSetHash: evalSet.identity, checkpoint, modelDir,
+    evalRows: scored.rows, evalFingerprints: union, evalSetHash: scored.identity,
+    round: { number: scored.round, rounds, revealed: revealed.map((r) => r.round), refused },
   };
 }
 

@@ -27,7 +27,7 @@ import type { CompetitionInput } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { startRedisServer } from '../util/redis-server.js';
-import { openStore, competitionKey, BASE_EVALUATION, type ValidatorStore } from '../validator/store.js';
+import { openStore, BASE_EVALUATION, type ValidatorStore } from '../validator/store.js';
 import { Validator } from '../validator/validator.js';
 import { defaultResultsRepo, ResultsPublisher } from '../validator/publisher.js';
 import { devKey, localKey } from './keys.js';
@@ -357,7 +357,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     const mg = await chain.metagraph({ netuid: LOCALNET_NETUID });
     const first = stores[0]!.latestRound();
     const comp = stores[0]!.latestCompetition();
-    const base = comp ? stores[0]!.getEvaluation(competitionKey(comp.id, comp.revision), BASE_EVALUATION) : undefined;
+    const base = comp ? stores[0]!.getEvaluation(comp.key, BASE_EVALUATION) : undefined;
     const minerReports: MinerReport[] = miners.map((m) => {
       const s = first?.perUid.find((u) => u.uid === m.uid);
       const weights = stores.map((st) => st.latestRound()?.perUid.find((u) => u.uid === m.uid)?.weight ?? 0);

@@ -7,8 +7,9 @@
  *
  * `protocol` says which rules judge the competition: 1 (scoring v1) or 2 (copies also by
  * containment: `scoring.containmentMinRows`, see `judgeCopy`; commit before publish:
- * `scoring.publishWindowBlocks`, see `unreadableDatasetVerdict`). A protocol-1 file parses to
- * exactly what it always did; protocol 2 adds only those constants.
+ * `scoring.publishWindowBlocks`, see `unreadableDatasetVerdict`; sealed evaluation rounds:
+ * `rounds`, see rounds.ts). A protocol-1 file parses to exactly what it always did; protocol 2 adds
+ * only those constants and the optional rounds.
  *
  * Also here: the training seed every validator derives from the competition (`deriveSeed`).
  */
@@ -17,6 +18,7 @@ import { z } from 'zod';
 import { competitionIdProblem, repoIdProblem, revisionProblem } from './commitment.js';
 import { recipeSchema } from './recipe.js';
 import type { ParseResult } from './result.js';
+import { roundsSchema, type Round } from './rounds.js';
 import { DEFAULT_SCORING_CONSTANTS as S, DEFAULT_SCORING_CONSTANTS_V2 as S2 } from './scoring.js';
 
 /** The newest protocol version this code speaks; it also judges every older one. */
@@ -110,10 +112,19 @@ export const competitionSchema = z.discriminatedUnion(
   'protocol',
   [
     z.object(competitionShape(1, scoringConstantsSchema.prefault({}))).strict(),
-    z.object(competitionShape(2, scoringConstantsV2Schema.prefault({}))).strict(),
+    z.object({
+      ...competitionShape(2, scoringConstantsV2Schema.prefault({})),
+      /** Sealed evaluation rounds (rounds.ts); absent: the one open evaluation set `evalFile`. */
+      rounds: roundsSchema.optional(),
+    }).strict(),
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? `protocol must be one of ${PROTOCOL_VERSIONS.join(', ')}` : undefined) },
 );
+
+/** The sealed rounds of a competition (empty: it has one open evaluation set, `evalFile`). */
+export function competitionRounds(c: Competition): readonly Round[] {
+  return c.protocol === 2 && c.rounds ? c.rounds : [];
+}
 
 /** A competition with every default filled in. */
 export type Competition = z.infer<typeof competitionSchema>;
@@ -146,6 +157,17 @@ export function parseCompetition(input: string | unknown): ParseResult<Competiti
   if (r.success) return { ok: true, value: r.data };
   const lines = r.error.issues.slice(0, 20).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
   return { ok: false, code: 'invalid', reason: `${COMPETITION_FILE} is invalid:\n${lines.join('\n')}` };
+}
+
+/**
+ * The training seed of a competition revision: `deriveSeed(id, revision)`, or with sealed rounds
+ * `deriveSeed(id, rounds[0].evalSha256)` — the same for every revision and round of the
+ * competition (revisions come with each round opened or revealed, and a dataset carried over to a
+ * later round must not need training again), yet unknown before the first round opens.
+ */
+export function competitionSeed(c: Competition, revision: string): { u32: number; u64: bigint; hex: string } {
+  const rounds = competitionRounds(c);
+  return deriveSeed(c.id, rounds.length > 0 ? rounds[0]!.evalSha256 : revision);
 }
 
 /** Domain tag of the seed hash; bump with the protocol version. */

@@ -1,6 +1,6 @@
 /**
  * The protocol miners and validators agree on (docs/protocol.md): commitments, the competition
- * pointer and competition.json (protocol 1 and 2), the recipe schema, and scoring: every verdict
+ * pointer and competition.json (protocol 1 and 2) and its sealed rounds, the recipe schema, and scoring: every verdict
  * validators, the miner preview and the dataset tools give. Pure: no I/O.
  */
 export * from './result.js';
@@ -9,3 +9,4 @@ export * from './recipe.js';
 export * from './competition.js';
 export * from './scoring.js';
 export * from './results.js';
+export * from './rounds.js';

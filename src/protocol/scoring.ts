@@ -124,6 +124,11 @@ export interface SubmissionInput {
   commitmentBlock: number | null;
   /** Step 1, found by the caller: unparsable, wrong competition, revision does not resolve. */
   commitmentError?: string;
+  /**
+   * Step 1, sealed rounds: the commitment takes part in no round, or only in a later round than
+   * the one scored (`roundVerdict`, rounds.ts).
+   */
+  roundError?: Zero;
   /** Step 2, found by the caller: structural error, over maxBytes, repo gone. */
   datasetError?: string;
   /** Step 3: rows considered (after maxRows) and how many of them match the evaluation set. */
@@ -213,7 +218,7 @@ export function commitmentVerdict(s: SubmissionInput): Zero | null {
       reason: `the commitment (block ${s.commitmentBlock}) is not newer than this hotkey's registration (block ${s.registrationBlock}); commit again`,
     };
   }
-  return null;
+  return s.roundError ?? null;
 }
 
 /** Step 2: the dataset gate. */

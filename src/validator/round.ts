@@ -6,6 +6,7 @@
  */
 import type { Commitment, Metagraph } from '../chain/chain.js';
 import type { DatasetFingerprints, FingerprintIndex, IndexMatch } from '../dataset/index.js';
+import { roundVerdict } from '../protocol/rounds.js';
 import type { Overlap, SubmissionInput } from '../protocol/scoring.js';
 import type { LoadedCompetition } from '../evaluation/competition.js';
 import type { SubmissionRecord, ValidatorStore } from './store.js';
@@ -72,6 +73,8 @@ export function buildSubmissions(p: {
     const c = hotkey === p.ownerHotkey ? undefined : p.commitments.get(hotkey);
     if (c) {
       input.commitmentBlock = c.commitment.block;
+      const round = competition.round ? roundVerdict({ commitmentBlock: c.commitment.block, rounds: competition.round.rounds, scoring: competition.round.number }) : null;
+      if (round) input.roundError = round;
       if (c.commitmentError) input.commitmentError = c.commitmentError;
       else if (c.submission.reason) input.datasetError = c.submission.reason;
       else if (!c.submission.datasetIdentity) {

@@ -4,7 +4,6 @@
  * the evaluation queue and the last weight transactions.
  */
 import type { EvaluationStatus, LeaderboardRow, ValidatorStore, WeightTransactionRecord } from './store.js';
-import { competitionKey } from './store.js';
 import { printable } from '../util/terminal-text.js';
 
 export interface ValidatorStatus {
@@ -23,7 +22,7 @@ export function readStatus(store: ValidatorStore): ValidatorStatus {
     competition: c ? { id: c.id, revision: c.revision, repo: c.repo } : null,
     round: r ? { id: r.id, block: r.block, burned: r.burned, createdAt: new Date(r.createdAt).toISOString() } : null,
     leaderboard: store.leaderboard(),
-    evaluations: c ? store.evaluationCounts(competitionKey(c.id, c.revision)) : { queued: 0, running: 0, done: 0, failed: 0 },
+    evaluations: c ? store.evaluationCounts(c.key) : { queued: 0, running: 0, done: 0, failed: 0 },
     weightTransactions: store.weightTransactions(10).map((t) => ({ window: t.window, kind: t.kind, status: t.status, block: t.block, error: t.error })),
   };
 }

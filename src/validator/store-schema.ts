@@ -3,6 +3,7 @@
  * out. The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[k]` moves version k to
  * k + 1, in one transaction (store.ts runs them on open).
  */
+import { competitionKey } from '../evaluation/competition.js';
 import { FlockError } from '../util/errors.js';
 import type {
   CompetitionRecord, EvaluationRecord, EvaluationStatus, SubmissionRecord, WeightTransactionRecord, WeightTxKind, WeightTxStatus,
@@ -136,6 +137,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE rounds RENAME COLUMN competition_id TO competition_key;
   ALTER TABLE dataset_checks RENAME COLUMN competition_id TO competition_key;
   `,
+  // v5 → v6: the key a competition revision's results are stored under. It is
+  // competitionKey(id, revision) unless the competition runs sealed rounds, where every revision
+  // scoring the same round shares one (sealedRoundKey); null in rows written before.
+  `
+  ALTER TABLE competitions ADD COLUMN evaluation_key TEXT;
+  `,
 ];
 
 /** Schema version this code writes. */
@@ -143,7 +150,9 @@ export const STORE_SCHEMA_VERSION = MIGRATIONS.length;
 
 // ───────────────────────────── rows and records ─────────────────────────────
 
-export interface CompetitionRow { id: string; revision: string; repo: string; definition: string; first_seen_block: number | null; created_at: number }
+export interface CompetitionRow {
+  id: string; revision: string; repo: string; definition: string; first_seen_block: number | null; created_at: number; evaluation_key: string | null;
+}
 export interface DatasetRow { identity: string; bytes: number; rows: number; fingerprints_ref: string | null; created_at: number }
 export interface SubmissionRow {
   id: number; uid: number; hotkey: string; commitment: string; block: number; competition_id: string | null;
@@ -169,7 +178,10 @@ export interface WeightTxRow {
 }
 
 export function competitionFromRow(r: CompetitionRow): CompetitionRecord {
-  return { id: r.id, revision: r.revision, repo: r.repo, definition: JSON.parse(r.definition), firstSeenBlock: r.first_seen_block, createdAt: r.created_at };
+  return {
+    id: r.id, revision: r.revision, repo: r.repo, definition: JSON.parse(r.definition), firstSeenBlock: r.first_seen_block, createdAt: r.created_at,
+    key: r.evaluation_key ?? competitionKey(r.id, r.revision),
+  };
 }
 
 export function submissionFromRow(r: SubmissionRow): SubmissionRecord {

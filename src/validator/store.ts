@@ -46,6 +46,8 @@ export interface CompetitionRecord {
   definition: unknown;
   firstSeenBlock: number | null;
   createdAt: number;
+  /** The key its evaluations, checks and rounds are stored under (`LoadedCompetition.key`). */
+  key: string;
 }
 
 export interface SubmissionRecord {
@@ -256,12 +258,12 @@ export class ValidatorStore {
   // ───────────────────────────── competitions ─────────────────────────────
 
   /** Cache a competition definition by (id, revision); an existing entry is kept as is. */
-  saveCompetition(c: { id: string; revision: string; repo: string; definition: unknown; firstSeenBlock?: number | null }): void {
+  saveCompetition(c: { id: string; revision: string; repo: string; definition: unknown; firstSeenBlock?: number | null; key?: string }): void {
     this.statement(
-        `INSERT INTO competitions (id, revision, repo, definition, first_seen_block, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id, revision) DO NOTHING`,
+        `INSERT INTO competitions (id, revision, repo, definition, first_seen_block, created_at, evaluation_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, revision) DO UPDATE SET evaluation_key = COALESCE(evaluation_key, excluded.evaluation_key)`,
       )
-      .run(c.id, c.revision, c.repo, JSON.stringify(c.definition), c.firstSeenBlock ?? null, this.now());
+      .run(c.id, c.revision, c.repo, JSON.stringify(c.definition), c.firstSeenBlock ?? null, this.now(), c.key ?? null);
   }
 
   getCompetition(id: string, revision: string): CompetitionRecord | undefined {

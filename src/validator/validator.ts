@@ -23,7 +23,10 @@ import { computeIdentity } from '../engine/run.js';
 import { contamination, type FingerprintIndex } from '../dataset/index.js';
 import { IntegrityError, type HubClient } from '../hub/index.js';
 import { parseResultsPointer } from '../protocol/results.js';
-import { commitmentForCompetition, parseCompetitionPointer, scoreRound, trainingVerdict, type CompetitionPointer, type RoundResult } from '../protocol/index.js';
+import {
+  commitmentForCompetition, competitionRounds, parseCompetition, parseCompetitionPointer, roundAt, roundsProblem, roundVerdict, scoreRound, trainingVerdict,
+  type CompetitionPointer, type Round, type RoundResult,
+} from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
@@ -137,6 +140,8 @@ export class Validator {
   private readonly notReadable = new Map<number, string>();
   /** Evaluations in flight on workers (with `queue`), else null. */
   private readonly remote: RemoteEvaluations | null;
+  /** Competition revisions refused (unusable, or rounds that went backwards), with why: logged once each. */
+  private readonly refusedRevisions = new Map<string, string>();
 
   constructor(readonly options: ValidatorOptions) {
     if (!options.backend === !options.queue) throw new TypeError('a validator needs either a backend or an evaluation queue');
@@ -254,16 +259,52 @@ export class Validator {
   }
 
   private async loadCompetitionCached(pointer: CompetitionPointer, block: number): Promise<LoadedCompetition> {
+    const { hub, store, log } = this.options;
     const c = this.competition;
     if (c && c.pointer.competitionId === pointer.competitionId && c.pointer.revision === pointer.revision && c.pointer.repoId === pointer.repoId) return c;
-    const loaded = await loadCompetition(this.options.hub, pointer, this.options.log);
-    this.options.store.saveCompetition({ id: loaded.competition.id, revision: pointer.revision, repo: pointer.repoId, definition: loaded.competition, firstSeenBlock: block });
-    this.options.store.enqueueEvaluation(loaded.key, BASE_EVALUATION, -1);
+    const stored = store.latestCompetition();
+    // the revision judged before this one (after a restart: the one the store followed last)
+    const previous = async (): Promise<LoadedCompetition | null> => {
+      if (c) return c.competition.id === pointer.competitionId ? c : null;
+      if (!stored || stored.id !== pointer.competitionId || stored.revision === pointer.revision) return null;
+      return loadCompetition(hub, { competitionId: stored.id, repoId: stored.repo, revision: stored.revision }, log);
+    };
+    if (this.refusedRevisions.has(pointer.revision) && c) return c;
+    let loaded: LoadedCompetition;
+    try {
+      loaded = await loadCompetition(hub, pointer, log);
+    } catch (err) {
+      // an unusable new revision of the competition being judged: keep judging by the one before
+      const fallback = err instanceof CompetitionError ? await previous() : null;
+      if (fallback) return this.refuseRevision(pointer, errorMessage(err), fallback);
+      throw err;
+    }
+    // rounds are only ever added or revealed: a revision that rewrites them (or an older revision) is refused
+    const previousRounds: readonly Round[] | null = c?.competition.id === loaded.competition.id ? competitionRounds(c.competition)
+      : !c && stored?.id === loaded.competition.id ? storedRounds(stored.definition) : null;
+    const problem = previousRounds && roundsProblem(previousRounds, competitionRounds(loaded.competition));
+    if (problem) {
+      const fallback = await previous();
+      if (!fallback) throw new CompetitionError(`the competition at ${pointer.repoId}@${pointer.revision.slice(0, 12)} is refused: ${problem}`);
+      return this.refuseRevision(pointer, problem, fallback);
+    }
+    store.saveCompetition({ id: loaded.competition.id, revision: pointer.revision, repo: pointer.repoId, definition: loaded.competition, firstSeenBlock: block, key: loaded.key });
+    store.enqueueEvaluation(loaded.key, BASE_EVALUATION, -1);
     this.competition = loaded;
     this.files.paths.clear();
     this.files.fingerprints.clear();
     this.trainingAhead.clear(); // read against the old evaluation set
     return loaded;
+  }
+
+  /** Keep judging by `fallback` instead of the pointer's revision, saying why once. */
+  private refuseRevision(pointer: CompetitionPointer, reason: string, fallback: LoadedCompetition): LoadedCompetition {
+    if (!this.refusedRevisions.has(pointer.revision)) {
+      this.options.log.warning(`the competition revision ${pointer.revision.slice(0, 12)} is refused: ${reason}; judging by revision ${fallback.pointer.revision.slice(0, 12)} until the owner publishes a usable one`);
+      this.refusedRevisions.set(pointer.revision, reason);
+    }
+    this.competition = fallback;
+    return fallback;
   }
 
   private intakeContext(competition: LoadedCompetition, currentBlock?: number): IntakeContext {
@@ -286,7 +327,10 @@ export class Validator {
     let checked = 0;
     const started = performance.now();
     // a commitment older than the hotkey's registration cannot be claimed (scoring step 1): no work
-    const claimable = ordered.filter((c) => !c.commitmentError && !c.submission.reason && c.commitment.block > (state.metagraph.blockAtRegistration[c.uid] ?? 0));
+    // with sealed rounds, a commitment outside every window takes part in none: no work either
+    const rounds = competitionRounds(state.competition.competition);
+    const inSomeRound = (block: number) => rounds.length === 0 || roundAt(rounds, block) !== null;
+    const claimable = ordered.filter((c) => !c.commitmentError && !c.submission.reason && c.commitment.block > (state.metagraph.blockAtRegistration[c.uid] ?? 0) && inSomeRound(c.commitment.block));
     const fresh = claimable.filter((c) => !c.submission.datasetIdentity);
     // datasets the hub answered with content not matching the commit: given up on, or not due for
     // another download yet, or due
@@ -393,7 +437,9 @@ export class Validator {
         uid: c.uid, block: c.commitment.block, rows: check?.rows ?? 0, contaminatedRows: check?.contaminatedRows ?? 0,
         overlaps: overlapsOf(identity, fp, this.overlaps, committers),
       }, scoring);
-      if (!zeroed) {
+      // a dataset committed for a later round than the one scored is in the copy index, not trained yet
+      const laterRound = state.competition.round ? roundVerdict({ commitmentBlock: c.commitment.block, rounds, scoring: state.competition.round.number }) : null;
+      if (!zeroed && !laterRound) {
         store.enqueueEvaluation(key, identity, c.commitment.block);
         onQueued?.();
       }
@@ -873,6 +919,12 @@ export class Validator {
       tick();
     });
   }
+}
+
+/** The rounds of a competition as the store kept it (none when it no longer parses). */
+function storedRounds(definition: unknown): readonly Round[] {
+  const parsed = parseCompetition(definition);
+  return parsed.ok ? competitionRounds(parsed.value) : [];
 }
 
 /** Resolves when `p` does or after `ms`, whichever comes first (the timer never outlives it). */

@@ -4,13 +4,16 @@
  * are set once per window; hub and chain outages are waited out without losing finished work.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
-import { FingerprintIndex } from '../../src/dataset/index.js';
+import { FingerprintIndex, validateDataset } from '../../src/dataset/index.js';
 import { HubClient } from '../../src/hub/index.js';
-import { formatCommitment } from '../../src/protocol/index.js';
+import { formatCommitment, formatCompetitionPointer } from '../../src/protocol/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
 import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
 import { Validator } from '../../src/validator/validator.js';
@@ -329,3 +332,118 @@ describe('validator pass: commit before publish (protocol 2)', () => {
     expect(zero(never.uid)).toMatchObject({ weight: 0, stage: 'dataset' });
   });
 });
+
+describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+  afterAll(async () => {
+    index?.close();
+    store?.close();
+    await net?.close();
+  });
+
+  it('scores the latest revealed round, carries datasets over, catches a miner who fits a revealed set, refuses a swapped set and a pointer that goes back', async () => {
+    net = await startSubnet({ tempo: 30, weightsRateLimit: 1, competition: { protocol: 2 } });
+    const stateDir = join(net.root, 'state');
+    store = openStore(join(stateDir, 'validator.sqlite'));
+    index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
+    const lines: string[] = [];
+    const v = new Validator({
+      chain: net.chain, hub: net.validatorHub(join(stateDir, 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
+      log: createLogger({ level: 'info', stream: { write: (l: string) => lines.push(l) } }), blockSeconds: 12, retryBaseMs: 50, maxBackoffMs: 200, pollMs: 10,
+    });
+    const nextEpoch = async () => {
+      const info = await net.chain.subnetInfo({ netuid: NETUID });
+      await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+    };
+    const produceUntil = async (block: number) => net.dev.produceBlocks(Math.max(0, block - net.dev.bestNumber()));
+    const definition = JSON.parse((await readFile(await net.ownerHub.downloadFile({ repo: 'flock/competition-1', type: 'dataset', revision: net.competitionRevision, path: 'competition.json' }), 'utf8'))) as Record<string, unknown>;
+    const setA = toJsonl(taskRows(12, 101));
+    const setB = toJsonl(taskRows(12, 102));
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    // the owner's revisions, each pointed to from its hotkey (what `flock owner round open|reveal` does)
+    const ownerRevision = async (rounds: unknown[], files: Array<{ path: string; content: string }> = []) => {
+      const revision = await net.ownerHub.uploadFiles({
+        repo: 'flock/competition-1', type: 'dataset', files: [{ path: 'competition.json', content: JSON.stringify({ ...definition, rounds }) }, ...files],
+      });
+      await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision }), signer: net.owner });
+      return revision;
+    };
+    const roundOf = (name: string) => store.latestRound()!.perUid.find((u) => u.uid === miners[name]!.uid)!;
+    const miners: Record<string, Miner> = {};
+    for (const name of ['early', 'honest', 'fitter', 'late']) miners[name] = await net.register(name);
+
+    // round 1 opens a few blocks from now; 'early' commits before it does
+    const r1 = { opens: net.dev.bestNumber() + 6, closes: net.dev.bestNumber() + 40, evalSha256: sha(setA) };
+    await ownerRevision([r1]);
+    await net.commit(miners.early!, commitmentOf('early', await net.publish('early', toJsonl(taskRows(24, 5)))));
+    await produceUntil(r1.opens);
+    await net.commit(miners.honest!, commitmentOf('honest', await net.publish('honest', toJsonl(taskRows(24, 7)))));
+
+    // nothing can be scored while round 1 is sealed
+    await expect(v.runPass()).rejects.toThrow(/no revealed evaluation round to score yet: round 1's evaluation set is sealed until its window closes at block/);
+
+    // round 2 opens back to back; round 1 is revealed after its window; then a miner trains on round 1's set
+    const r2 = { opens: r1.closes, closes: r1.closes + 40, evalSha256: sha(setB) };
+    await ownerRevision([r1, r2]);
+    await produceUntil(r1.closes);
+    const revealed1 = [{ ...r1, evalFile: 'eval-round-1.jsonl' }, r2];
+    const round1Revision = await ownerRevision(revealed1, [{ path: 'eval-round-1.jsonl', content: setA }]);
+    await net.commit(miners.fitter!, commitmentOf('fitter', await net.publish('fitter', toJsonl([...taskRows(20, 9), ...taskRows(12, 101)]))));
+    await net.commit(miners.late!, commitmentOf('late', await net.publish('late', toJsonl(taskRows(24, 77)))));
+
+    await nextEpoch();
+    await v.runPass();
+    expect(store.latestCompetition()!.key).toMatch(/^1@round-1:[0-9a-f]{32}$/);
+    expect(roundOf('honest').weight).toBeGreaterThan(0);
+    expect(roundOf('early')).toMatchObject({ weight: 0, stage: 'commitment', reason: expect.stringMatching(/outside every round's submission window/) });
+    for (const name of ['fitter', 'late']) {
+      expect(roundOf(name)).toMatchObject({ weight: 0, stage: 'not_evaluated', reason: expect.stringMatching(/^takes part from round 2 /) });
+    }
+    const round1Key = store.latestCompetition()!.key;
+    expect(store.evaluationCounts(round1Key)).toMatchObject({ done: 2, queued: 0 }); // base + honest: nothing trained for round 2 yet
+
+    // round 2 "revealed" with another file than the one committed: refused, round 1 still scored
+    await produceUntil(r2.closes);
+    await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }], [{ path: 'eval-round-2.jsonl', content: toJsonl(taskRows(12, 103)) }]);
+    await nextEpoch();
+    await v.runPass();
+    expect(lines.some((l) => /round 2's revealed evaluation set eval-round-2\.jsonl .* does not match the commitment published when the round opened/.test(l))).toBe(true);
+    expect(store.latestCompetition()!.key).toBe(round1Key);
+    expect(roundOf('fitter').stage).toBe('not_evaluated');
+
+    // the committed file: round 2 is scored; the fitter is caught, the honest dataset carries over
+    await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }], [{ path: 'eval-round-2.jsonl', content: setB }]);
+    await nextEpoch();
+    await v.runPass();
+    const round2Key = store.latestCompetition()!.key;
+    expect(round2Key).toMatch(/^1@round-2:/);
+    expect(roundOf('fitter')).toMatchObject({ weight: 0, stage: 'contamination', reason: expect.stringMatching(/^trained on the test: 12 of 32 rows/) });
+    expect(roundOf('honest').weight).toBeGreaterThan(0);
+    // 'late' takes part in round 2: evaluated (its weight is the ranking's business, not the round's)
+    expect(roundOf('late').evalLoss).toEqual(expect.any(Number));
+    expect(roundOf('late').stage).not.toBe('not_evaluated');
+    expect(roundOf('early').stage).toBe('commitment');
+    const honestIdentity = store.latestSubmissions().find((s) => s.repoId === 'miners/honest')!.datasetIdentity!;
+    const setBIdentity = (await validateDataset(await writeTemp(setB))).identity;
+    expect(store.getEvaluation(round2Key, honestIdentity)?.receipt).toMatchObject({ evalSetHash: setBIdentity });
+    expect(store.getEvaluation(round1Key, honestIdentity)?.receipt).not.toMatchObject({ evalSetHash: setBIdentity });
+
+    // the owner's pointer goes back to the revision before round 2's reveal: refused, round 2 still scored
+    await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision: round1Revision }), signer: net.owner });
+    await nextEpoch();
+    const pass = await v.runPass();
+    expect(pass.weights?.status).toBe('set');
+    expect(lines.some((l) => /the competition revision [0-9a-f]{12} is refused: round 2 was revealed as eval-round-2\.jsonl and is now sealed again/.test(l))).toBe(true);
+    expect(store.latestCompetition()!.key).toBe(round2Key);
+    expect(roundOf('fitter').stage).toBe('contamination');
+  });
+});
+
+async function writeTemp(content: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'flock-set-'));
+  const path = join(dir, 'set.jsonl');
+  await writeFile(path, content);
+  return path;
+}

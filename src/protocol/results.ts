@@ -82,8 +82,11 @@ export interface ResultsDocument {
   netuid: number;
   /** The validator's hotkey (SS58): the signer. */
   validator: string;
-  /** The competition revision the round scored (the owner's pointer). */
-  competition: { id: string; repoId: string; revision: string };
+  /**
+   * The competition revision the round scored (the owner's pointer) and, when the competition runs
+   * sealed rounds, the round whose evaluation set it scored.
+   */
+  competition: { id: string; repoId: string; revision: string; sealedRound?: number };
   /** The block the round's weights were set in, and the round's number in this validator's state. */
   block: number;
   round: number;
@@ -164,7 +167,7 @@ const documentSchema = z.object({
   format: z.literal(RESULTS_FORMAT),
   netuid: z.number().int().nonnegative(),
   validator: text(64),
-  competition: z.object({ id: text(64), repoId: text(256), revision: text(64) }),
+  competition: z.object({ id: text(64), repoId: text(256), revision: text(64), sealedRound: z.number().int().min(1).max(1_000_000).optional() }),
   block: z.number().int().nonnegative(),
   round: z.number().int().nonnegative(),
   compute: text(2048),

@@ -57,7 +57,10 @@ export function buildRoundResults(o: RoundResultsInput): ResultsDocument {
   });
   return {
     format: RESULTS_FORMAT, netuid: o.netuid, validator: o.validator,
-    competition: { id: o.competition.competition.id, repoId: o.competition.pointer.repoId, revision: o.competition.pointer.revision },
+    competition: {
+      id: o.competition.competition.id, repoId: o.competition.pointer.repoId, revision: o.competition.pointer.revision,
+      ...(o.competition.round ? { sealedRound: o.competition.round.number } : {}),
+    },
     block: o.block, round: o.roundId, compute: o.compute, createdAt: (o.now ?? new Date()).toISOString(),
     base: { evalLoss: toWireNumber(base.evalLoss), losses: Array.from(base.losses, toWireNumber), receipt: receiptOf(base) },
     uids,

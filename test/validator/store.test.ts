@@ -76,6 +76,7 @@ describe('validator store', () => {
     const file = tempFile();
     const a = openAt(file);
     a.saveCompetition({ id: '1', revision: 'r'.repeat(40), repo: 'flock/competition-1', definition: { protocol: 1, id: '1' }, firstSeenBlock: 10 });
+    a.saveCompetition({ id: '2', revision: 's'.repeat(40), repo: 'flock/competition-2', definition: { protocol: 2, id: '2' }, key: '2@round-1:abc' });
     a.recordDataset({ identity: 'ds1', bytes: 1234, rows: 56, fingerprintsRef: 'fp/ds1.bin' });
     const { submission } = a.recordSubmission({ uid: 3, hotkey: 'hk3', commitment: 'alice/ds:1:' + 'a'.repeat(40), block: 100, competitionId: '1', repoId: 'alice/ds', revision: 'a'.repeat(40) });
     a.setSubmissionDataset(submission.id, 'ds1');
@@ -91,8 +92,10 @@ describe('validator store', () => {
 
     const b = openAt(file);
     expect(b.requeuedOnOpen).toBe(0);
-    expect(b.getCompetition('1', 'r'.repeat(40))).toMatchObject({ repo: 'flock/competition-1', definition: { protocol: 1, id: '1' }, firstSeenBlock: 10 });
-    expect(b.latestCompetition()?.id).toBe('1');
+    // the key results are stored under: competitionKey unless the revision gave its own (sealed rounds)
+    expect(b.getCompetition('1', 'r'.repeat(40))).toMatchObject({ repo: 'flock/competition-1', definition: { protocol: 1, id: '1' }, firstSeenBlock: 10, key: `1@${'r'.repeat(40)}` });
+    expect(b.getCompetition('2', 's'.repeat(40))?.key).toBe('2@round-1:abc');
+    expect(b.latestCompetition()?.id).toBe('2');
     expect(b.getDataset('ds1')).toMatchObject({ bytes: 1234, rows: 56, fingerprintsRef: 'fp/ds1.bin' });
     expect(b.latestSubmissions()).toEqual([expect.objectContaining({ uid: 3, hotkey: 'hk3', block: 100, datasetIdentity: 'ds1' })]);
     expect(b.competitionSubmissions('1').map((s) => s.uid)).toEqual([3]);

@@ -94,19 +94,21 @@ export function latestRevealedRound(rounds: readonly Round[]): number | null {
  * round's window waits for that round's reveal.
  *
  * @example
- * roundVerdict({ commitmentBlock: 150, rounds, scoring: 1 }); // null, or a Zero
+ * roundVerdict({ commitmentBlock: 150, rounds, scoring: 1, currentBlock: 160 }); // null, or a Zero
  */
-export function roundVerdict(p: { commitmentBlock: number; rounds: readonly Round[]; scoring: number }): Zero | null {
+export function roundVerdict(p: { commitmentBlock: number; rounds: readonly Round[]; scoring: number; currentBlock?: number }): Zero | null {
   const k = roundAt(p.rounds, p.commitmentBlock);
   if (k === null) {
     return { stage: 'commitment', reason: `committed at block ${p.commitmentBlock}, outside every round's submission window (${windowsText(p.rounds)}); commit again while a round is open` };
   }
   if (k <= p.scoring) return null;
   const r = p.rounds[k - 1]!;
-  return {
-    stage: 'not_evaluated',
-    reason: `takes part from round ${k} (committed at block ${p.commitmentBlock}); round ${p.scoring} is being scored, round ${k}'s evaluation set is revealed after its window closes at block ${r.closes}`,
-  };
+  const head = `takes part from round ${k} (committed at block ${p.commitmentBlock}); round ${p.scoring} is being scored`;
+  if (p.currentBlock !== undefined && p.currentBlock >= r.closes) {
+    // a reveal that does not come: say so, so miners know whom to ask
+    return { stage: 'not_evaluated', reason: `${head}; round ${k}'s window closed at block ${r.closes}, ${p.currentBlock - r.closes} block(s) ago, and the owner has not revealed a set matching its commitment yet` };
+  }
+  return { stage: 'not_evaluated', reason: `${head}, round ${k}'s evaluation set is revealed after its window closes at block ${r.closes}` };
 }
 
 function windowsText(rounds: readonly Round[]): string {

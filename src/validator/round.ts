@@ -73,7 +73,7 @@ export function buildSubmissions(p: {
     const c = hotkey === p.ownerHotkey ? undefined : p.commitments.get(hotkey);
     if (c) {
       input.commitmentBlock = c.commitment.block;
-      const round = competition.round ? roundVerdict({ commitmentBlock: c.commitment.block, rounds: competition.round.rounds, scoring: competition.round.number }) : null;
+      const round = competition.round ? roundVerdict({ commitmentBlock: c.commitment.block, rounds: competition.round.rounds, scoring: competition.round.number, currentBlock: mg.block.number }) : null;
       if (round) input.roundError = round;
       if (c.commitmentError) input.commitmentError = c.commitmentError;
       else if (c.submission.reason) input.datasetError = c.submission.reason;

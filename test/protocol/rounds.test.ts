@@ -61,6 +61,10 @@ describe('windows and verdicts', () => {
     const later = roundVerdict({ commitmentBlock: 250, rounds, scoring: 1 });
     expect(later?.stage).toBe('not_evaluated');
     expect(later?.reason).toMatch(/takes part from round 2 .*closes at block 300/);
+    // past the window with no reveal: the reason says whose move it is
+    expect(roundVerdict({ commitmentBlock: 250, rounds, scoring: 1, currentBlock: 320 })?.reason).toMatch(
+      /round 2's window closed at block 300, 20 block\(s\) ago, and the owner has not revealed a set matching its commitment yet$/,
+    );
   });
 
   it('zeroes a commitment outside every window as a commitment fault that says what to do', () => {

@@ -411,7 +411,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     await v.runPass();
     expect(lines.some((l) => /round 2's revealed evaluation set eval-round-2\.jsonl .* does not match the commitment published when the round opened/.test(l))).toBe(true);
     expect(store.latestCompetition()!.key).toBe(round1Key);
-    expect(roundOf('fitter').stage).toBe('not_evaluated');
+    expect(roundOf('fitter')).toMatchObject({ stage: 'not_evaluated', reason: expect.stringMatching(/round 2's window closed at block \d+, \d+ block\(s\) ago, and the owner has not revealed a set matching its commitment yet$/) });
 
     // the committed file: round 2 is scored; the fitter is caught, the honest dataset carries over
     await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }], [{ path: 'eval-round-2.jsonl', content: setB }]);

@@ -137,7 +137,8 @@ function receiptDifferences(published: PublishedReceipt | null, recomputed: Rece
   for (const f of RECEIPT_INPUTS) {
     if (published[f] !== recomputed[f]) out.push(`receipt ${f}: published ${String(published[f])}, recomputed ${String(recomputed[f])}`);
   }
-  if (sameCompute && published.adapterHash !== recomputed.adapterHash) out.push(`receipt adapterHash: published ${published.adapterHash}, recomputed ${recomputed.adapterHash} (same compute identity: the training must be bit-identical)`);
+  // receipts written before the trained adapter's hash was recorded carry null: nothing to compare
+  if (sameCompute && published.adapterHash !== null && published.adapterHash !== recomputed.adapterHash) out.push(`receipt adapterHash: published ${published.adapterHash}, recomputed ${recomputed.adapterHash} (same compute identity: the training must be bit-identical)`);
   return out;
 }
 

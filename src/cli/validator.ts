@@ -10,6 +10,7 @@ import type { SubtensorChain } from '../chain/index.js';
 import { FingerprintIndex } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { BACKEND_KINDS, createBackend, parseBackendKind, PRECISIONS } from '../engine/backend/select.js';
+import { AdapterCache } from '../evaluation/adapter-cache.js';
 import { DEFAULT_QUEUE_NAME, EvaluationQueue } from '../evaluation/queue.js';
 import { DEFAULT_QUEUE_DEPTH } from '../validator/remote-evaluations.js';
 import { defaultResultsRepo, ResultsPublisher } from '../validator/publisher.js';
@@ -33,7 +34,7 @@ import { action } from './run.js';
 const runSchema = z.object({
   ...walletSchema.shape, ...subtensorSchema.shape, ...hubSchema.shape,
   netuid: nonNegativeInt, stateDir: text.optional(), backend: oneOf(BACKEND_KINDS), precision: oneOf(PRECISIONS).optional(), threads: positiveInt.optional(),
-  cacheDir: text.optional(), metricsPort: nonNegativeInt.optional(), metricsHost: text, once: flag, rounds: positiveInt.optional(),
+  cacheDir: text.optional(), adapterDir: text.optional(), metricsPort: nonNegativeInt.optional(), metricsHost: text, once: flag, rounds: positiveInt.optional(),
   blockSeconds: positiveInt, pollMs: positiveInt.optional(), retryMs: positiveInt,
   queue: text.optional(), queueName: text, queueDepth: positiveInt,
   'results.repo': text.optional(), publish: flag,
@@ -47,6 +48,8 @@ export function defaultStateDir(wallet: string, hotkey: string, netuid: number |
 
 const DB_FILE = 'validator.sqlite';
 const INDEX_FILE = 'fingerprints.sqlite';
+/** Trained adapters kept for datasets evaluated again (next round's evaluation set), in the state folder. */
+const ADAPTER_DIR = 'adapters';
 
 async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Promise<number> {
   const o = ctx.opts;
@@ -72,6 +75,8 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
     log.info(`validator ${hotkey.address} on netuid ${netuid}`, { state: stateDir, hub: hub.hubUrl, chain: endpoint, backend: backendKind });
     backend = await createBackend(backendKind, log, { threads: o.threads, precision: o.precision });
   }
+  // with --queue the workers train, and keep their own adapters
+  const adapters = queue ? undefined : new AdapterCache({ dir: o.adapterDir ? expandHome(o.adapterDir) : join(stateDir, ADAPTER_DIR), log });
   let chain: SubtensorChain | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   let validator: Validator | undefined;
@@ -89,7 +94,7 @@ async function runCommand(ctx: CommandContext<z.output<typeof runSchema>>): Prom
     validator = new Validator({
       publisher,
       chain, hub, store, index, netuid, signer: hotkey, log,
-      ...(queue ? { queue, queueDepth: o.queueDepth } : { backend }),
+      ...(queue ? { queue, queueDepth: o.queueDepth } : { backend, adapters }),
       blockSeconds: o.blockSeconds, retryBaseMs, pollMs: o.pollMs,
     });
     if (o.metricsPort !== undefined) {
@@ -175,6 +180,7 @@ export function register(program: Command): void {
     .addOption(new Option('--queue-name <name>', 'base name of the queues, as the workers\'').default(DEFAULT_QUEUE_NAME))
     .addOption(new Option('--queue-depth <n>', 'evaluation jobs in flight at most with --queue').default(DEFAULT_QUEUE_DEPTH).argParser(parsePositiveInt('--queue-depth')))
     .addOption(new Option('--cache-dir <dir>', 'Hugging Face cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)'))
+    .addOption(new Option('--adapter-dir <dir>', 'folder of trained adapters kept so a dataset is not trained again for the next round (default <state-dir>/adapters; without --queue)'))
     .addOption(new Option('--results.repo <owner/name>', "the hub dataset repo each round's signed results are published to (default <token's user>/flock-results-<netuid>-<hotkey[0:8]>)"))
     .addOption(new Option('--no-publish', "do not publish round results (nor point the hotkey's commitment to them)"))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on http://host:port/metrics').argParser(parseNonNegativeInt('--metrics-port')))

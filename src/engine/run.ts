@@ -64,12 +64,15 @@ export interface Receipt {
   /** The compute identity's key: equal keys and inputs give bit-identical losses. */
   compute: string;
   modelHash: string;
-  /** Dataset identity (the caller's hash over its row hashes), or null without training. */
+  /** Dataset identity (the caller's hash over its row hashes) of the training or of the adapter given, or null for the base model. */
   datasetHash: string | null;
   evalSetHash: string;
   recipeHash: string;
   seed: number;
-  /** Adapter loaded instead of training, if any (hash of its tensors). */
+  /**
+   * Hash of the adapter evaluated (`adapterHash`): the one trained, or the one given instead of
+   * training; null for the base model. Equal inputs and compute identity give the same hash.
+   */
   adapterHash: string | null;
 }
 
@@ -209,11 +212,12 @@ export async function runEvaluation(options: RunOptions): Promise<RunResult> {
         device: compute.device,
         compute: compute.key,
         modelHash: checkpoint.hash,
-        datasetHash: options.trainRows ? options.datasetHash ?? null : null,
+        // an adapter given is trained on a dataset too (kept from an earlier run): only the base model has none
+        datasetHash: options.trainRows || options.adapter ? options.datasetHash ?? null : null,
         evalSetHash: options.evalSetHash,
         recipeHash: stableHash(recipe),
         seed,
-        adapterHash: options.adapter ? adapterHash(options.adapter) : null,
+        adapterHash: adapter ? adapterHash(adapter) : null,
       },
       adapter,
     };

@@ -3,14 +3,18 @@
  * recipe"): the competition's recipe and seed, the dataset's rows with contaminated rows dropped
  * (scoring step 3), trained and evaluated by the engine (`runEvaluation`), or the base model
  * evaluated with no training. The validator loop and the miner's preview both call this; progress
- * comes back through callbacks.
+ * comes back through callbacks. With an adapter cache, an adapter trained earlier from the same
+ * rows, recipe, seed, base model and compute identity is evaluated instead of training again
+ * (a dataset carried over to the next round's evaluation set).
  */
 import type { CanonicalRow } from '../dataset/index.js';
+import type { Adapter } from '../engine/adapter.js';
 import type { Backend } from '../engine/backend/backend.js';
 import type { EvalProgress } from '../engine/evaluate.js';
-import { EngineInputError, runEvaluation, type Receipt } from '../engine/run.js';
+import { computeIdentity, EngineInputError, runEvaluation, stableHash, type Receipt } from '../engine/run.js';
 import type { TrainProgress } from '../engine/train.js';
 import { FlockError } from '../util/errors.js';
+import { adapterCacheKey, type AdapterCache } from './adapter-cache.js';
 import type { LoadedCompetition } from './competition.js';
 import { loadTrainingSet, type TrainingOutcome } from './training-set.js';
 
@@ -18,6 +22,8 @@ export interface EvaluationOutcome {
   losses: number[];
   evalLoss: number;
   receipt: Receipt & { droppedContaminatedRows: number };
+  /** True when a cached adapter was evaluated instead of training (then `trainSeconds` is 0). */
+  reusedAdapter: boolean;
   trainSeconds: number;
   evalSeconds: number;
   seconds: number;
@@ -50,6 +56,8 @@ export async function evaluateDataset(p: EvaluationProgress & {
   identity: string | null;
   /** The dataset's training rows, when read ahead (else read here from `datasetPath`). */
   training?: Promise<TrainingOutcome>;
+  /** Trained adapters kept across evaluations (never used for the base model). */
+  adapters?: AdapterCache;
 }): Promise<EvaluationOutcome> {
   const { competition: c } = p;
   const limits = c.competition.limits;
@@ -61,6 +69,11 @@ export async function evaluateDataset(p: EvaluationProgress & {
     trainRows = set.rows;
     dropped = set.dropped;
   }
+  const cacheKey = p.adapters && trainRows ? adapterCacheKey({
+    rowHashes: trainRows.map((r) => r.hash), recipeHash: stableHash(c.competition.recipe), seed: c.seed,
+    modelHash: c.checkpoint.hash, compute: computeIdentity(p.backend).key,
+  }) : undefined;
+  const cached: Adapter | undefined = cacheKey ? p.adapters!.get(cacheKey, c.checkpoint.config) : undefined;
   try {
     const r = await runEvaluation({
       checkpoint: c.checkpoint,
@@ -68,16 +81,18 @@ export async function evaluateDataset(p: EvaluationProgress & {
       recipe: c.competition.recipe,
       evalRows: c.evalRows,
       evalSetHash: c.evalSetHash,
-      trainRows,
+      trainRows: cached ? undefined : trainRows,
+      adapter: cached,
       datasetHash: p.identity ?? undefined,
       seed: c.seed,
       backend: p.backend,
       onTrainStep: p.onTrainStep,
       onEvalProgress: p.onEvalProgress,
     });
+    if (cacheKey && !cached && r.adapter) p.adapters!.put(cacheKey, r.adapter, c.checkpoint.config);
     return {
-      losses: r.perExample, evalLoss: r.evalLoss, receipt: { ...r.receipt, droppedContaminatedRows: dropped },
-      trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds, seconds: r.seconds,
+      losses: r.perExample, evalLoss: r.evalLoss, receipt: { ...r.receipt, droppedContaminatedRows: dropped }, reusedAdapter: cached !== undefined,
+      trainSeconds: cached ? 0 : r.trainSeconds, evalSeconds: r.evalSeconds, seconds: r.seconds,
     };
   } catch (err) {
     // the engine refuses data it cannot train on (no target token left after truncation, …);

@@ -38,6 +38,7 @@ import {
   decodeJobResult, encodeJobResult, evaluationJobId, formatFailureReason, parseEvaluationJob, parseFailureReason,
   type EvaluationJob, type EvaluationJobOutcome,
 } from './jobs.js';
+import type { AdapterCache } from './adapter-cache.js';
 import type { EvaluationQueueMetrics, QueueCounts } from './queue-metrics.js';
 import { EvaluationJobError, JobReleasedError, JobRunner, type JobProgress } from './run-job.js';
 
@@ -488,6 +489,8 @@ export interface EvaluationWorkerOptions {
   maxStalledCount?: number;
   /** Progress (log line and job progress) every this many optimizer steps (default 25). */
   progressEvery?: number;
+  /** Trained adapters kept across jobs (a dataset evaluated again is not trained again). */
+  adapters?: AdapterCache;
   onProgress?: (jobId: string, progress: JobProgress) => void;
 }
 
@@ -518,7 +521,7 @@ export async function startEvaluationWorker(o: EvaluationWorkerOptions): Promise
   const shownUrl = describeUrl(o.url);
   const log = o.log;
   const workerName = (o.workerName ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9._-]/g, '-');
-  const runner = new JobRunner({ backend: o.backend, hub: o.hub, log, worker: workerName, progressEvery: o.progressEvery });
+  const runner = new JobRunner({ backend: o.backend, hub: o.hub, log, worker: workerName, progressEvery: o.progressEvery, adapters: o.adapters });
   const compute = runner.compute;
   const base = o.name ?? DEFAULT_QUEUE_NAME;
   const queueName = evaluationQueueName(compute.key, base);

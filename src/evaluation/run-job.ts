@@ -13,6 +13,7 @@ import { IntegrityError, UnauthorizedError, isTransientHubError, HubError, type 
 import type { CompetitionPointer } from '../protocol/index.js';
 import { FlockError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import type { AdapterCache } from './adapter-cache.js';
 import { CompetitionError, competitionKey, loadCompetition, type LoadedCompetition } from './competition.js';
 import { DatasetEvaluationError, evaluateDataset } from './evaluate.js';
 import type { EvaluationFailureKind, EvaluationJob, EvaluationJobResult } from './jobs.js';
@@ -54,6 +55,8 @@ export interface JobRunnerOptions {
   progressEvery?: number;
   /** Competition revisions kept loaded (default 2: the current one and the one before). */
   competitions?: number;
+  /** Trained adapters kept across jobs (a dataset evaluated again is not trained again). */
+  adapters?: AdapterCache;
 }
 
 export interface RunJobOptions {
@@ -109,7 +112,7 @@ export class JobRunner {
     try {
       const r = await evaluateDataset({
         competition, backend: this.options.backend, datasetPath: path, identity: job.dataset?.identity ?? null,
-        training: training && Promise.resolve(training),
+        training: training && Promise.resolve(training), adapters: this.options.adapters,
         onTrainStep: (s) => {
           released();
           if (s.step % every !== 0 && s.step !== s.totalSteps) return;
@@ -121,7 +124,7 @@ export class JobRunner {
           if (e.done === 1 || e.done === e.total) o.onProgress?.({ phase: 'evaluating', done: e.done, total: e.total });
         },
       });
-      log.success(`evaluated ${what}: eval loss ${r.evalLoss.toFixed(5)}`, { seconds: Number(r.seconds.toFixed(2)) });
+      log.success(`evaluated ${what}${r.reusedAdapter ? ' with its cached adapter' : ''}: eval loss ${r.evalLoss.toFixed(5)}`, { seconds: Number(r.seconds.toFixed(2)) });
       return {
         losses: r.losses, evalLoss: r.evalLoss, receipt: r.receipt,
         seconds: r.seconds, trainSeconds: r.trainSeconds, evalSeconds: r.evalSeconds, worker: this.options.worker,

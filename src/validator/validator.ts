@@ -32,6 +32,7 @@ import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
 import { BlockFollower } from './blocks.js';
 import { CompetitionError, loadCompetition, type LoadedCompetition } from '../evaluation/competition.js';
+import type { AdapterCache } from '../evaluation/adapter-cache.js';
 import { DatasetEvaluationError, evaluateDataset } from '../evaluation/evaluate.js';
 import { DATASET_PATH, type EvaluationJob, type EvaluationJobFailure } from '../evaluation/jobs.js';
 import { QueueUnavailableError, type EvaluationQueue } from '../evaluation/queue.js';
@@ -62,6 +63,8 @@ export interface ValidatorOptions {
   signer: Signer;
   /** The engine's backend: evaluations run in this process. */
   backend?: Backend;
+  /** Trained adapters kept across evaluations (with `backend`): a dataset evaluated again is not trained again. */
+  adapters?: AdapterCache;
   /**
    * The evaluation queue (instead of `backend`): evaluations run on workers (`flock worker`), the
    * validator enqueues them and records their results.
@@ -495,7 +498,7 @@ export class Validator {
       const every = this.options.progressEvery ?? 25;
       const progressLog = log.child({ dataset: identity.slice(0, 12) });
       const r = await evaluateDataset({
-        competition: state.competition, backend, datasetPath: path, identity: isBase ? null : identity, training,
+        competition: state.competition, backend, datasetPath: path, identity: isBase ? null : identity, training, adapters: this.options.adapters,
         onTrainStep: (s) => {
           if (s.step % every !== 0 && s.step !== s.totalSteps) return;
           progressLog.info(`training ${s.step}/${s.totalSteps}`, { epoch: s.epoch, loss: Number(s.loss.toFixed(4)), lr: Number(s.lr.toExponential(2)), tokens: s.tokens });
@@ -506,7 +509,7 @@ export class Validator {
       this.metrics.observeEvaluation(r.seconds);
       this.evaluationWall.seconds += (performance.now() - started) / 1000;
       this.evaluationWall.count++;
-      log.success(`evaluated ${who}: eval loss ${r.evalLoss.toFixed(5)}`, { seconds: Number(r.seconds.toFixed(2)), train: Number(r.trainSeconds.toFixed(2)) });
+      log.success(`evaluated ${who}${r.reusedAdapter ? ' with its kept adapter (no training)' : ''}: eval loss ${r.evalLoss.toFixed(5)}`, { seconds: Number(r.seconds.toFixed(2)), train: Number(r.trainSeconds.toFixed(2)) });
     } catch (err) {
       if (isTransientHubError(err)) {
         store.requeueInterrupted(); // not the dataset's fault: back in the queue, attempt not held against it

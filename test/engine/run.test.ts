@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.js';
 import { PRESETS, byteLevelTokenizerJson, initPresetWeights, qwen2ByteLevelTokenizerJson } from '../../src/engine/presets.js';
 import { tokenizerFromJson } from '../../src/engine/tokenizer.js';
-import { EngineInputError, runEvaluation, stableHash } from '../../src/engine/run.js';
+import { EngineInputError, adapterHash, runEvaluation, stableHash } from '../../src/engine/run.js';
 import { Stream } from '../../src/engine/prng.js';
 import { RECIPE_V1, recipeSchema } from '../../src/protocol/recipe.js';
 import type { ChatRow } from '../../src/engine/template.js';
@@ -97,7 +97,11 @@ describe('runEvaluation', () => {
     const trained = await runEvaluation({ ...base, trainRows: withHashes(taskRows(8, 10)) });
     const loaded = await runEvaluation({ ...base, adapter: trained.adapter! });
     expect(loaded.perExample).toEqual(trained.perExample);
-    expect(loaded.receipt.adapterHash).toMatch(/^[0-9a-f]{64}$/);
+    // both receipts name the adapter evaluated: the trained one, hashed from its tensors
+    expect(trained.receipt.adapterHash).toBe(adapterHash(trained.adapter!));
+    expect(loaded.receipt.adapterHash).toBe(trained.receipt.adapterHash);
+    const baseOnly = await runEvaluation(base);
+    expect(baseOnly.receipt.adapterHash).toBeNull();
   });
 
   it('recipe hashes from before chatTemplate existed are unchanged, whether llama3 is named or not', () => {

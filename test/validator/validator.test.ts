@@ -17,6 +17,7 @@ import { formatCommitment, formatCompetitionPointer } from '../../src/protocol/i
 import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
 import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
 import { Validator } from '../../src/validator/validator.js';
+import { AdapterCache } from '../../src/evaluation/adapter-cache.js';
 import { startMetricsServer } from '../../src/validator/metrics.js';
 import { formatLeaderboard, readStatus } from '../../src/validator/status.js';
 import { runSql } from '../helpers/sqlite.js';
@@ -351,6 +352,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     const lines: string[] = [];
     const v = new Validator({
       chain: net.chain, hub: net.validatorHub(join(stateDir, 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
+      adapters: new AdapterCache({ dir: join(stateDir, 'adapters') }),
       log: createLogger({ level: 'info', stream: { write: (l: string) => lines.push(l) } }), blockSeconds: 12, retryBaseMs: 50, maxBackoffMs: 200, pollMs: 10,
     });
     const nextEpoch = async () => {
@@ -427,8 +429,12 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     expect(roundOf('early').stage).toBe('commitment');
     const honestIdentity = store.latestSubmissions().find((s) => s.repoId === 'miners/honest')!.datasetIdentity!;
     const setBIdentity = (await validateDataset(await writeTemp(setB))).identity;
-    expect(store.getEvaluation(round2Key, honestIdentity)?.receipt).toMatchObject({ evalSetHash: setBIdentity });
-    expect(store.getEvaluation(round1Key, honestIdentity)?.receipt).not.toMatchObject({ evalSetHash: setBIdentity });
+    const [kept, trained] = [store.getEvaluation(round2Key, honestIdentity)!.receipt, store.getEvaluation(round1Key, honestIdentity)!.receipt] as Array<Record<string, unknown>>;
+    expect(kept).toMatchObject({ evalSetHash: setBIdentity, datasetHash: honestIdentity, adapterHash: trained!['adapterHash'] });
+    expect(trained!['evalSetHash']).not.toBe(setBIdentity);
+    // carried over without training: round 1's adapter evaluated on round 2's set
+    expect(lines.some((l) => new RegExp(`evaluated uid ${miners.honest!.uid} with its kept adapter \\(no training\\)`).test(l))).toBe(true);
+    expect(lines.some((l) => new RegExp(`evaluated uid ${miners.late!.uid} with its kept adapter`).test(l))).toBe(false);
 
     // the owner's pointer goes back to the revision before round 2's reveal: refused, round 2 still scored
     await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision: round1Revision }), signer: net.owner });

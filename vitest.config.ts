@@ -11,11 +11,11 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const E2E = [
   // the CLI in a child process
-  'test/cli/{chain,dataset,eval,hub,main,model,validator,wallet,worker}.test.ts',
+  'test/cli/{chain,dataset,eval,hub,main,model,owner,validator,wallet,worker}.test.ts',
   'test/chain/devnet/cli.test.ts',
   'test/localnet/localnet.test.ts',
   'test/miner/{score,submit}.test.ts',
-  'test/owner/publish.test.ts',
+  'test/owner/{publish,rounds}.test.ts',
   // a devnet node over WebSocket
   'test/chain/devnet/{chain,rpc}.test.ts',
   'test/chain/devnet/pallets/*.test.ts',
@@ -25,7 +25,7 @@ const E2E = [
   'test/hub/client/hub-client.test.ts',
   'test/hub/server/server.test.ts',
   'test/validator/{dataset-reader,intake-thread}.test.ts',
-  'test/published/{read,history}.test.ts',
+  'test/published/{read,history,schedule}.test.ts',
   'test/audit/audit.test.ts',
   'test/dashboard/browser.test.ts', // headless Chromium against a devnet, a local hub and a validator
   // a redis-server with workers and the local hub

@@ -11,7 +11,7 @@ import type { HubClient } from '../hub/index.js';
 import { loadCheckpoint, type Checkpoint } from '../engine/checkpoint.js';
 import { fingerprintRows, validateDataset, type CanonicalRow, type DatasetFingerprints } from '../dataset/index.js';
 import {
-  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, competitionRounds, competitionSeed, evalSetCommitment, parseCompetition,
+  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, EVAL_FILE_MAX_BYTES, competitionRounds, competitionSeed, evalSetCommitment, parseCompetition,
   type Competition, type CompetitionPointer, type Round,
 } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
@@ -41,8 +41,7 @@ export function sealedRoundKey(c: Competition, round: number): string {
   return `${c.id}@round-${round}:${h.slice(0, 32)}`;
 }
 
-/** Largest evaluation set we download. */
-export const EVAL_FILE_MAX_BYTES = 256 * 1024 * 1024;
+export { EVAL_FILE_MAX_BYTES };
 
 /** Everything needed to judge datasets in one competition revision. */
 export interface LoadedCompetition {

@@ -30,6 +30,8 @@ export type ProtocolVersion = (typeof PROTOCOL_VERSIONS)[number];
 export const COMPETITION_FILE = 'competition.json';
 /** Largest competition.json we read (it is a few hundred bytes; this bounds a hostile one). */
 export const COMPETITION_FILE_MAX_BYTES = 64 * 1024;
+/** Largest evaluation set file validators download: an owner must not publish a larger one. */
+export const EVAL_FILE_MAX_BYTES = 256 * 1024 * 1024;
 
 const checked = (problem: (s: string) => string | null) =>
   z.string().superRefine((s, ctx) => {

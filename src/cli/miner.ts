@@ -9,8 +9,9 @@ import { BACKEND_KINDS, createBackend, PRECISIONS } from '../engine/backend/sele
 import { activeCompetition, submitDataset } from '../miner/submit.js';
 import { scoreDataset, type CommittedDataset } from '../miner/score.js';
 import { readPublishedResults } from '../published/read.js';
+import { approxDuration, BLOCK_SECONDS, commitmentRound, competitionSchedule, readActiveCompetition, roundRanges, type CommitmentRound } from '../published/schedule.js';
 import { verdictsFor, type Verdict } from '../published/verdicts.js';
-import { commitmentForCompetition, parseCompetitionPointer } from '../protocol/index.js';
+import { commitmentForCompetition, parseCompetitionPointer, type RoundSchedule } from '../protocol/index.js';
 import { FlockError, UsageError } from '../util/errors.js';
 import { printable } from '../util/terminal-text.js';
 import { connectFromFlags, hubClientFromFlags, walletFromFlags } from './clients.js';
@@ -73,17 +74,25 @@ async function statusCommand(ctx: CommandContext<z.output<typeof statusSchema>>)
     const uid = mg.hotkeys.indexOf(hotkey.address);
     if (uid < 0) throw new FlockError(`hotkey ${hotkey.address} is not registered on subnet ${netuid}`);
     const c = await chain.getCommitment({ netuid, hotkey: hotkey.address });
-    const published = await readPublishedResults({ chain, hub: await hubClientFromFlags(ctx), netuid, metagraph: mg });
+    const hub = await hubClientFromFlags(ctx);
+    const [published, active] = await Promise.all([readPublishedResults({ chain, hub, netuid, metagraph: mg }), readActiveCompetition({ chain, hub, netuid })]);
     const verdicts = verdictsFor(hotkey.address, published);
+    const block = mg.block.number;
     const status = {
-      hotkey: hotkey.address, uid, block: mg.block.number, commitment: c?.data ?? null, commitmentBlock: c?.block ?? null,
+      hotkey: hotkey.address, uid, block, commitment: c?.data ?? null, commitmentBlock: c?.block ?? null,
       incentive: mg.incentive[uid] ?? 0, emission: mg.emission[uid] ?? 0, consensus: mg.consensus[uid] ?? 0,
+      competition: active.ok ? { id: active.pointer.competitionId, repoId: active.pointer.repoId, revision: active.pointer.revision, evalFile: active.competition.evalFile } : null,
+      competitionProblem: active.ok ? null : active.reason,
+      schedule: active.ok ? competitionSchedule(active.competition, block) : null,
+      commitmentRound: active.ok && c ? commitmentRound(active.competition, c) : null,
       verdicts,
     };
     print(ctx, status, [
-      `hotkey ${status.hotkey}: uid ${uid} on subnet ${netuid} (block ${status.block})`,
+      `hotkey ${status.hotkey}: uid ${uid} on subnet ${netuid} (block ${block})`,
       `commitment: ${status.commitment === null ? '(none)' : printable(status.commitment)}${status.commitmentBlock !== null ? ` at block ${status.commitmentBlock}` : ''}`,
       `incentive ${status.incentive.toFixed(6)}, emission ${status.emission.toFixed(6)} per epoch`,
+      '',
+      ...formatCompetition(status),
       '',
       ...formatVerdicts(verdicts),
       '',
@@ -92,6 +101,40 @@ async function statusCommand(ctx: CommandContext<z.output<typeof statusSchema>>)
   } finally {
     await chain.close();
   }
+}
+
+/** The active competition as lines: its id, and with sealed rounds where they stand at `block` and where the hotkey's commitment takes part. */
+export function formatCompetition(s: {
+  block: number; competition: { id: string; repoId: string; revision: string; evalFile: string } | null; competitionProblem: string | null;
+  schedule: RoundSchedule | null; commitmentRound: CommitmentRound | null;
+}): string[] {
+  if (!s.competition) return [`competition: ${printable(s.competitionProblem ?? 'unknown')}`];
+  const c = s.competition;
+  const head = `competition ${printable(c.id)} (${printable(c.repoId)} at ${c.revision.slice(0, 12)})`;
+  const k = s.schedule;
+  if (!k) return [`${head}: the evaluation set ${printable(c.evalFile)} is open (no sealed rounds)`];
+  const lines = [`${head}: ${k.rounds} sealed round(s)`];
+  const inBlocks = (n: number) => `in ${n} block${n === 1 ? '' : 's'}, ${approxDuration(n)} at ${BLOCK_SECONDS} s a block`;
+  lines.push(k.open
+    ? `  round ${k.open.round} open: window closes at block ${k.open.closes} (${inBlocks(k.open.blocksLeft)})`
+    : '  no round open: a commitment made now takes part in no round');
+  if (k.next) lines.push(`  next window: round ${k.next.round}, blocks ${k.next.opens}–${k.next.closes - 1} (opens ${inBlocks(k.next.opens - s.block)})`);
+  else if (!k.open) lines.push('  no further window announced');
+  if (k.awaitingReveal.length > 0) lines.push(`  waiting for their evaluation set's reveal: round${k.awaitingReveal.length === 1 ? '' : 's'} ${roundRanges(k.awaitingReveal)}`);
+  lines.push(k.scoring === null ? '  validators score no round yet (none revealed)' : `  validators score round ${k.scoring} now (the latest revealed)`);
+  const r = s.commitmentRound;
+  if (r) lines.push(`  this hotkey's commitment (block ${r.block}): ${commitmentRoundText(r, k)}`);
+  return lines;
+}
+
+function commitmentRoundText(r: CommitmentRound, k: RoundSchedule): string {
+  if (r.problem) return `takes part in no round: ${printable(r.problem)}`;
+  if (r.round === null) {
+    const when = k.open ? `round ${k.open.round} is open until block ${k.open.closes - 1}` : k.next ? `round ${k.next.round} opens at block ${k.next.opens}` : 'no window is announced yet';
+    return `outside every round's window, it takes part in no round: commit again while a round is open (${when})`;
+  }
+  if (r.scoredNow) return `takes part from round ${r.round} (and the later ones): counted in round ${k.scoring}, scored now`;
+  return `takes part from round ${r.round} (and the later ones): scored once round ${r.round}'s evaluation set is revealed`;
 }
 
 /** The validators' published verdicts as lines: a table of the readable ones, then why the others are not. */
@@ -180,7 +223,7 @@ export function register(program: Command): void {
   markLongRunning(submit);
   submit.action(action(submitSchema, submitCommand));
 
-  const status = group.command('status').description("the hotkey's uid, commitment and block, incentive and emission, and every validator's published verdict on it");
+  const status = group.command('status').description("the hotkey's uid, commitment and block, incentive and emission, the competition's sealed-round schedule and the round the commitment takes part from, and every validator's published verdict on it");
   addWalletOptions(status);
   addSubtensorOptions(status);
   addHubOptions(status);

@@ -34,6 +34,12 @@ export function datasetUrl(hubUrl: string, repoId: string, revision?: string | n
   return `${hubUrl}/datasets/${path}${revision ? `/tree/${encodeURIComponent(revision)}` : ''}`;
 }
 
+/** A browsable hub URL of one file of a dataset repo at a revision, every segment encoded. */
+export function datasetFileUrl(hubUrl: string, repoId: string, revision: string, path: string): string {
+  const repo = repoId.split('/').map(encodeURIComponent).join('/');
+  return `${hubUrl}/datasets/${repo}/blob/${encodeURIComponent(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /** A model repo URL at a revision. */
 export function modelUrl(hubUrl: string, repoId: string, revision?: string | null): string {
   const path = repoId.split('/').map(encodeURIComponent).join('/');

@@ -4,6 +4,7 @@
  * validators with the most stake get a column each; the rest are summed up in the consensus
  * weight and the count of zeros, and shown in full on the miner's page.
  */
+import { competitionSchedule } from '../published/schedule.js';
 import { html, type SafeHtml } from './html.js';
 import { key, num, outside } from './format.js';
 import type { Page } from './layout.js';
@@ -36,7 +37,10 @@ export function leaderboardPage(s: Snapshot, view: View): Page {
   const columns = shown.length;
   const refused = view.validators.filter((v) => !v.results.latest && v.results.problem);
   const top = view.rows.filter((r) => r.incentive > 0).slice(0, 16);
+  const comp = s.competition.competition;
+  const open = comp ? competitionSchedule(comp, s.chain.metagraph.block.number)?.open : null;
   const main = html`<h1>Leaderboard</h1>
+${open ? html`<p id="round-open">Round ${open.round} open, closes at block ${open.closes} (in ${open.blocksLeft} blocks; see <a href="/competition">competition</a>).</p>` : ''}
 <p class="muted">${view.rows.length} uids by incentive. Published verdicts of ${view.readCount} validator(s)${view.validators.length > view.readCount ? html`, ${view.validators.length - view.readCount} unreadable (see <a href="/validators">validators</a>)` : ''}.
 Consensus: the stake-weighted mean of the validators' normalised published weights.</p>
 ${top.length ? barChart({ title: 'Incentive', bars: top.map((r) => ({ label: `uid ${r.uid}`, value: r.incentive, href: `/miner/${r.uid}` })) }) : ''}

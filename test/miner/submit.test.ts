@@ -2,15 +2,16 @@
  * `flock miner submit` against a devnet and a local hub: a valid dataset goes to the hub and its
  * commitment to the chain; an invalid one is refused before anything is uploaded or committed;
  * re-submitting the same content makes no new hub commit; when the chain's commitment space for
- * the epoch is used up, the tool waits for the next epoch (counting down) and retries.
+ * the epoch is used up, the tool waits for the next epoch (counting down) and retries; `status`
+ * shows the competition, with sealed rounds their schedule and the round the commitment takes part from.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpaceLimitExceededError } from '../../src/chain/index.js';
-import { InvalidDatasetError, submitDataset } from '../../src/miner/submit.js';
+import { activeCompetition, InvalidDatasetError, submitDataset } from '../../src/miner/submit.js';
 import { publishCompetition } from '../../src/owner/publish.js';
-import { parseCommitment } from '../../src/protocol/index.js';
+import { COMPETITION_FILE, formatCommitment, formatCompetitionPointer, parseCommitment } from '../../src/protocol/index.js';
 import { taskRows, toJsonl } from '../../src/localnet/tasks.js';
 import { localnetProfile } from '../../src/localnet/localnet.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -50,7 +51,10 @@ describe('flock miner submit', () => {
 
     const status = await runFlockAsync(['miner', 'status', '--wallet.name', 'alice', '--json', ...f.cliArgs]);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ uid: m.uid, commitment: out.commitment, commitmentBlock: out.block, verdicts: [] });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      uid: m.uid, commitment: out.commitment, commitmentBlock: out.block, verdicts: [],
+      competition: { id: '1', repoId: 'flock/comp' }, competitionProblem: null, schedule: null, commitmentRound: null,
+    });
 
     // a validator publishes its round: status shows its verdict on alice, and why another validator's results are refused
     const validator = await f.register('validator-a');
@@ -74,6 +78,7 @@ describe('flock miner submit', () => {
     const text = await runFlockAsync(['miner', 'status', '--wallet.name', 'alice', ...f.cliArgs]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain("validators' verdicts (their signed published results; 1 of 2 readable):");
+    expect(text.stdout).toMatch(/\ncompetition 1 \(flock\/comp at [0-9a-f]{12}\): the evaluation set \S+ is open \(no sealed rounds\)\n/);
     expect(text.stdout).toMatch(/4\.50000 +6\.50000 +1\.000 +0\.0000 +copy: copy: 100% of its rows <b>match<\/b> uid 9\\x1b\[2J/);
     expect(text.stdout).toMatch(/\(uid \d+\): .*refused: the signature does not match/);
   }, 90_000);
@@ -182,4 +187,62 @@ describe('flock miner submit', () => {
       clearInterval(timer);
     }
   }, 60_000);
+
+  it('status shows the sealed rounds and the round the commitment takes part from; an unusable competition is one line, the rest still printed', async () => {
+    const m = await f.register('grace');
+    const commitment = formatCommitment({ repoId: 'miners/grace', competitionId: '1', revision: 'c'.repeat(40) });
+    const committed = (await f.chain.setCommitment({ netuid: NETUID, data: commitment, signer: m.key })).blockNumber;
+    const now = f.dev.bestNumber();
+    const { pointer, competition } = await activeCompetition(f.chain, f.ownerHub, NETUID);
+    const hex = (c: string) => c.repeat(64);
+    // round 1 revealed, round 2 closed and sealed, round 3 open since grace committed, round 4 announced
+    const rounds = [
+      { opens: 0, closes: 1, evalSha256: hex('a'), evalFile: 'eval-round-1.jsonl' },
+      { opens: 1, closes: committed, evalSha256: hex('b') },
+      { opens: committed, closes: now + 1000, evalSha256: hex('c') },
+      { opens: now + 2000, closes: now + 3000, evalSha256: hex('d') },
+    ];
+    const repoPointer = async (content: string) => {
+      const revision = await f.ownerHub.uploadFiles({ repo: pointer.repoId, type: 'dataset', files: [{ path: COMPETITION_FILE, content }] });
+      await f.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: pointer.repoId, revision }), signer: f.owner });
+      return revision;
+    };
+    const status = async (json: boolean) => {
+      const r = await runFlockAsync(['miner', 'status', '--wallet.name', 'grace', ...(json ? ['--json'] : []), ...f.cliArgs]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    try {
+      const revision = await repoPointer(JSON.stringify({ ...competition, rounds }));
+      const json = JSON.parse(await status(true)) as { block: number };
+      expect(json).toMatchObject({
+        competition: { id: '1', repoId: pointer.repoId, revision }, competitionProblem: null,
+        schedule: {
+          open: { round: 3, opens: committed, closes: now + 1000, blocksLeft: now + 1000 - json.block }, next: { round: 4, opens: now + 2000, closes: now + 3000 },
+          awaitingReveal: [2], scoring: 1, rounds: 4,
+        },
+        commitmentRound: { block: committed, round: 3, scoredNow: false, problem: null },
+      });
+      const text = await status(false);
+      const left = /round 3 open: window closes at block (\d+) \(in (\d+) blocks, ≈ (\d+) h (\d+) min at 12 s a block\)/.exec(text);
+      expect(left, text).not.toBeNull();
+      expect(Number(left![1])).toBe(now + 1000);
+      const blocks = Number(left![2]);
+      expect(Number(left![3]) * 60 + Number(left![4])).toBe(Math.round((blocks * 12) / 60));
+      expect(text).toContain(`next window: round 4, blocks ${now + 2000}–${now + 2999}`);
+      expect(text).toContain("waiting for their evaluation set's reveal: round 2\n");
+      expect(text).toContain('validators score round 1 now');
+      expect(text).toContain(`this hotkey's commitment (block ${committed}): takes part from round 3 (and the later ones): scored once round 3's evaluation set is revealed`);
+
+      // rounds that overlap: the competition is one line with the reason; the hotkey and the verdicts are still shown
+      await repoPointer(JSON.stringify({ ...competition, rounds: [rounds[2], rounds[1]] }));
+      const broken = await status(false);
+      expect(broken).toMatch(/\ncompetition: competition\.json of flock\/comp@[0-9a-f]{12} is unusable: competition\.json is invalid: rounds\.1\.opens: round 2 opens at block 1, before round 1 closes/);
+      expect(broken).toContain(`hotkey ${m.key.address}: uid ${m.uid} on subnet ${NETUID}`);
+      expect(broken).toMatch(/validators' verdicts/);
+      expect(JSON.parse(await status(true))).toMatchObject({ competition: null, competitionProblem: expect.stringMatching(/is unusable/), schedule: null, commitmentRound: null });
+    } finally {
+      await f.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: pointer.repoId, revision: pointer.revision }), signer: f.owner });
+    }
+  }, 90_000);
 });

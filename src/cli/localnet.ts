@@ -80,7 +80,7 @@ export function register(program: Command): void {
     .addOption(new Option('--dir <dir>', 'working folder (chain, hub, wallets, datasets, validator state); a temporary folder by default'))
     .addOption(new Option('--miners <n>', 'miners: one per dataset kind by default (7)').argParser(parsePositiveInt('--miners')))
     .addOption(new Option('--validators <n>', 'validators (default 3, 2 with --quick)').argParser(parsePositiveInt('--validators')))
-    .addOption(new Option('--rounds <n>', 'rounds of weights, one per epoch (default 3, 2 with --quick)').argParser(parsePositiveInt('--rounds')))
+    .addOption(new Option('--rounds <n>', 'sealed evaluation rounds, each revealed after its window and scored over one epoch (default 3, 2 with --quick; at least 2)').argParser(parsePositiveInt('--rounds')))
     .addOption(new Option('--quick', 'smaller evaluation set, datasets and recipe (a couple of minutes)'))
     .addOption(new Option('--threads <n>', 'CPU threads for training (default: all cores; with --workers, per worker: the cores shared among them)').argParser(parsePositiveInt('--threads')))
     .addOption(new Option('--workers <n>', 'train through the evaluation queue: starts redis-server (it must be installed) and n workers per validator').argParser(parseNonNegativeInt('--workers')))

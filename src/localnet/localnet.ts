@@ -19,11 +19,13 @@ import { FingerprintIndex } from '../dataset/index.js';
 import type { Backend } from '../engine/backend/backend.js';
 import { createBackend } from '../engine/backend/select.js';
 import { writePresetCheckpoint, type PresetName } from '../engine/presets.js';
+import { AdapterCache } from '../evaluation/adapter-cache.js';
 import { EvaluationQueue, startEvaluationWorker, type EvaluationWorker } from '../evaluation/queue.js';
 import { HubClient, startHubServer, type HubServer } from '../hub/index.js';
 import { publishCompetition } from '../owner/publish.js';
+import { openRound, revealRound } from '../owner/rounds.js';
 import { submitDataset } from '../miner/submit.js';
-import type { CompetitionInput } from '../protocol/index.js';
+import { roundAt, type CompetitionInput } from '../protocol/index.js';
 import { FlockError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { startRedisServer } from '../util/redis-server.js';
@@ -31,9 +33,15 @@ import { openStore, BASE_EVALUATION, type ValidatorStore } from '../validator/st
 import { Validator } from '../validator/validator.js';
 import { defaultResultsRepo, ResultsPublisher } from '../validator/publisher.js';
 import { devKey, localKey } from './keys.js';
-import { DATASET_KINDS, buildTaskData, toJsonl, type DatasetKind } from './tasks.js';
+import { DATASET_KINDS, MAX_LOCALNET_ROUNDS, buildTaskData, roundEvalRows, toJsonl, type DatasetKind } from './tasks.js';
 
 export const LOCALNET_NETUID = 1;
+/**
+ * Blocks each sealed round's submission window lasts: room for every miner's submission (about two
+ * blocks each) and the epoch that gives validators their permits. Blocks are produced on demand,
+ * so a longer window costs nothing but block numbers.
+ */
+const ROUND_WINDOW_BLOCKS = 60;
 const OWNER_TOKEN = 'hf_localnet_owner';
 const MINER_TOKEN = 'hf_localnet_miners';
 const VALIDATOR_TOKEN = 'hf_localnet_validators';
@@ -45,7 +53,11 @@ export interface LocalnetOptions {
   miners?: number;
   /** Validators (default 3; 2 with quick). */
   validators?: number;
-  /** Rounds of weights (default 3; 2 with quick). */
+  /**
+   * Sealed evaluation rounds (default 3; 2 with quick; at least 2): each round's set is committed
+   * when it opens and revealed when its window closes; validators score each revealed round over
+   * one epoch.
+   */
   rounds?: number;
   /** Smaller evaluation set, datasets and recipe: a run in a couple of minutes. */
   quick?: boolean;
@@ -146,6 +158,20 @@ export interface ValidatorReport {
   workers?: { name: string; completed: number; failed: number }[];
 }
 
+/** One sealed round of the run. */
+export interface SealedRoundReport {
+  round: number;
+  /** Submission window: commitments at blocks opens ≤ b < closes take part. */
+  opens: number;
+  closes: number;
+  /** SHA-256 of the evaluation file, committed when the round opened. */
+  evalSha256: string;
+  /** Block of the owner's pointer to the revision that revealed the set (null: never revealed). */
+  revealBlock: number | null;
+  /** Uids whose commitment takes part in the round (committed in its window or an earlier one). */
+  participants: number[];
+}
+
 export interface LocalnetReport {
   dir: string;
   chain: string;
@@ -153,7 +179,9 @@ export interface LocalnetReport {
   netuid: number;
   competition: { id: string; repo: string; revision: string; pointer: string };
   quick: boolean;
+  /** Sealed rounds run (each scored over one epoch). */
   rounds: number;
+  sealedRounds: SealedRoundReport[];
   block: number;
   baseLoss: number | null;
   miners: MinerReport[];
@@ -192,6 +220,9 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
   const nMiners = o.miners ?? DATASET_KINDS.length;
   const nValidators = o.validators ?? (quick ? 2 : 3);
   const rounds = o.rounds ?? (quick ? 2 : 3);
+  if (rounds < 2 || rounds > MAX_LOCALNET_ROUNDS) {
+    throw new FlockError(`a local subnet runs 2 to ${MAX_LOCALNET_ROUNDS} sealed rounds, not ${rounds}`, { hint: 'the second round is where a miner who trained on the first revealed set is caught' });
+  }
   const log = o.log;
   const progress = o.onProgress ?? ((m: string) => log.info(m));
   const started = performance.now();
@@ -254,39 +285,56 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     progress(`registered ${nValidators} validator(s) (staked) and ${nMiners} miner(s)`);
     checkStop();
 
-    // ── base model and competition (the owner's tool) ──
+    // ── base model and a sealed competition (the owner's tools): round 1's set is only a hash on the hub ──
     const modelDir = join(dir, 'model');
     writePresetCheckpoint(modelDir, profile.preset, { seed: 11 });
     const data = buildTaskData({ evalRows: profile.evalRows, datasetRows: profile.datasetRows });
     const dataDir = join(dir, 'datasets');
     mkdirSync(dataDir, { recursive: true });
-    const evalPath = join(dataDir, 'eval.jsonl');
-    writeFileSync(evalPath, toJsonl(data.evalRows));
+    const roundSets: string[] = [];
+    for (let k = 1; k <= rounds; k++) {
+      const path = join(dir, 'owner', `eval-round-${k}.jsonl`); // the owner's secret until the round's window closes
+      mkdirSync(join(dir, 'owner'), { recursive: true });
+      writeFileSync(path, toJsonl(roundEvalRows(profile.evalRows, k)));
+      roundSets.push(path);
+    }
     writeFileSync(join(dir, 'competition.json'), `${JSON.stringify(profile.competition, null, 2)}\n`);
     const ownerHub = new HubClient({ hubUrl: hub.url, token: OWNER_TOKEN, cacheDir: join(dir, 'cache', 'owner'), retries: 0 });
+    const ownerLog = log.child({ part: 'owner' });
+    const ownerTools = { chain, hub: ownerHub, netuid: LOCALNET_NETUID, owner, log: ownerLog };
     const published = await publishCompetition({
-      chain, hub: ownerHub, netuid: LOCALNET_NETUID, owner, competitionJson: profile.competition, evalPath, repo: 'flock/localnet-competition',
-      model: { dir: modelDir }, log: log.child({ part: 'owner' }),
+      ...ownerTools, competitionJson: profile.competition, sealed: { evalPath: roundSets[0]!, windowBlocks: ROUND_WINDOW_BLOCKS }, repo: 'flock/localnet-competition',
+      model: { dir: modelDir },
     });
-    progress(`owner published competition ${published.competition.id}: ${published.pointer}`);
+    let pointer = { revision: published.revision, pointer: published.pointer };
+    const sealedRounds: SealedRoundReport[] = [];
+    const firstRound = published.competition.protocol === 2 ? published.competition.rounds?.[0] : undefined;
+    if (!firstRound) throw new FlockError('the sealed competition was published without its first round');
+    sealedRounds.push({ round: 1, opens: firstRound.opens, closes: firstRound.closes, evalSha256: firstRound.evalSha256, revealBlock: null, participants: [] });
+    progress(`owner published competition ${published.competition.id}: ${published.pointer}; round 1 open for blocks ${firstRound.opens}–${firstRound.closes - 1}, its evaluation set sealed (sha256 ${firstRound.evalSha256.slice(0, 16)}…)`);
     // validators need a permit: it comes with the next epoch after staking
     await advanceToNextEpoch(dev, chain);
     stage('publish');
     checkStop();
 
-    // ── miners (the miner's tool); copies commit later ──
+    // ── miners (the miner's tool) in round 1's window; copies commit later; the contaminated miner waits for round 1's set ──
     const minerHub = new HubClient({ hubUrl: hub.url, token: MINER_TOKEN, cacheDir: join(dir, 'cache', 'miners'), retries: 0 });
     const submitted = new Map<number, { commitment: string; block: number }>();
-    for (const m of miners) {
-      checkStop();
-      if (m.base === 'copy') await dev.produceBlocks(2); // visibly later than the original
+    const submit = async (m: (typeof miners)[number]) => {
       const rows = m.kind === m.base ? data.datasets[m.base] : buildTaskData({ evalRows: profile.evalRows, datasetRows: profile.datasetRows }, 1000 + m.uid).datasets.good;
       const path = join(dataDir, `${m.kind}.jsonl`);
       writeFileSync(path, toJsonl(rows));
       const r = await submitDataset({ chain, hub: minerHub, netuid: LOCALNET_NETUID, hotkey: m.key, datasetPath: path, repo: m.repo, log: log.child({ part: `miner ${m.kind}` }), pollMs: 50 });
       submitted.set(m.uid, { commitment: r.commitment, block: r.block });
       progress(`miner uid ${m.uid} (${m.kind}) committed ${r.commitment.slice(0, 40)}… at block ${r.block}`);
+    };
+    for (const m of miners) {
+      checkStop();
+      if (m.base === 'contaminated') continue;
+      if (m.base === 'copy') await dev.produceBlocks(2); // visibly later than the original
+      await submit(m);
     }
+    if (dev.bestNumber() >= firstRound.closes) throw new FlockError(`the miners' submissions ran past round 1's window (block ${firstRound.closes})`);
     stage('submit');
 
     // ── validators: the validator loop's passes, one round per epoch ──
@@ -311,7 +359,7 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       const index = FingerprintIndex.open(join(vdir, 'fingerprints.sqlite'));
       closers.push(() => { index.close(); store.close(); });
       stores.push(store);
-      let evaluator: { backend: Backend } | { queue: EvaluationQueue };
+      let evaluator: { backend: Backend; adapters: AdapterCache } | { queue: EvaluationQueue };
       if (nWorkers > 0) {
         // a queue of its own per validator: each validator's verdict comes from work done for it alone
         const queueName = `flock-eval-validator-${i + 1}`;
@@ -321,7 +369,8 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
         await waitForWorkers(queue, nWorkers);
         evaluator = { queue };
       } else {
-        evaluator = { backend: backend! };
+        // trained adapters kept: a dataset carried over to the next round is evaluated without training
+        evaluator = { backend: backend!, adapters: new AdapterCache({ dir: join(vdir, 'adapters'), log: log.child({ validator: i + 1 }) }) };
       }
       // each validator publishes its rounds' signed results to a repo of its own, as on finney
       const validatorHub = new HubClient({ hubUrl: hub.url, token: VALIDATOR_TOKEN, cacheDir: join(vdir, 'cache'), retries: 0 });
@@ -338,16 +387,38 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
       closers.push(() => validator.close());
       validators.push(validator);
     }
+    // ── sealed rounds: the next round opens back to back, this one is revealed when its window closes, validators score it ──
     for (let round = 1; round <= rounds; round++) {
+      checkStop();
+      if (round < rounds) {
+        const next = await openRound({ ...ownerTools, evalPath: roundSets[round]!, windowBlocks: ROUND_WINDOW_BLOCKS });
+        pointer = { revision: next.revision, pointer: next.pointer };
+        sealedRounds.push({ round: next.round, opens: next.opens, closes: next.closes, evalSha256: next.evalSha256, revealBlock: null, participants: [] });
+        progress(`owner opened round ${next.round} for blocks ${next.opens}–${next.closes - 1} (set sealed, sha256 ${next.evalSha256.slice(0, 16)}…)`);
+      }
+      const r = sealedRounds[round - 1]!;
+      await dev.produceBlocks(Math.max(0, r.closes - dev.bestNumber()));
+      const revealed = await revealRound({ ...ownerTools, evalPath: roundSets[round - 1]!, round });
+      pointer = { revision: revealed.revision, pointer: revealed.pointer };
+      r.revealBlock = revealed.block;
+      progress(`owner revealed round ${round}'s evaluation set at block ${revealed.block}`);
+      if (round === 1) {
+        // a miner who trains on the set just revealed, committing in round 2's window
+        for (const m of miners.filter((x) => x.base === 'contaminated')) await submit(m);
+      }
+      await advanceToNextEpoch(dev, chain);
       for (let i = 0; i < validators.length; i++) {
         checkStop();
         const pass = await validators[i]!.runPass();
         checkStop();
         progress(`round ${round}/${rounds}: validator ${i + 1} evaluated ${pass.evaluated} dataset(s), weights ${pass.weights?.status ?? 'none'}`);
       }
-      await advanceToNextEpoch(dev, chain);
       seconds[`round${round}`] = Number(((performance.now() - stageStart) / 1000).toFixed(2));
       stageStart = performance.now();
+    }
+    const windows = sealedRounds.map((r) => ({ opens: r.opens, closes: r.closes, evalSha256: r.evalSha256 }));
+    for (const r of sealedRounds) {
+      r.participants = [...submitted.entries()].filter(([, c]) => { const k = roundAt(windows, c.block); return k !== null && k <= r.round; }).map(([uid]) => uid).sort((a, b) => a - b);
     }
 
     // the last round's results reach the hub before the report points to them
@@ -381,8 +452,8 @@ export async function runLocalnet(o: LocalnetOptions): Promise<LocalnetReport> {
     seconds['total'] = Number(((performance.now() - started) / 1000).toFixed(2));
     const report: LocalnetReport = {
       dir, chain: dev.url, hub: hub.url, netuid: LOCALNET_NETUID,
-      competition: { id: published.competition.id, repo: 'flock/localnet-competition', revision: published.revision, pointer: published.pointer },
-      quick, rounds, block: mg.block.number, baseLoss: base?.evalLoss ?? null, miners: minerReports, validators: validatorReports, workers: nWorkers, seconds,
+      competition: { id: published.competition.id, repo: 'flock/localnet-competition', revision: pointer.revision, pointer: pointer.pointer },
+      quick, rounds, sealedRounds, block: mg.block.number, baseLoss: base?.evalLoss ?? null, miners: minerReports, validators: validatorReports, workers: nWorkers, seconds,
     };
     if (o.serve) await o.serve({ report, chain, devnet: dev, hubUrl: hub.url, signal: o.signal });
     return report;
@@ -409,6 +480,7 @@ async function startLocalWorkers(o: {
     const worker = await startEvaluationWorker({
       url: o.url, name: o.queueName, workerName: name, backend, log, concurrency: 1,
       hub: new HubClient({ hubUrl: o.hubUrl, cacheDir: join(o.dir, `cache-worker-${j + 1}`), retries: 0 }),
+      adapters: new AdapterCache({ dir: join(o.dir, `adapters-worker-${j + 1}`), log }),
     });
     o.closers.push(() => worker.close({ release: true })); // a job cut short by Ctrl-C goes back to the queue at once
     workers.push(worker);

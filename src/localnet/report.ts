@@ -12,8 +12,15 @@ function table(header: string[], rows: string[][]): string[] {
 /** The leaderboard (highest incentive first), the validators' agreement and the timings. */
 export function formatLocalnetReport(r: LocalnetReport): string {
   const out: string[] = [];
-  out.push(`local subnet: netuid ${r.netuid}, ${r.rounds} round(s), block ${r.block}${r.quick ? ' (quick)' : ''}`);
-  out.push(`competition ${r.competition.id}: ${r.competition.repo}@${r.competition.revision.slice(0, 12)}; base model eval loss ${r.baseLoss?.toFixed(5) ?? '-'}`, '');
+  out.push(`local subnet: netuid ${r.netuid}, ${r.rounds} sealed round(s), block ${r.block}${r.quick ? ' (quick)' : ''}`);
+  out.push(`competition ${r.competition.id}: ${r.competition.repo}@${r.competition.revision.slice(0, 12)}; base model eval loss ${r.baseLoss?.toFixed(5) ?? '-'} (last round's set)`, '');
+  if (r.sealedRounds.length > 0) {
+    out.push('sealed rounds (each set committed by its SHA-256 when the round opened, revealed after its window):');
+    out.push(...table(
+      ['round', 'window (blocks)', 'set sha256', 'revealed at block', 'uids taking part'],
+      r.sealedRounds.map((s) => [String(s.round), `${s.opens}–${s.closes - 1}`, `${s.evalSha256.slice(0, 16)}…`, s.revealBlock === null ? '-' : String(s.revealBlock), s.participants.join(' ')]),
+    ), '');
+  }
   const miners = [...r.miners].sort((a, b) => b.incentive - a.incentive || a.uid - b.uid);
   const vHeads = r.validators.map((_, i) => `w(v${i + 1})`);
   out.push(...table(

@@ -21,7 +21,7 @@ export const KIND_DESCRIPTIONS: Record<DatasetKind, string> = {
   noisy: 'task prompts, sloppy answers (other words, random case, no frame)',
   medium: 'half right answers, half wrong',
   good: 'task prompts, right answers',
-  contaminated: 'good rows plus rows copied from the evaluation set',
+  contaminated: "good rows plus round 1's evaluation set, committed in round 2 once that set was revealed",
   copy: 'a later exact copy of the good dataset',
   'reworded-copy': 'a later copy of the good dataset, shuffled and reworded',
   'diluted-copy': 'a later copy of the good dataset hidden among twice as many new rows',
@@ -158,6 +158,29 @@ export function buildTaskData(sizes: TaskSizes, seed = 1): { evalRows: ChatRow[]
       'diluted-copy': interleave(good, taskRows(2 * n, seed + 700)),
     },
   };
+}
+
+/**
+ * Seeds of the evaluation sets of sealed rounds 2, 3, …: task rows of these seeds share no row
+ * (exactly or nearly) with any localnet dataset, round 1's set or each other, at both run sizes —
+ * so an honest miner is never zeroed for contamination by a later round's set
+ * (test/localnet/tasks.test.ts checks it; some other seeds do collide).
+ */
+export const ROUND_SET_SEEDS = [9002, 9003, 9004, 9007, 9008, 9009, 9011] as const;
+
+/** Sealed rounds a local subnet can run (round 1 and one per seed above). */
+export const MAX_LOCALNET_ROUNDS = 1 + ROUND_SET_SEEDS.length;
+
+/**
+ * The evaluation set of sealed round `round` (1-based, at most `MAX_LOCALNET_ROUNDS`): round 1's
+ * is `buildTaskData`'s `evalRows` (the rows the contaminated miner copies once it is revealed);
+ * later rounds draw fresh task rows.
+ */
+export function roundEvalRows(n: number, round: number): ChatRow[] {
+  if (round === 1) return taskRows(n, 1);
+  const seed = ROUND_SET_SEEDS[round - 2];
+  if (seed === undefined) throw new RangeError(`the local subnet has evaluation sets for rounds 1–${MAX_LOCALNET_ROUNDS}, not ${round}`);
+  return taskRows(n, seed);
 }
 
 /** Rows as JSONL text. */

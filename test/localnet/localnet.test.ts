@@ -64,9 +64,13 @@ function verdictTests(name: string, extra: string[], more: (get: () => LocalnetR
       }
       // the diluted copy is caught by what it holds of the good dataset (protocol 2), not by its own rows
       expect(miner('diluted-copy').zeroReason).toMatch(/^copy: it holds \d+ of the \d+ rows \(100%\) of the dataset of uid /);
+      // the contaminated miner trained on round 1's set once it was revealed, committed in round 2: caught there
       const c = miner('contaminated');
       expect(c.incentive).toBe(0);
-      expect(c.zeroReason).toMatch(/^contamination: /);
+      expect(c.zeroReason).toMatch(/^contamination: trained on the test: /);
+      const [r1, r2] = report.sealedRounds;
+      expect(c.block).toBeGreaterThanOrEqual(r1!.closes);
+      expect(c.block).toBeLessThan(r2!.closes);
       for (const kind of ['good', 'medium']) expect(miner(kind).zeroReason).toBeNull();
     });
 
@@ -80,6 +84,21 @@ function verdictTests(name: string, extra: string[], more: (get: () => LocalnetR
       }
       for (const m of report.miners) expect(new Set(m.weights.map((w) => w.toFixed(6))).size).toBe(1);
       expect(report.rounds).toBe(2);
+    });
+
+    it('runs two sealed rounds: each set revealed after its window, datasets carried over, the contaminated miner only in round 2', () => {
+      const [r1, r2] = report.sealedRounds;
+      expect(report.sealedRounds).toHaveLength(2);
+      expect(r2!.opens).toBe(r1!.closes); // back to back: no block outside every window
+      for (const r of report.sealedRounds) {
+        expect(r.evalSha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(r.revealBlock).toBeGreaterThanOrEqual(r.closes);
+      }
+      const contaminated = miner('contaminated').uid;
+      const others = report.miners.filter((m) => m.uid !== contaminated).map((m) => m.uid).sort((a, b) => a - b);
+      expect(r1!.participants).toEqual(others);
+      expect(r2!.participants).toEqual([...others, contaminated].sort((a, b) => a - b));
+      for (const m of report.miners) expect(m.block).toBeGreaterThanOrEqual(r1!.opens);
       expect(report.competition.pointer).toContain(report.competition.revision);
       expect(stderr).toContain('owner published competition');
     });

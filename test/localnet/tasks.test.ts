@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contamination, overlap, twoWayOverlap, validateDataset } from '../../src/dataset/index.js';
-import { DATASET_KINDS, buildTaskData, toJsonl } from '../../src/localnet/tasks.js';
+import { DATASET_KINDS, MAX_LOCALNET_ROUNDS, buildTaskData, roundEvalRows, toJsonl } from '../../src/localnet/tasks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flock-tasks-'));
 async function fingerprints(name: string, text: string) {
@@ -54,5 +54,19 @@ describe('localnet task data', () => {
     expect(o.containment).toBe(1);
     // its new rows are right answers too: nothing else makes it a copy
     expect(contamination(await fingerprints('diluted', toJsonl(data.datasets['diluted-copy'])), await fingerprints('eval', toJsonl(data.evalRows))).contaminatedRows).toEqual([]);
+  });
+
+  it("round 1's set is the one the contaminated miner copies; later rounds' sets touch no dataset and no other set, at both run sizes", async () => {
+    expect(toJsonl(roundEvalRows(48, 1))).toBe(toJsonl(data.evalRows));
+    for (const [evalRows, datasetRows] of [[24, 48], [48, 96]] as const) {
+      const sized = buildTaskData({ evalRows, datasetRows });
+      const datasets = await Promise.all(DATASET_KINDS.map((kind) => fingerprints(`${kind}-${datasetRows}`, toJsonl(sized.datasets[kind]))));
+      const sets = await Promise.all(Array.from({ length: MAX_LOCALNET_ROUNDS }, (_, k) => fingerprints(`round-${k + 1}-${evalRows}`, toJsonl(roundEvalRows(evalRows, k + 1)))));
+      for (let k = 1; k < sets.length; k++) {
+        datasets.forEach((d, i) => expect(contamination(d, sets[k]!).contaminatedRows, `${DATASET_KINDS[i]} vs round ${k + 1}`).toEqual([]));
+        for (let j = 0; j < k; j++) expect(contamination(sets[k]!, sets[j]!).contaminatedRows, `round ${k + 1} vs round ${j + 1}`).toEqual([]);
+      }
+    }
+    expect(() => roundEvalRows(24, MAX_LOCALNET_ROUNDS + 1)).toThrow(RangeError);
   });
 });

@@ -444,6 +444,31 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     expect(lines.some((l) => /the competition revision [0-9a-f]{12} is refused: round 2 was revealed as eval-round-2\.jsonl and is now sealed again/.test(l))).toBe(true);
     expect(store.latestCompetition()!.key).toBe(round2Key);
     expect(roundOf('fitter').stage).toBe('contamination');
+
+    // a revision with malformed rounds: refused with the reason, round 2 still judged
+    await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }, { opens: r2.closes - 5, closes: r2.closes + 40, evalSha256: sha('set 3') }]);
+    await nextEpoch();
+    expect((await v.runPass()).weights?.status).toBe('set');
+    expect(lines.some((l) => /is refused: .*round 3 opens at block \d+, before round 2 closes/.test(l))).toBe(true);
+    expect(store.latestCompetition()!.key).toBe(round2Key);
+
+    // after a restart the refusal holds: the revision the state followed last is judged, nothing is redone
+    await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision: round1Revision }), signer: net.owner });
+    await v.close();
+    const restartedLines: string[] = [];
+    const restarted = new Validator({
+      chain: net.chain, hub: net.validatorHub(join(stateDir, 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
+      adapters: new AdapterCache({ dir: join(stateDir, 'adapters') }),
+      log: createLogger({ level: 'info', stream: { write: (l: string) => restartedLines.push(l) } }), blockSeconds: 12, retryBaseMs: 50, maxBackoffMs: 200, pollMs: 10,
+    });
+    await nextEpoch();
+    const again = await restarted.runPass();
+    await restarted.close();
+    expect(again.weights?.status).toBe('set');
+    expect(again.evaluated).toBe(0);
+    expect(restartedLines.some((l) => /is refused: round 2 was revealed as eval-round-2\.jsonl and is now sealed again/.test(l))).toBe(true);
+    expect(store.latestCompetition()!.key).toBe(round2Key);
+    expect(roundOf('fitter').stage).toBe('contamination');
   });
 });
 

@@ -7,14 +7,14 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import type { HubClient } from '../hub/index.js';
+import { DownloadCapExceededError, EntryNotFoundError, type HubClient } from '../hub/index.js';
 import { loadCheckpoint, type Checkpoint } from '../engine/checkpoint.js';
 import { fingerprintRows, validateDataset, type CanonicalRow, type DatasetFingerprints } from '../dataset/index.js';
 import {
-  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, EVAL_FILE_MAX_BYTES, competitionRounds, competitionSeed, evalSetCommitment, parseCompetition,
+  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, EVAL_FILE_MAX_BYTES, competitionRounds, roundsStepProblem, competitionSeed, evalSetCommitment, parseCompetition,
   type Competition, type CompetitionPointer, type Round,
 } from '../protocol/index.js';
-import { FlockError } from '../util/errors.js';
+import { FlockError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
 /**
@@ -151,7 +151,16 @@ async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, com
   for (let k = 1; k <= rounds.length; k++) {
     const file = rounds[k - 1]!.evalFile;
     if (file === undefined) continue;
-    const path = await hub.downloadFile({ repo: pointer.repoId, type: 'dataset', revision: pointer.revision, path: file, maxBytes: EVAL_FILE_MAX_BYTES });
+    let path: string;
+    try {
+      path = await hub.downloadFile({ repo: pointer.repoId, type: 'dataset', revision: pointer.revision, path: file, maxBytes: EVAL_FILE_MAX_BYTES });
+    } catch (err) {
+      // the owner's fault (a file named but not there, or larger than validators read): that round
+      // is refused; an outage is not, and passes through to be waited out
+      if (!(err instanceof EntryNotFoundError || err instanceof DownloadCapExceededError)) throw err;
+      refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} cannot be read (${errorMessage(err)}): refused`);
+      continue;
+    }
     const sha256 = evalSetCommitment(await readFile(path));
     if (sha256 !== rounds[k - 1]!.evalSha256) {
       refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} does not match the commitment published when the round opened (sha256 ${sha256.slice(0, 16)}…, committed ${rounds[k - 1]!.evalSha256.slice(0, 16)}…): refused`);
@@ -204,4 +213,69 @@ async function downloadModel(hub: HubClient, repo: string, revision: string, log
     dir = dirname(await hub.downloadFile({ repo, type: 'model', revision, path }));
   }
   return dir;
+}
+
+/** Competition revisions read back from the pointer's, at most, to check that its rounds only moved forward. */
+export const ROUNDS_HISTORY_MAX_REVISIONS = 1000;
+
+/**
+ * Why the pointer's revision of a sealed competition cannot be accepted given the competition repo's
+ * history, or null. Every earlier revision of the same competition, oldest first, must follow the
+ * last one accepted (`roundsStepProblem`: rounds only added while sealed, or revealed, never moved,
+ * swapped or re-sealed); one that does not (or does not parse) is skipped, as validators refuse it
+ * when the pointer names it. The pointer's revision must follow the last accepted one before it.
+ * Every validator reads the same history, so the verdict does not depend on what a validator saw
+ * itself — a round-1 set swapped before its reveal is caught by one started after the swap too.
+ *
+ * `accepted` remembers revisions already found acceptable, with their rounds (revisions never
+ * change): the walk stops at the first one it meets. A force-pushed history is what the hub now
+ * says it is; validators that judged the rewritten revisions still refuse by their own memory.
+ */
+export async function roundsHistoryProblem(
+  hub: HubClient, pointer: CompetitionPointer, competition: Competition, accepted: Map<string, readonly Round[]>,
+): Promise<string | null> {
+  const commits = await hub.listCommits({ repo: pointer.repoId, type: 'dataset', revision: pointer.revision, limit: ROUNDS_HISTORY_MAX_REVISIONS });
+  const older: Array<{ sha: string; rounds: readonly Round[] | null }> = [];
+  let base: readonly Round[] = [];
+  let start = false; // the walk found where the rounds begin (or a revision already accepted)
+  for (const c of commits) {
+    if (c.sha === pointer.revision) continue;
+    const known = accepted.get(c.sha);
+    if (known) {
+      base = known;
+      start = true;
+      break;
+    }
+    let text: string;
+    try {
+      text = await readFile(await hub.downloadFile({ repo: pointer.repoId, type: 'dataset', revision: c.sha, path: COMPETITION_FILE, maxBytes: COMPETITION_FILE_MAX_BYTES }), 'utf8');
+    } catch (err) {
+      if (!(err instanceof EntryNotFoundError || err instanceof DownloadCapExceededError)) throw err;
+      start = true; // before the competition, or never usable
+      break;
+    }
+    const parsed = parseCompetition(text);
+    const rounds = parsed.ok ? competitionRounds(parsed.value) : null;
+    // another competition's history, or the open competition the rounds started from
+    if ((parsed.ok && parsed.value.id !== competition.id) || (rounds && rounds.length === 0)) {
+      start = true;
+      break;
+    }
+    older.push({ sha: c.sha, rounds });
+  }
+  // a history longer than the walk: the oldest revision read is taken as it is
+  if (!start && commits.length >= ROUNDS_HISTORY_MAX_REVISIONS) {
+    while (older.length > 0 && !base.length) base = older.pop()!.rounds ?? [];
+  }
+  for (const r of older.reverse()) {
+    if (r.rounds && !roundsStepProblem(base, r.rounds)) {
+      base = r.rounds;
+      accepted.set(r.sha, r.rounds);
+    }
+  }
+  const next = competitionRounds(competition);
+  const problem = roundsStepProblem(base, next);
+  if (problem) return `against the competition's history on the hub: ${problem}`;
+  accepted.set(pointer.revision, next);
+  return null;
 }

@@ -17,6 +17,8 @@ import type { Zero } from './scoring.js';
 export const MAX_ROUNDS = 1000;
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** Largest block a window may name (subtensor's block numbers are u32). */
+const MAX_BLOCK = 2 ** 32 - 1;
 
 /** A plain file name in the competition repo's root (the same rule as `evalFile`). */
 export const evalFileNameSchema = z
@@ -28,9 +30,9 @@ export const evalFileNameSchema = z
 export const roundSchema = z
   .object({
     /** First block of the submission window. */
-    opens: z.number().int().min(0),
+    opens: z.number().int().min(0).max(MAX_BLOCK),
     /** First block after the window: commitments at blocks `opens ≤ b < closes` take part. */
-    closes: z.number().int().min(1),
+    closes: z.number().int().min(1).max(MAX_BLOCK),
     /** SHA-256 (hex) of the evaluation set file's bytes, published when the round opens. */
     evalSha256: z.string().regex(HEX64, 'must be 64 lowercase hex characters (the SHA-256 of the evaluation file)'),
     /** The revealed evaluation set (absent while sealed). */
@@ -132,6 +134,18 @@ export function roundsProblem(previous: readonly Round[], next: readonly Round[]
     if (a.evalFile !== undefined && b.evalFile !== a.evalFile) return `round ${k + 1} was revealed as ${a.evalFile} and is now ${b.evalFile === undefined ? 'sealed again' : `named ${b.evalFile}`}`;
   }
   return null;
+}
+
+/**
+ * Why `next` cannot be the revision published right after `previous`, or null: `roundsProblem`,
+ * and every round new in `next` must be sealed — a round published already revealed was never
+ * sealed, so miners could read its set while they committed for it.
+ */
+export function roundsStepProblem(previous: readonly Round[], next: readonly Round[]): string | null {
+  const problem = roundsProblem(previous, next);
+  if (problem) return problem;
+  const k = next.findIndex((r, i) => i >= previous.length && r.evalFile !== undefined);
+  return k < 0 ? null : `round ${k + 1} is published already revealed (${next[k]!.evalFile}): a round's set must be sealed when the round opens`;
 }
 
 /** Where a competition's rounds stand at a block: what a miner needs to know to submit. */

@@ -31,7 +31,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
 import { BlockFollower } from './blocks.js';
-import { CompetitionError, loadCompetition, type LoadedCompetition } from '../evaluation/competition.js';
+import { CompetitionError, loadCompetition, roundsHistoryProblem, type LoadedCompetition } from '../evaluation/competition.js';
 import type { AdapterCache } from '../evaluation/adapter-cache.js';
 import { DatasetEvaluationError, evaluateDataset } from '../evaluation/evaluate.js';
 import { DATASET_PATH, type EvaluationJob, type EvaluationJobFailure } from '../evaluation/jobs.js';
@@ -46,7 +46,7 @@ import { OverlapCache, buildSubmissions, committersOf, overlapsOf, type UidCommi
 import { RemoteEvaluations, type RemoteEvaluation, type SettledEvaluation } from './remote-evaluations.js';
 import type { ResultsPublisher } from './publisher.js';
 import { buildRoundResults } from './results.js';
-import { BASE_EVALUATION, type EvaluationRecord, type HubIntegrityFailure, type SubmissionRecord, type ValidatorStore } from './store.js';
+import { BASE_EVALUATION, type CompetitionRecord, type EvaluationRecord, type HubIntegrityFailure, type SubmissionRecord, type ValidatorStore } from './store.js';
 import { resolvePendingWeights, revealDueWeights, setWeightsForWindow, weightWindow, type SetWeightsOutcome } from './weights.js';
 
 export interface ValidatorOptions {
@@ -145,6 +145,8 @@ export class Validator {
   private readonly remote: RemoteEvaluations | null;
   /** Competition revisions refused (unusable, or rounds that went backwards), with why: logged once each. */
   private readonly refusedRevisions = new Map<string, string>();
+  /** Revisions of a sealed competition whose history was found to move forward, with their rounds. */
+  private readonly acceptedRevisions = new Map<string, readonly Round[]>();
 
   constructor(readonly options: ValidatorOptions) {
     if (!options.backend === !options.queue) throw new TypeError('a validator needs either a backend or an evaluation queue');
@@ -285,7 +287,9 @@ export class Validator {
     // rounds are only ever added or revealed: a revision that rewrites them (or an older revision) is refused
     const previousRounds: readonly Round[] | null = c?.competition.id === loaded.competition.id ? competitionRounds(c.competition)
       : !c && stored?.id === loaded.competition.id ? storedRounds(stored.definition) : null;
-    const problem = previousRounds && roundsProblem(previousRounds, competitionRounds(loaded.competition));
+    const problem = (previousRounds && roundsProblem(previousRounds, competitionRounds(loaded.competition)))
+      || (loaded.round ? await roundsHistoryProblem(hub, pointer, loaded.competition, this.acceptedRevisions) : null)
+      || roundScoredBefore(loaded, c, stored);
     if (problem) {
       const fallback = await previous();
       if (!fallback) throw new CompetitionError(`the competition at ${pointer.repoId}@${pointer.revision.slice(0, 12)} is refused: ${problem}`);
@@ -922,6 +926,19 @@ export class Validator {
       tick();
     });
   }
+}
+
+/**
+ * Why a revision whose scored round is earlier than the one judged before is refused: a revealed
+ * set that no longer matches its commitment (its file replaced) must not take the competition back
+ * a round. Null when the round did not go down.
+ */
+function roundScoredBefore(loaded: LoadedCompetition, judged: LoadedCompetition | null, stored: CompetitionRecord | undefined): string | null {
+  if (!loaded.round) return null;
+  const before = judged ? (judged.competition.id === loaded.competition.id ? judged.round?.number : undefined)
+    : stored?.id === loaded.competition.id ? Number(/@round-(\d+):/.exec(stored.key)?.[1] ?? NaN) : undefined;
+  if (before === undefined || !Number.isInteger(before) || loaded.round.number >= before) return null;
+  return `round ${before} was scored before and its revealed set no longer matches its commitment (${loaded.round.refused.join('; ') || 'no reason given'})`;
 }
 
 /** The rounds of a competition as the store kept it (none when it no longer parses). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  competitionRounds, competitionSeed, deriveSeed, evalSetCommitment, latestRevealedRound, parseCompetition, roundAt, roundSchedule, roundsProblem,
+  competitionRounds, competitionSeed, deriveSeed, evalSetCommitment, latestRevealedRound, parseCompetition, roundAt, roundSchedule, roundsProblem, roundsStepProblem,
   roundVerdict, scoreRound, DEFAULT_SCORING_CONSTANTS_V2, type Round,
 } from '../../src/protocol/index.js';
 
@@ -30,6 +30,7 @@ describe('competition.json rounds', () => {
     ['a path as the revealed file', { ...minimal, rounds: [{ ...r2, evalFile: '../secret' }] }, /rounds\.0\.evalFile/],
     ['an unknown key', { ...minimal, rounds: [{ ...r2, salt: 'x' }] }, /rounds\.0/],
     ['a fractional block', { ...minimal, rounds: [{ ...r2, opens: 1.5 }] }, /rounds\.0\.opens/],
+    ['a block past u32', { ...minimal, rounds: [{ ...r2, closes: 2 ** 32 }] }, /rounds\.0\.closes/],
   ])('refuses %s with the reason', (_what, input, reason) => {
     const r = parseCompetition(input);
     expect(r.ok).toBe(false);
@@ -101,6 +102,17 @@ describe('rounds across revisions', () => {
     ['a reveal taken back', [r1], [{ ...r1, evalFile: undefined }], /round 1 was revealed as eval-round-1.jsonl and is now sealed again/],
   ])('refuses %s', (_what, previous, next, reason) => {
     expect(roundsProblem(previous as Round[], next as Round[])).toMatch(reason);
+  });
+});
+
+describe('one revision after the next', () => {
+  it('accepts a round opened sealed and a reveal, refuses a round published already revealed', () => {
+    expect(roundsStepProblem([], [{ ...r1, evalFile: undefined }])).toBeNull();
+    expect(roundsStepProblem([{ ...r1, evalFile: undefined }], [r1, r2])).toBeNull();
+    expect(roundsStepProblem([], [r1])).toMatch(/round 1 is published already revealed \(eval-round-1\.jsonl\): a round's set must be sealed when the round opens/);
+    expect(roundsStepProblem([r1], [r1, { ...r2, evalFile: 'eval-round-2.jsonl' }])).toMatch(/^round 2 is published already revealed/);
+    // and everything roundsProblem refuses
+    expect(roundsStepProblem([r1], [{ ...r1, evalSha256: hash('other') }])).toMatch(/commitment changed/);
   });
 });
 

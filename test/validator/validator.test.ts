@@ -472,6 +472,58 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
   });
 });
 
+describe('validator pass: a sealed round rewritten before its reveal (protocol 2)', () => {
+  let net: TestSubnet;
+  let store: ValidatorStore;
+  let index: FingerprintIndex;
+  afterAll(async () => {
+    index?.close();
+    store?.close();
+    await net?.close();
+  });
+
+  it('is refused by a validator that never saw the sealed revision (the hub history says so); a missing revealed file is a reason, not a crash', async () => {
+    net = await startSubnet({ tempo: 30, weightsRateLimit: 1, competition: { protocol: 2 } });
+    const definition = JSON.parse((await readFile(await net.ownerHub.downloadFile({ repo: 'flock/competition-1', type: 'dataset', revision: net.competitionRevision, path: 'competition.json' }), 'utf8'))) as Record<string, unknown>;
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    const ownerRevision = async (rounds: unknown[], files: Array<{ path: string; content: string }> = []) => {
+      const revision = await net.ownerHub.uploadFiles({
+        repo: 'flock/competition-1', type: 'dataset', files: [{ path: 'competition.json', content: JSON.stringify({ ...definition, rounds }) }, ...files],
+      });
+      await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision }), signer: net.owner });
+    };
+    const setA = toJsonl(taskRows(12, 101));
+    const setB = toJsonl(taskRows(12, 102));
+    const r1 = { opens: net.dev.bestNumber() + 2, closes: net.dev.bestNumber() + 30, evalSha256: sha(setA) };
+    await ownerRevision([r1]);
+    const miner = await net.register('m');
+    await net.commit(miner, commitmentOf('m', await net.publish('m', toJsonl(taskRows(24, 7)))));
+    await net.dev.produceBlocks(r1.closes - net.dev.bestNumber());
+    // the owner swaps round 1's set and stretches its window, revealing the new set in the same revision
+    await ownerRevision([{ opens: r1.opens, closes: r1.closes + 10, evalSha256: sha(setB), evalFile: 'eval-b.jsonl' }], [{ path: 'eval-b.jsonl', content: setB }]);
+
+    const stateDir = join(net.root, 'state');
+    store = openStore(join(stateDir, 'validator.sqlite'));
+    index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
+    const v = newValidator(net, stateDir, store, index);
+    await expect(v.runPass()).rejects.toThrow(/is refused: against the competition's history on the hub: round 1's window changed/);
+    expect(store.latestCompetition()).toBeUndefined();
+
+    // the committed round revealed, but the file not uploaded: a reason, the validator waits
+    await ownerRevision([{ ...r1, evalFile: 'eval-round-1.jsonl' }]);
+    await expect(v.runPass()).rejects.toThrow(/round 1's revealed evaluation set eval-round-1\.jsonl at \S+ cannot be read \(File eval-round-1\.jsonl not found[\s\S]*\): refused/);
+    // then uploaded: round 1 is scored
+    await ownerRevision([{ ...r1, evalFile: 'eval-round-1.jsonl' }], [{ path: 'eval-round-1.jsonl', content: setA }]);
+    const info = await net.chain.subnetInfo({ netuid: NETUID });
+    await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+    const pass = await v.runPass();
+    expect(pass.weights?.status).toBe('set');
+    expect(store.latestCompetition()!.key).toMatch(/^1@round-1:/);
+    expect(store.latestRound()!.perUid.find((u) => u.uid === miner.uid)!.weight).toBeGreaterThan(0);
+    await v.close();
+  });
+});
+
 async function writeTemp(content: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flock-set-'));
   const path = join(dir, 'set.jsonl');

@@ -84,7 +84,8 @@ async function statusCommand(ctx: CommandContext<z.output<typeof statusSchema>>)
       competition: active.ok ? { id: active.pointer.competitionId, repoId: active.pointer.repoId, revision: active.pointer.revision, evalFile: active.competition.evalFile } : null,
       competitionProblem: active.ok ? null : active.reason,
       schedule: active.ok ? competitionSchedule(active.competition, block) : null,
-      commitmentRound: active.ok && c ? commitmentRound(active.competition, c) : null,
+      // the commitment text as validators read it: the first field of a multi-field commitment
+      commitmentRound: active.ok && c ? commitmentRound(active.competition, { data: c.fields[0] ?? c.data, block: c.block }) : null,
       verdicts,
     };
     print(ctx, status, [
@@ -121,7 +122,7 @@ export function formatCompetition(s: {
   if (k.next) lines.push(`  next window: round ${k.next.round}, blocks ${k.next.opens}–${k.next.closes - 1} (opens ${inBlocks(k.next.opens - s.block)})`);
   else if (!k.open) lines.push('  no further window announced');
   if (k.awaitingReveal.length > 0) lines.push(`  waiting for their evaluation set's reveal: round${k.awaitingReveal.length === 1 ? '' : 's'} ${roundRanges(k.awaitingReveal)}`);
-  lines.push(k.scoring === null ? '  validators score no round yet (none revealed)' : `  validators score round ${k.scoring} now (the latest revealed)`);
+  lines.push(k.scoring === null ? '  validators score no round yet (none revealed)' : `  validators score round ${k.scoring} now (the latest revealed, when its file matches the hash committed for it)`);
   const r = s.commitmentRound;
   if (r) lines.push(`  this hotkey's commitment (block ${r.block}): ${commitmentRoundText(r, k)}`);
   return lines;

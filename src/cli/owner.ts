@@ -47,7 +47,7 @@ function placeFlags(ctx: CommandContext<CommonOptions>): string[] {
   for (const key of ['wallet.name', 'wallet.hotkey', 'wallet.path'] as const) if (ctx.source(key) === 'cli') flags.push(`--${key}`, o[key]);
   if (ctx.source('subtensor.chain_endpoint') === 'cli' && o['subtensor.chain_endpoint']) flags.push('--subtensor.chain_endpoint', redactEndpoint(o['subtensor.chain_endpoint']));
   else if (ctx.source('subtensor.network') === 'cli') flags.push('--subtensor.network', redactEndpoint(o['subtensor.network']));
-  if (ctx.source('hubUrl') === 'cli') flags.push('--hub-url', o.hubUrl);
+  if (ctx.source('hubUrl') === 'cli') flags.push('--hub-url', redactEndpoint(o.hubUrl));
   return flags;
 }
 

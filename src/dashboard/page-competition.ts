@@ -46,7 +46,7 @@ function scheduleTable(hubUrl: string, pointer: CompetitionPointer, comp: Compet
     }[state];
     return html`<tr data-round="${n}" data-state="${state}"><td class="num">${n}</td><td class="num">${r.opens}–${r.closes - 1}</td><td>${set}</td><td>${text}</td></tr>`;
   });
-  const scoring = schedule.scoring === null ? 'no round is revealed yet: validators score none' : `validators score round ${schedule.scoring} now (the latest revealed)`;
+  const scoring = schedule.scoring === null ? 'no round is revealed yet: validators score none' : `validators score round ${schedule.scoring} now (the latest revealed, when its file matches the hash committed for it)`;
   return html`<p class="muted">A dataset takes part in the round whose submission window holds its commitment block, and in every later one; one committed outside every window takes part in none. Each round's evaluation set stays sealed (only its SHA-256 is published) until its window closes; ${scoring}.${first > 0 ? ` ${first} earlier round(s) not shown.` : ''}</p>
 <div class="scroll"><table id="round-schedule"><thead><tr><th class="num">round</th><th class="num">window (blocks)</th><th>evaluation set</th><th>state at block ${block}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }

@@ -84,7 +84,7 @@ export interface CommitmentRound {
  * Where a commitment (its text and block) stands in a competition's rounds, or null when the
  * competition has no sealed rounds.
  */
-export function commitmentRound(competition: Competition, commitment: { data: string; block: number }): CommitmentRound | null {
+export function commitmentRound(competition: Competition, commitment: { data: string | Uint8Array; block: number }): CommitmentRound | null {
   const rounds = competitionRounds(competition);
   if (rounds.length === 0) return null;
   const parsed = commitmentForCompetition(commitment.data, competition.id);

@@ -43,7 +43,7 @@ describe('formatCompetition', () => {
     expect(lines).toContain('  round 3 open: window closes at block 400 (in 50 blocks, ≈ 10 min at 12 s a block)');
     expect(lines).toContain('  next window: round 4, blocks 500–599 (opens in 150 blocks, ≈ 30 min at 12 s a block)');
     expect(lines).toContain("  waiting for their evaluation set's reveal: round 2");
-    expect(lines).toContain('  validators score round 1 now (the latest revealed)');
+    expect(lines).toContain('  validators score round 1 now (the latest revealed, when its file matches the hash committed for it)');
     expect(lines.at(-1)).toBe("  this hotkey's commitment (block 320): takes part from round 3 (and the later ones): scored once round 3's evaluation set is revealed");
   });
 

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DownloadCapExceededError, EntryNotFoundError, type HubClient } from '../hub/index.js';
 import { loadCheckpoint, type Checkpoint } from '../engine/checkpoint.js';
-import { fingerprintRows, validateDataset, type CanonicalRow, type DatasetFingerprints } from '../dataset/index.js';
+import { validateDataset, type CanonicalRow, type DatasetFingerprints } from '../dataset/index.js';
 import {
   COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, EVAL_FILE_MAX_BYTES, competitionRounds, roundsStepProblem, competitionSeed, evalSetCommitment, parseCompetition,
   type Competition, type CompetitionPointer, type Round,
@@ -146,7 +146,8 @@ async function loadOpenSet(hub: HubClient, pointer: CompetitionPointer, competit
  */
 async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, competition: Competition, where: string): Promise<EvalSets> {
   const rounds = competitionRounds(competition);
-  const revealed: Array<{ round: number; rows: CanonicalRow[]; identity: string; fingerprints: DatasetFingerprints }> = [];
+  // only the scored round's rows are kept; earlier sets need only their fingerprints (contamination)
+  const revealed: Array<{ round: number; rows: CanonicalRow[] | null; identity: string; fingerprints: DatasetFingerprints }> = [];
   const refused: string[] = [];
   for (let k = 1; k <= rounds.length; k++) {
     const file = rounds[k - 1]!.evalFile;
@@ -171,6 +172,8 @@ async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, com
       refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} is invalid (${set.errorCount} problems${set.rows.length === 0 ? ', no rows' : ''}): refused`);
       continue;
     }
+    const last = revealed.at(-1);
+    if (last) last.rows = null;
     revealed.push({ round: k, rows: set.rows, identity: set.identity, fingerprints: set.fingerprints });
   }
   const scored = revealed.at(-1);
@@ -182,10 +185,29 @@ async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, com
     });
   }
   // contamination counts rows of every set revealed so far: a later round's miner may have read them
-  const union = revealed.length === 1 ? scored.fingerprints : fingerprintRows(revealed.flatMap((r) => r.rows));
+  const union = revealed.length === 1 ? scored.fingerprints : concatFingerprints(revealed.map((r) => r.fingerprints));
   return {
-    evalRows: scored.rows, evalFingerprints: union, evalSetHash: scored.identity,
+    evalRows: scored.rows!, evalFingerprints: union, evalSetHash: scored.identity,
     round: { number: scored.round, rounds, revealed: revealed.map((r) => r.round), refused },
+  };
+}
+
+/** The fingerprints of several sets as one (rows after rows): what contamination checks against. */
+function concatFingerprints(sets: readonly DatasetFingerprints[]): DatasetFingerprints {
+  const concat = (arrays: Uint32Array[]) => {
+    const out = new Uint32Array(arrays.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a, at);
+      at += a.length;
+    }
+    return out;
+  };
+  return {
+    identity: createHash('sha256').update(sets.map((f) => f.identity).join('\n')).digest('hex'),
+    rows: sets.reduce((n, f) => n + f.rows, 0),
+    exact: concat(sets.map((f) => f.exact)),
+    bands: concat(sets.map((f) => f.bands)),
   };
 }
 

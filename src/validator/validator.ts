@@ -147,6 +147,11 @@ export class Validator {
   private readonly refusedRevisions = new Map<string, string>();
   /** Revisions of a sealed competition whose history was found to move forward, with their rounds. */
   private readonly acceptedRevisions = new Map<string, readonly Round[]>();
+  /**
+   * The sealed round judged before the current one (same competition): weights are set from it
+   * while the current round's evaluations are still being done, not from a half-evaluated round.
+   */
+  private previousRound: LoadedCompetition | null = null;
 
   constructor(readonly options: ValidatorOptions) {
     if (!options.backend === !options.queue) throw new TypeError('a validator needs either a backend or an evaluation queue');
@@ -295,6 +300,8 @@ export class Validator {
       if (!fallback) throw new CompetitionError(`the competition at ${pointer.repoId}@${pointer.revision.slice(0, 12)} is refused: ${problem}`);
       return this.refuseRevision(pointer, problem, fallback);
     }
+    if (c?.round && loaded.round && c.competition.id === loaded.competition.id && c.key !== loaded.key) this.previousRound = c;
+    else if (!loaded.round || c?.competition.id !== loaded.competition.id) this.previousRound = null;
     store.saveCompetition({ id: loaded.competition.id, revision: pointer.revision, repo: pointer.repoId, definition: loaded.competition, firstSeenBlock: block, key: loaded.key });
     store.enqueueEvaluation(loaded.key, BASE_EVALUATION, -1);
     this.competition = loaded;
@@ -728,14 +735,15 @@ export class Validator {
     const metagraph = revealed > 0 ? await chain.metagraph({ netuid }) : before;
     this.metrics.currentBlock = metagraph.block.number;
     if (store.weightsSetInWindow(netuid, weightWindow(info), kind)) return { outcome: { status: 'already_set', window: weightWindow(info) }, round: null };
-    const key = state.competition.key;
+    const competition = this.competitionToScore(state);
+    const key = competition.key;
     const base = store.getEvaluation(key, BASE_EVALUATION);
     if (base?.status !== 'done' || !base.losses || base.compute !== this.compute) {
       log.warning('cannot score yet: the base model has not been evaluated');
       return { outcome: null, round: null };
     }
     const submissions = buildSubmissions({
-      metagraph, ownerHotkey: info.ownerHotkey, commitments: state.commitments, store, competition: state.competition, compute: this.compute, overlaps: this.overlaps,
+      metagraph, ownerHotkey: info.ownerHotkey, commitments: state.commitments, store, competition, compute: this.compute, overlaps: this.overlaps,
       fingerprintsOf: (id) => this.files.fingerprints.get(id),
       waitingReason: (s) => {
         const unpublished = this.notReadable.get(s.id);
@@ -746,7 +754,7 @@ export class Validator {
     });
     const round = scoreRound({
       currentBlock: metagraph.block.number, ownerUid: Math.max(0, metagraph.hotkeys.indexOf(info.ownerHotkey)), baseLosses: base.losses,
-      submissions, previous: store.latestSmoothedWeights(), constants: state.competition.competition.scoring,
+      submissions, previous: store.latestSmoothedWeights(), constants: competition.competition.scoring,
     });
     const outcome = await setWeightsForWindow({
       chain, store, netuid, info, metagraph, myUid: state.myUid, signer: this.options.signer, weights: round.weights, roundId: null, log,
@@ -754,7 +762,7 @@ export class Validator {
     if (outcome.status === 'set') {
       const roundId = store.recordRound({ competitionKey: key, block: outcome.block, burned: round.burned, perUid: round.perUid });
       store.linkWeightTransactionToRound(outcome.transaction.id, roundId);
-      this.publishRound(state, round, roundId, outcome.block);
+      this.publishRound({ ...state, competition }, round, roundId, outcome.block);
       this.metrics.roundsScored++;
       this.metrics.lastWeightBlock = outcome.block;
       for (const u of round.perUid) {
@@ -769,6 +777,20 @@ export class Validator {
       log.info(`weights rate-limited for ${outcome.blocksLeft} more block(s)`);
     }
     return { outcome, round: outcome.status === 'set' ? round : null };
+  }
+
+  /**
+   * The round weights are set from: the current one, or — until a pass has taken in and evaluated
+   * everything of a newly revealed sealed round (`runPass` then clears `previousRound`) — the round
+   * judged before it, whose results are complete. Scoring a half-evaluated round would zero every
+   * dataset not reached yet.
+   */
+  private competitionToScore(state: ChainState): LoadedCompetition {
+    const prev = this.previousRound;
+    if (!prev) return state.competition;
+    const counts = this.options.store.evaluationCounts(state.competition.key);
+    this.options.log.info(`weights from round ${prev.round!.number} while round ${state.competition.round!.number}'s datasets are taken in and evaluated`, { queued: counts.queued, running: counts.running });
+    return prev;
   }
 
   /** Hand the round's results to the publisher (it signs and uploads them in the background). */
@@ -848,6 +870,8 @@ export class Validator {
     }
     intake.throwIfFailed();
     if (!this.stopping) {
+      // intake has ended and the queue is empty: the new round is complete, judged from now on
+      if (this.previousRound && store.queueLength(state.competition.key) === 0) this.previousRound = null;
       const r = await this.scoreAndSetWeights(state);
       if (r.outcome && r.outcome.status !== 'already_set') weights = r.outcome;
       weights ??= r.outcome;

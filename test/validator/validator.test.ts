@@ -418,6 +418,14 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     // the committed file: round 2 is scored; the fitter is caught, the honest dataset carries over
     await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }], [{ path: 'eval-round-2.jsonl', content: setB }]);
     await nextEpoch();
+    // weights due before round 2's datasets are evaluated: set from round 1's complete results
+    const midway = await v.sync();
+    expect(store.evaluationCounts(midway.competition.key).queued).toBeGreaterThan(0);
+    expect((await v.scoreAndSetWeights(midway)).outcome?.status).toBe('set');
+    expect(roundOf('honest').weight).toBeGreaterThan(0);
+    expect(roundOf('fitter').stage).toBe('not_evaluated');
+    expect(lines.some((l) => /weights from round 1 while round 2's datasets are taken in and evaluated/.test(l))).toBe(true);
+    await nextEpoch();
     await v.runPass();
     const round2Key = store.latestCompetition()!.key;
     expect(round2Key).toMatch(/^1@round-2:/);

@@ -13,7 +13,7 @@ import { SpaceLimitExceededError } from '../chain/index.js';
 import { formatErrors, validateDataset } from '../dataset/index.js';
 import { EntryNotFoundError, RepoNotFoundError, RevisionNotFoundError, type HubClient } from '../hub/index.js';
 import {
-  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, formatCommitment, parseCompetition, parseCompetitionPointer, utf8Length, COMMITMENT_MAX_BYTES,
+  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, competitionRounds, formatCommitment, roundSchedule, parseCompetition, parseCompetitionPointer, utf8Length, COMMITMENT_MAX_BYTES,
   type Competition, type CompetitionPointer,
 } from '../protocol/index.js';
 import { errorMessage, FlockError } from '../util/errors.js';
@@ -163,6 +163,25 @@ async function waitForNextEpoch(o: SubmitOptions): Promise<void> {
 }
 
 /**
+ * With sealed rounds, a commitment takes part only if it lands inside a round's window: refuse to
+ * submit when none will be open at the next block (it would score 0 in every round), and warn when
+ * the open one closes within a few blocks.
+ */
+async function requireOpenRound(chain: Chain, competition: Competition, log: Logger): Promise<void> {
+  const rounds = competitionRounds(competition);
+  if (rounds.length === 0) return;
+  const next = (await chain.currentBlock()).number + 1;
+  const schedule = roundSchedule(rounds, next);
+  if (!schedule.open) {
+    const when = schedule.next ? `the next, round ${schedule.next.round}, opens at block ${schedule.next.opens} (in ${schedule.next.opens - next + 1} blocks)` : 'no later round is announced';
+    throw new FlockError(`no round of competition ${competition.id} is open for submissions at block ${next}: ${when}; a commitment now would take part in no round`, {
+      hint: 'submit while a round is open (`flock miner status` shows the schedule)',
+    });
+  }
+  if (schedule.open.blocksLeft <= 3) log.warning(`round ${schedule.open.round}'s window closes at block ${schedule.open.closes}: a commitment landing later takes part in no round`);
+}
+
+/**
  * Submit a dataset: check, upload, commit (retrying after the epoch when the space limit refuses).
  *
  * @example
@@ -176,6 +195,7 @@ export async function submitDataset(o: SubmitOptions): Promise<SubmitResult> {
   log.info(`dataset is valid`, { rows: checked.rows, identity: checked.identity.slice(0, 12), competition: competition.id });
   const uid = await chain.uidOf({ netuid, hotkey: o.hotkey.address });
   if (uid === undefined) throw new FlockError(`hotkey ${o.hotkey.address} is not registered on subnet ${netuid}`, { hint: `register it first: btcli subnets register --netuid ${netuid}` });
+  await requireOpenRound(chain, competition, log);
 
   const { revision, uploaded } = await uploadDataset(hub, o.repo, o.datasetPath, { private: o.private, log });
   log.info(uploaded ? `uploaded ${DATASET_FILE}` : `${DATASET_FILE} is already at the head: no new commit`, { repo: o.repo, revision });

@@ -234,6 +234,16 @@ describe('flock miner submit', () => {
       expect(text).toContain('validators score round 1 now');
       expect(text).toContain(`this hotkey's commitment (block ${committed}): takes part from round 3 (and the later ones): scored once round 3's evaluation set is revealed`);
 
+      // between windows: submit refuses before uploading or committing, saying when the next round opens
+      await repoPointer(JSON.stringify({ ...competition, rounds: [rounds[0], rounds[3]] }));
+      const late = await f.register('heidi');
+      const good = join(f.root, 'heidi.jsonl');
+      writeFileSync(good, toJsonl(taskRows(8, 3)));
+      await expect(submitDataset({ chain: f.chain, hub: f.minerHub, netuid: NETUID, hotkey: late.key, datasetPath: good, repo: 'miners/heidi', log: silentLogger }))
+        .rejects.toThrow(new RegExp(`no round of competition 1 is open for submissions at block \\d+: the next, round 2, opens at block ${now + 2000} \\(in \\d+ blocks\\); a commitment now would take part in no round`));
+      expect(await f.chain.getCommitment({ netuid: NETUID, hotkey: late.key.address })).toBeUndefined();
+      await expect(f.minerHub.resolveRevision({ repo: 'miners/heidi', type: 'dataset' })).rejects.toThrow();
+
       // rounds that overlap: the competition is one line with the reason; the hotkey and the verdicts are still shown
       await repoPointer(JSON.stringify({ ...competition, rounds: [rounds[2], rounds[1]] }));
       const broken = await status(false);

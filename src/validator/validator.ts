@@ -31,7 +31,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
 import { BlockFollower } from './blocks.js';
-import { CompetitionError, loadCompetition, roundsHistoryProblem, type LoadedCompetition } from '../evaluation/competition.js';
+import { CompetitionError, NoRoundRevealedError, loadCompetition, roundsHistoryProblem, type LoadedCompetition } from '../evaluation/competition.js';
 import type { AdapterCache } from '../evaluation/adapter-cache.js';
 import { DatasetEvaluationError, evaluateDataset } from '../evaluation/evaluate.js';
 import { DATASET_PATH, type EvaluationJob, type EvaluationJobFailure } from '../evaluation/jobs.js';
@@ -286,7 +286,7 @@ export class Validator {
     } catch (err) {
       // an unusable new revision of the competition being judged: keep judging by the one before
       const fallback = err instanceof CompetitionError ? await previous() : null;
-      if (fallback) return this.refuseRevision(pointer, errorMessage(err), fallback);
+      if (fallback) return this.refuseRevision(pointer, errorMessage(err), fallback, err instanceof NoRoundRevealedError);
       throw err;
     }
     // rounds are only ever added or revealed: a revision that rewrites them (or an older revision) is refused
@@ -311,10 +311,16 @@ export class Validator {
     return loaded;
   }
 
-  /** Keep judging by `fallback` instead of the pointer's revision, saying why once. */
-  private refuseRevision(pointer: CompetitionPointer, reason: string, fallback: LoadedCompetition): LoadedCompetition {
+  /**
+   * Keep judging by `fallback` instead of the pointer's revision, saying why once. `waiting`: the
+   * revision is fine but has no round to score yet (its first round is still sealed).
+   */
+  private refuseRevision(pointer: CompetitionPointer, reason: string, fallback: LoadedCompetition, waiting = false): LoadedCompetition {
     if (!this.refusedRevisions.has(pointer.revision)) {
-      this.options.log.warning(`the competition revision ${pointer.revision.slice(0, 12)} is refused: ${reason}; judging by revision ${fallback.pointer.revision.slice(0, 12)} until the owner publishes a usable one`);
+      const at = pointer.revision.slice(0, 12);
+      const by = fallback.pointer.revision.slice(0, 12);
+      if (waiting) this.options.log.info(`the competition revision ${at} has nothing to score yet (${reason}); judging by revision ${by} meanwhile`);
+      else this.options.log.warning(`the competition revision ${at} is refused: ${reason}; judging by revision ${by} until the owner publishes a usable one`);
       this.refusedRevisions.set(pointer.revision, reason);
     }
     this.competition = fallback;

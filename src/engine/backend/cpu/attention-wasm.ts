@@ -5,8 +5,11 @@
  * Math.exp). Same contract, shapes and work units as kernels.attentionForward /
  * attentionBackward (a unit is one key/value head with its query heads, so no two threads write
  * the same dk/dv). The full T×T products are computed and the upper triangle discarded: the SIMD
- * kernel more than pays for the wasted half.
+ * kernel more than pays for the wasted half. Discarding relies on 0 × x = 0, which fails for an
+ * infinite or NaN x (0 × ∞ = NaN would leak a later position into earlier ones), so a unit whose
+ * inputs are not all finite runs on the JS kernels, which never touch masked positions.
  */
+import { attentionBackward, attentionForward } from './kernels.js';
 import type { WasmMatmul } from './wasm-matmul.js';
 
 /** Scratch arrays, grown on demand and reused across calls (one set per thread). */
@@ -39,6 +42,18 @@ function transpose(dst: Float32Array, src: Float32Array, R: number, C: number): 
   for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) dst[c * R + r] = src[r * C + c]!;
 }
 
+/** True when the rows of heads [h0, h1) of x [B,T,heads,D] for batch b are all finite. */
+function headsFinite(x: Float32Array, b: number, h0: number, h1: number, T: number, heads: number, D: number): boolean {
+  for (let t = 0; t < T; t++) {
+    const end = ((b * T + t) * heads + h1) * D;
+    for (let i = ((b * T + t) * heads + h0) * D; i < end; i++) {
+      const value = x[i]!;
+      if (value - value !== 0) return false; // NaN or ±∞
+    }
+  }
+  return true;
+}
+
 export function attentionForwardWasm(wm: WasmMatmul, out: Float32Array, probs: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, B: number, T: number, NH: number, KV: number, D: number, u0: number, u1: number): void {
   const group = NH / KV;
   const scale = 1 / Math.sqrt(D);
@@ -46,6 +61,10 @@ export function attentionForwardWasm(wm: WasmMatmul, out: Float32Array, probs: F
   const s = scratch.get('s', T * T), p = scratch.get('p', T * T), o = scratch.get('o', T * D);
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / KV), g = u % KV;
+    if (!headsFinite(k, b, g, g + 1, T, KV, D) || !headsFinite(v, b, g, g + 1, T, KV, D) || !headsFinite(q, b, g * group, (g + 1) * group, T, NH, D)) {
+      attentionForward(out, probs, q, k, v, B, T, NH, KV, D, u, u + 1);
+      continue;
+    }
     gather(kg, k, b, g, T, KV, D);
     gatherT(vgT, v, b, g, T, KV, D);
     for (let hh = 0; hh < group; hh++) {
@@ -81,6 +100,12 @@ export function attentionBackwardWasm(wm: WasmMatmul, dq: Float32Array, dk: Floa
   const r1 = scratch.get('r1', T * D), r2 = scratch.get('r2', T * D), r3 = scratch.get('r3', T * D);
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / KV), g = u % KV;
+    const heads = [g * group, (g + 1) * group] as const;
+    if (!headsFinite(k, b, g, g + 1, T, KV, D) || !headsFinite(v, b, g, g + 1, T, KV, D) || !headsFinite(q, b, heads[0], heads[1], T, NH, D)
+      || !headsFinite(dout, b, heads[0], heads[1], T, NH, D)) {
+      attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, NH, KV, D, u, u + 1);
+      continue;
+    }
     gather(vg, v, b, g, T, KV, D);
     gatherT(kgT, k, b, g, T, KV, D);
     for (let hh = 0; hh < group; hh++) {

@@ -6,8 +6,9 @@
  * attentionBackward (a unit is one key/value head with its query heads, so no two threads write
  * the same dk/dv). The full T×T products are computed and the upper triangle discarded: the SIMD
  * kernel more than pays for the wasted half. Discarding relies on 0 × x = 0, which fails for an
- * infinite or NaN x (0 × ∞ = NaN would leak a later position into earlier ones), so a unit whose
- * inputs are not all finite runs on the JS kernels, which never touch masked positions.
+ * infinite or NaN x (0 × ∞ = NaN would leak one position into others), so a unit whose inputs
+ * that meet masked zeros are not all finite runs on the JS kernels, which never touch masked
+ * positions.
  */
 import { attentionBackward, attentionForward } from './kernels.js';
 import type { WasmMatmul } from './wasm-matmul.js';
@@ -61,7 +62,8 @@ export function attentionForwardWasm(wm: WasmMatmul, out: Float32Array, probs: F
   const s = scratch.get('s', T * T), p = scratch.get('p', T * T), o = scratch.get('o', T * D);
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / KV), g = u % KV;
-    if (!headsFinite(k, b, g, g + 1, T, KV, D) || !headsFinite(v, b, g, g + 1, T, KV, D) || !headsFinite(q, b, g * group, (g + 1) * group, T, NH, D)) {
+    // only O = P·V meets masked zeros (S's upper triangle is never read)
+    if (!headsFinite(v, b, g, g + 1, T, KV, D)) {
       attentionForward(out, probs, q, k, v, B, T, NH, KV, D, u, u + 1);
       continue;
     }
@@ -101,8 +103,8 @@ export function attentionBackwardWasm(wm: WasmMatmul, dq: Float32Array, dk: Floa
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / KV), g = u % KV;
     const heads = [g * group, (g + 1) * group] as const;
-    if (!headsFinite(k, b, g, g + 1, T, KV, D) || !headsFinite(v, b, g, g + 1, T, KV, D) || !headsFinite(q, b, heads[0], heads[1], T, NH, D)
-      || !headsFinite(dout, b, heads[0], heads[1], T, NH, D)) {
+    // masked zeros meet K (dQ = dS·K), Q (dK = dSᵀ·Q) and dO (dV = Pᵀ·dO); dP's upper triangle is never read
+    if (!headsFinite(k, b, g, g + 1, T, KV, D) || !headsFinite(q, b, heads[0], heads[1], T, NH, D) || !headsFinite(dout, b, heads[0], heads[1], T, NH, D)) {
       attentionBackward(dq, dk, dv, dout, probs, q, k, v, B, T, NH, KV, D, u, u + 1);
       continue;
     }

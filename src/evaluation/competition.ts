@@ -34,11 +34,18 @@ export function competitionKey(id: string, revision: string): string {
  * the rules, starts afresh.
  */
 export function sealedRoundKey(c: Competition, round: number): string {
-  const { title: _title, rounds: _rounds, ...rules } = c as Competition & { rounds?: unknown; title?: unknown };
+  // what decides an evaluation: not the title, nor the open-set file name (unused with rounds)
+  const { title: _title, rounds: _rounds, evalFile: _evalFile, ...rules } = c as Competition & { rounds?: unknown; title?: unknown };
   const r = competitionRounds(c)[round - 1];
   if (!r) throw new RangeError(`competition ${c.id} has no round ${round}`);
   const h = createHash('sha256').update(JSON.stringify([rules, round, r.evalSha256])).digest('hex');
   return `${c.id}@round-${round}:${h.slice(0, 32)}`;
+}
+
+/** The round a `sealedRoundKey` names, or null for any other key (`competitionKey`). */
+export function sealedRoundOfKey(key: string): number | null {
+  const m = /@round-(\d+):[0-9a-f]{32}$/.exec(key);
+  return m ? Number(m[1]) : null;
 }
 
 export { EVAL_FILE_MAX_BYTES };

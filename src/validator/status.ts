@@ -3,11 +3,13 @@
  * latest round's leaderboard (uid, hotkey, commitment, block, eval loss, win rate, weight, reason),
  * the evaluation queue and the last weight transactions.
  */
+import { sealedRoundOfKey } from '../evaluation/competition.js';
 import type { EvaluationStatus, LeaderboardRow, ValidatorStore, WeightTransactionRecord } from './store.js';
 import { printable } from '../util/terminal-text.js';
 
 export interface ValidatorStatus {
-  competition: { id: string; revision: string; repo: string } | null;
+  /** The competition revision followed; `sealedRound`: the sealed round it scores (null: an open evaluation set). */
+  competition: { id: string; revision: string; repo: string; sealedRound: number | null } | null;
   round: { id: number; block: number; burned: boolean; createdAt: string } | null;
   leaderboard: LeaderboardRow[];
   evaluations: Record<EvaluationStatus, number>;
@@ -19,7 +21,7 @@ export function readStatus(store: ValidatorStore): ValidatorStatus {
   const c = store.latestCompetition();
   const r = store.latestRound();
   return {
-    competition: c ? { id: c.id, revision: c.revision, repo: c.repo } : null,
+    competition: c ? { id: c.id, revision: c.revision, repo: c.repo, sealedRound: sealedRoundOfKey(c.key) } : null,
     round: r ? { id: r.id, block: r.block, burned: r.burned, createdAt: new Date(r.createdAt).toISOString() } : null,
     leaderboard: store.leaderboard(),
     evaluations: c ? store.evaluationCounts(c.key) : { queued: 0, running: 0, done: 0, failed: 0 },
@@ -33,7 +35,8 @@ export function readStatus(store: ValidatorStore): ValidatorStatus {
  */
 export function formatLeaderboard(s: ValidatorStatus): string {
   const out: string[] = [];
-  out.push(s.competition ? printable(`competition ${s.competition.id} (${s.competition.repo}@${s.competition.revision.slice(0, 12)})`) : 'no competition followed yet');
+  const sealed = s.competition?.sealedRound ? `, scoring sealed round ${s.competition.sealedRound}` : '';
+  out.push(s.competition ? printable(`competition ${s.competition.id} (${s.competition.repo}@${s.competition.revision.slice(0, 12)}${sealed})`) : 'no competition followed yet');
   const e = s.evaluations;
   out.push(`evaluations: ${e.done} done, ${e.failed} failed, ${e.queued} queued, ${e.running} running`);
   const lastTx = s.weightTransactions[0];

@@ -31,7 +31,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { BackgroundTask } from './background.js';
 import { BlockFollower } from './blocks.js';
-import { CompetitionError, NoRoundRevealedError, loadCompetition, roundsHistoryProblem, type LoadedCompetition } from '../evaluation/competition.js';
+import { CompetitionError, NoRoundRevealedError, loadCompetition, roundsHistoryProblem, sealedRoundOfKey, type LoadedCompetition } from '../evaluation/competition.js';
 import type { AdapterCache } from '../evaluation/adapter-cache.js';
 import { DatasetEvaluationError, evaluateDataset } from '../evaluation/evaluate.js';
 import { DATASET_PATH, type EvaluationJob, type EvaluationJobFailure } from '../evaluation/jobs.js';
@@ -966,8 +966,8 @@ export class Validator {
 function roundScoredBefore(loaded: LoadedCompetition, judged: LoadedCompetition | null, stored: CompetitionRecord | undefined): string | null {
   if (!loaded.round) return null;
   const before = judged ? (judged.competition.id === loaded.competition.id ? judged.round?.number : undefined)
-    : stored?.id === loaded.competition.id ? Number(/@round-(\d+):/.exec(stored.key)?.[1] ?? NaN) : undefined;
-  if (before === undefined || !Number.isInteger(before) || loaded.round.number >= before) return null;
+    : stored?.id === loaded.competition.id ? sealedRoundOfKey(stored.key) ?? undefined : undefined;
+  if (before === undefined || loaded.round.number >= before) return null;
   return `round ${before} was scored before and its revealed set no longer matches its commitment (${loaded.round.refused.join('; ') || 'no reason given'})`;
 }
 

@@ -138,7 +138,8 @@ describe('validator pass: bad inputs and faults', () => {
     expect(status.leaderboard[0]!.weight).toBeGreaterThan(0);
     expect(status.evaluations).toEqual({ queued: 0, running: 0, done: 4, failed: 0 });
     const text = formatLeaderboard(status);
-    expect(text).toMatch(/^competition 1 \(flock\/competition-1@/);
+    expect(text).toMatch(/^competition 1 \(flock\/competition-1@[0-9a-f]{12}\)\n/);
+    expect(status.competition?.sealedRound).toBeNull();
     expect(text).toContain('copy: 100% of its rows match');
   });
 
@@ -429,6 +430,8 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     await v.runPass();
     const round2Key = store.latestCompetition()!.key;
     expect(round2Key).toMatch(/^1@round-2:/);
+    expect(readStatus(store).competition?.sealedRound).toBe(2);
+    expect(formatLeaderboard(readStatus(store))).toMatch(/^competition 1 \(flock\/competition-1@[0-9a-f]{12}, scoring sealed round 2\)\n/);
     expect(roundOf('fitter')).toMatchObject({ weight: 0, stage: 'contamination', reason: expect.stringMatching(/^trained on the test: 12 of 32 rows/) });
     expect(roundOf('honest').weight).toBeGreaterThan(0);
     // 'late' takes part in round 2: evaluated (its weight is the ranking's business, not the round's)

@@ -9,7 +9,10 @@ import { z } from 'zod';
 import { redactEndpoint } from '../chain/subtensor/network.js';
 import { parseModelSource, publishCompetition, type OwnerKey } from '../owner/publish.js';
 import { approxBlockTime, BLOCK_SECONDS, openRound, revealRound, type RoundCommandResult } from '../owner/rounds.js';
-import type { Round } from '../protocol/index.js';
+import { competitionRounds, type Round } from '../protocol/index.js';
+import { competitionSchedule, readActiveCompetition } from '../published/schedule.js';
+import { printable } from '../util/terminal-text.js';
+import { formatCompetition } from './miner.js';
 import { FlockError, UsageError } from '../util/errors.js';
 import { connectFromFlags, hubClientFromFlags, walletFromFlags } from './clients.js';
 import type { CommandContext } from './context.js';
@@ -28,6 +31,55 @@ const publishSchema = z.object({
 });
 const openSchema = z.object({ ...commonSchema.shape, eval: text, window: positiveInt });
 const revealSchema = z.object({ ...commonSchema.shape, eval: text, round: positiveInt.optional() });
+const listSchema = z.object({ ...subtensorSchema.shape, ...hubSchema.shape, ...jsonSchema.shape, netuid: nonNegativeInt });
+
+/** One round's state at `block`, for people: what the owner (and everyone) sees of it. */
+function roundState(r: Round, k: number, block: number, scoring: number | null): string {
+  if (r.evalFile !== undefined) return `revealed as ${r.evalFile}${k === scoring ? ' · scored now' : ''}`;
+  if (block < r.opens) return `announced: opens in ${r.opens - block} block(s)`;
+  if (block < r.closes) return `open: closes in ${r.closes - block} block(s) (${approxBlockTime(r.closes - block)})`;
+  return `sealed, window closed ${block - r.closes} block(s) ago: reveal it`;
+}
+
+/** `flock owner round list`: every round of the competition the owner's pointer names, and what to do next. */
+async function listCommand(ctx: CommandContext<z.output<typeof listSchema>>): Promise<number> {
+  const o = ctx.opts;
+  const chain = await connectFromFlags(ctx);
+  try {
+    const hub = await hubClientFromFlags(ctx);
+    const [active, current] = await Promise.all([readActiveCompetition({ chain, hub, netuid: o.netuid }), chain.currentBlock()]);
+    if (!active.ok) throw new FlockError(`the competition of subnet ${o.netuid} cannot be read: ${active.reason}`);
+    const block = current.number;
+    const rounds = competitionRounds(active.competition);
+    const schedule = competitionSchedule(active.competition, block);
+    const list = rounds.map((r, i) => ({ round: i + 1, ...r, state: roundState(r, i + 1, block, schedule?.scoring ?? null) }));
+    const next: string[] = [];
+    for (const k of schedule?.awaitingReveal ?? []) next.push(`reveal round ${k}: flock owner round reveal --eval <round ${k}'s file> --round ${k}`);
+    if (schedule && !schedule.next) {
+      next.push(schedule.open
+        ? `announce round ${rounds.length + 1} before block ${schedule.open.closes} so it opens back to back: flock owner round open --eval FILE --window BLOCKS`
+        : `no round is open or announced: commitments take part in none; open one: flock owner round open --eval FILE --window BLOCKS`);
+    }
+    const json = { block, competition: { id: active.competition.id, ...active.pointer }, schedule, rounds: list, next };
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      return 0;
+    }
+    const lines = formatCompetition({
+      block, competition: { id: active.competition.id, repoId: active.pointer.repoId, revision: active.pointer.revision, evalFile: active.competition.evalFile },
+      competitionProblem: null, schedule, commitmentRound: null,
+    });
+    if (list.length > 0) {
+      lines.push('', 'round  window (blocks)  set sha256         state');
+      for (const r of list) lines.push(`${String(r.round).padEnd(5)}  ${`${r.opens}–${r.closes - 1}`.padEnd(15)}  ${r.evalSha256.slice(0, 16)}…  ${printable(r.state)}`);
+    }
+    if (next.length > 0) lines.push('', 'next:', ...next.map((l) => `  ${l}`));
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  } finally {
+    await chain.close();
+  }
+}
 
 async function ownerKey(o: CommonOptions): Promise<OwnerKey> {
   const owner = await (await walletFromFlags(o)).getHotkey();
@@ -214,4 +266,11 @@ export function register(program: Command): void {
     .addOption(new Option('--round <n>', 'the round to reveal (default: the earliest unrevealed round whose window has closed)').argParser(parsePositiveInt('--round')));
   addCommonOptions(reveal);
   reveal.action(action(revealSchema, revealCommandAction));
+
+  const list = round.command('list').description('every round of the competition the owner\'s pointer names: windows, hashes, state, and what to do next (no wallet needed)');
+  addSubtensorOptions(list);
+  addNetuidOption(list);
+  addHubOptions(list);
+  addJsonOption(list);
+  list.action(action(listSchema, listCommand));
 }

@@ -86,6 +86,20 @@ describe('flock owner publish --round-eval / round open / round reveal', () => {
     printedReveal = command.split(' ').slice(1);
   }, 60_000);
 
+  it('round list: round 1 open, round 2 announced, nothing to do yet (no wallet needed)', async () => {
+    const placeArgs = f.cliArgs.slice(0, 6); // --netuid, --subtensor.chain_endpoint, --hub-url
+    const r = await runFlockAsync(['owner', 'round', 'list', '--json', ...placeArgs]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { block: number; rounds: Array<{ round: number; opens: number; closes: number; evalSha256: string; state: string }>; next: string[] };
+    expect(out.rounds.map((x) => [x.round, x.opens, x.closes, x.evalSha256])).toEqual([[1, round1.opens, round1.closes, sha256(set1)], [2, round1.closes, round2Closes, sha256(set2)]]);
+    expect(out.rounds[0]!.state).toMatch(/^open: closes in \d+ block\(s\)/);
+    expect(out.rounds[1]!.state).toMatch(/^announced: opens in \d+ block\(s\)$/);
+    expect(out.next).toEqual([]);
+    const text = await runFlockAsync(['owner', 'round', 'list', ...placeArgs]);
+    expect(text.stdout).toContain(`  round 1 open: window closes at block ${round1.closes}`);
+    expect(text.stdout).toMatch(new RegExp(`\\n2 +${round1.closes}–${round2Closes - 1} +${sha256(set2).slice(0, 16)}… +announced`));
+  }, 60_000);
+
   it('refuses to reveal round 1 before its window closes, then reveals it as JSON', async () => {
     const early = await runFlockAsync(['owner', 'round', 'reveal', '--eval', set1, '--json', ...ownerArgs]);
     expect(early.code).toBe(1);
@@ -112,5 +126,11 @@ describe('flock owner publish --round-eval / round open / round reveal', () => {
     if (!pointer.ok) return;
     const files = (await f.ownerHub.listFiles({ repo: 'flock/c', type: 'dataset', revision: pointer.value.revision })).map((x) => x.path).filter((p) => p.endsWith('.jsonl'));
     expect(files.sort()).toEqual(['eval-round-1.jsonl', 'eval-round-2.jsonl']);
+
+    // every round revealed and none open: the list says so and what to do next
+    const list = await runFlockAsync(['owner', 'round', 'list', ...f.cliArgs.slice(0, 6)]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/\n2 +\d+–\d+ +[0-9a-f]{16}… +revealed as eval-round-2\.jsonl · scored now\n/);
+    expect(list.stdout).toContain('no round is open or announced: commitments take part in none; open one: flock owner round open --eval FILE --window BLOCKS');
   }, 60_000);
 });

@@ -24,8 +24,8 @@ import { computeIdentity } from '../../../src/engine/run.js';
 import { LlamaModel } from '../../../src/engine/llama.js';
 import { Lora } from '../../../src/engine/lora.js';
 import { PRESETS, initPresetWeights } from '../../../src/engine/presets.js';
-import { deriveKey, Stream, STREAM_DROPOUT } from '../../../src/engine/prng.js';
-import { fillLoraB, maskedSequences, meanLoss, testWebGpu } from './webgpu-fixture.js';
+import { Stream } from '../../../src/engine/prng.js';
+import { adamwTrajectory, evalLosses, fillLoraB, maskedSequences, testWebGpu } from './webgpu-fixture.js';
 
 let cpu: CpuBackend;
 let gpu: WebGpuBackend;
@@ -197,32 +197,15 @@ async function run(be: Backend): Promise<{ evalLosses: number[]; trainLosses: nu
   const model = LlamaModel.load(be, config, { get: (n) => weights.get(n)! });
   const lora = Lora.create(be, config, LORA, 11);
   fillLoraB(be, lora, 5);
-  const evalLosses: number[] = [];
-  for (const { ids, labels } of sequences(3, 48, 21)) {
-    const acts = model.forward(ids, labels, { lora });
-    evalLosses.push(await meanLoss(be, acts.losses, labels));
-    model.release(acts);
-  }
-  const params = lora.parameters();
-  const moments = params.map(({ param }) => ({ m: be.zeros(param.shape), v: be.zeros(param.shape) }));
-  const data = sequences(3, 32, 31);
-  const trainLosses: number[] = [];
+  const evals = await evalLosses(be, model, lora, sequences(3, 48, 21));
   let grad: Float32Array = new Float32Array(0);
-  for (let step = 1; step <= 6; step++) {
-    const { ids, labels, dl } = data[(step - 1) % data.length]!;
-    const acts = model.forward(ids, labels, { lora, train: true, dropoutKey: deriveKey(7, STREAM_DROPOUT, step) });
-    trainLosses.push(await meanLoss(be, acts.losses, labels));
-    model.backward(acts, dl);
-    model.release(acts);
+  const trainLosses = await adamwTrajectory(be, model, lora, sequences(3, 32, 31), 6, 7, async (step) => {
     if (step === 1) grad = await be.read(lora.flat.grad);
-    params.forEach(({ param, grad }, i) => be.adamwUpdate(param, grad, moments[i]!.m, moments[i]!.v, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step }));
-    lora.zeroGrad();
-  }
+  });
   const loraValues = await be.read(lora.flat.param);
-  for (const { m, v } of moments) { be.free(m); be.free(v); }
   lora.free();
   model.free();
-  return { evalLosses, trainLosses, lora: loraValues, grad };
+  return { evalLosses: evals, trainLosses, lora: loraValues, grad };
 }
 
 describe('small Llama + LoRA at f16 precision', () => {

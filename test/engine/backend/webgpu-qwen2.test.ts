@@ -11,8 +11,8 @@ import type { WebGpuBackend } from '../../../src/engine/backend/webgpu/backend.j
 import { LlamaModel } from '../../../src/engine/llama.js';
 import { Lora } from '../../../src/engine/lora.js';
 import { PRESETS, initPresetWeights } from '../../../src/engine/presets.js';
-import { deriveKey, Stream, STREAM_DROPOUT } from '../../../src/engine/prng.js';
-import { fillLoraB, maskedSequences, meanLoss, testWebGpu } from './webgpu-fixture.js';
+import { Stream } from '../../../src/engine/prng.js';
+import { adamwTrajectory, evalLosses, expectRelClose, fillLoraB, maskedSequences, testWebGpu } from './webgpu-fixture.js';
 
 const config = { ...PRESETS['qwen2-tiny'], maxPositionEmbeddings: 64 };
 const weights = initPresetWeights(config, 5);
@@ -36,12 +36,7 @@ async function evaluate(be: Backend): Promise<number[]> {
   const model = LlamaModel.load(be, config, { get: (n) => weights.get(n)! });
   const lora = Lora.create(be, config, LORA, 11);
   fillLoraB(be, lora, 6);
-  const out: number[] = [];
-  for (const { ids, labels } of sequences(3, 40, 21)) {
-    const acts = model.forward(ids, labels, { lora });
-    out.push(await meanLoss(be, acts.losses, labels));
-    model.release(acts);
-  }
+  const out = await evalLosses(be, model, lora, sequences(3, 40, 21));
   lora.free();
   model.free();
   return out;
@@ -51,28 +46,10 @@ async function evaluate(be: Backend): Promise<number[]> {
 async function train(be: Backend): Promise<number[]> {
   const model = LlamaModel.load(be, config, { get: (n) => weights.get(n)! });
   const lora = Lora.create(be, config, LORA, 7);
-  const params = lora.parameters();
-  const moments = params.map(({ param }) => ({ m: be.zeros(param.shape), v: be.zeros(param.shape) }));
-  const data = sequences(3, 32, 31);
-  const trajectory: number[] = [];
-  for (let step = 1; step <= 10; step++) {
-    const { ids, labels, dl } = data[(step - 1) % data.length]!;
-    const acts = model.forward(ids, labels, { lora, train: true, dropoutKey: deriveKey(7, STREAM_DROPOUT, step) });
-    trajectory.push(await meanLoss(be, acts.losses, labels));
-    model.backward(acts, dl);
-    model.release(acts);
-    params.forEach(({ param, grad }, i) => be.adamwUpdate(param, grad, moments[i]!.m, moments[i]!.v, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step }));
-    lora.zeroGrad();
-  }
-  for (const { m, v } of moments) { be.free(m); be.free(v); }
+  const trajectory = await adamwTrajectory(be, model, lora, sequences(3, 32, 31), 10, 7);
   lora.free();
   model.free();
   return trajectory;
-}
-
-function expectRelClose(got: number[], want: number[], tol: number, what: string): void {
-  expect(got.length).toBe(want.length);
-  want.forEach((w, i) => expect(Math.abs(got[i]! - w) / Math.abs(w), `${what} ${i}: webgpu ${got[i]} vs cpu ${w}`).toBeLessThanOrEqual(tol));
 }
 
 describe('tiny Qwen2 + LoRA on webgpu', () => {

@@ -16,7 +16,7 @@ import { HubClient } from '../../src/hub/index.js';
 import { formatCommitment, formatCompetitionPointer } from '../../src/protocol/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
 import { BASE_EVALUATION, openStore, type ValidatorStore } from '../../src/validator/store.js';
-import { Validator } from '../../src/validator/validator.js';
+import { Validator, type ValidatorOptions } from '../../src/validator/validator.js';
 import { AdapterCache } from '../../src/evaluation/adapter-cache.js';
 import { startMetricsServer } from '../../src/validator/metrics.js';
 import { formatLeaderboard, readStatus } from '../../src/validator/status.js';
@@ -30,11 +30,43 @@ function commitmentOf(name: string, revision: string, competitionId = '1'): stri
   return formatCommitment({ repoId: `miners/${name}`, competitionId, revision });
 }
 
-function newValidator(net: TestSubnet, stateDir: string, store: ValidatorStore, index: FingerprintIndex): Validator {
+function newValidator(net: TestSubnet, stateDir: string, store: ValidatorStore, index: FingerprintIndex, extra: Partial<ValidatorOptions> = {}): Validator {
   return new Validator({
     chain: net.chain, hub: net.validatorHub(join(stateDir, 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
     log: process.env.VLOG ? createLogger({ level: 'debug' }) : silentLogger, blockSeconds: 12, retryBaseMs: 50, maxBackoffMs: 200, pollMs: 10,
+    ...extra,
   });
+}
+
+/** A logger whose lines land in `lines`. */
+function capture(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { lines, log: createLogger({ level: 'info', stream: { write: (l: string) => lines.push(l) } }) };
+}
+
+/** Produce blocks until the subnet has run its next epoch. */
+async function nextEpoch(net: TestSubnet): Promise<void> {
+  const info = await net.chain.subnetInfo({ netuid: NETUID });
+  await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * The owner's sealed-round revisions of the test competition: competition.json with `rounds` (and
+ * any files) committed to its repo, then pointed to from the owner's hotkey — what `flock owner
+ * round open|reveal` do, without their checks, so a test can also publish what they refuse.
+ */
+async function ownerRevisions(net: TestSubnet): Promise<(rounds: unknown[], files?: Array<{ path: string; content: string }>) => Promise<string>> {
+  const path = await net.ownerHub.downloadFile({ repo: 'flock/competition-1', type: 'dataset', revision: net.competitionRevision, path: 'competition.json' });
+  const definition = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  return async (rounds, files = []) => {
+    const revision = await net.ownerHub.uploadFiles({
+      repo: 'flock/competition-1', type: 'dataset', files: [{ path: 'competition.json', content: JSON.stringify({ ...definition, rounds }) }, ...files],
+    });
+    await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision }), signer: net.owner });
+    return revision;
+  };
 }
 
 describe('validator pass: bad inputs and faults', () => {
@@ -169,8 +201,7 @@ describe('validator pass: bad inputs and faults', () => {
     const before = new Map(store.listEvaluations(key).map((e) => [e.datasetIdentity, Array.from(e.losses!)]));
     // as if these were computed by the engine before the learning-rate schedule was applied
     runSql(store.file, `UPDATE evaluations SET compute = 'flock-engine 1.0.0 · cpu · attention=js matmul=js'`);
-    const info = await net.chain.subnetInfo({ netuid: NETUID });
-    await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+    await nextEpoch(net);
     const pass = await v.runPass();
     expect(pass.evaluated).toBe(4);
     expect(pass.weights?.status).toBe('set');
@@ -295,10 +326,6 @@ describe('validator pass: commit before publish (protocol 2)', () => {
 
   it('waits for a private dataset until its publish window closes: scored once public, 0 with a reason after the window', async () => {
     net = await startSubnet({ tempo: 30, weightsRateLimit: 1, competition: { protocol: 2, scoring: { publishWindowBlocks: 20 } } });
-    const nextEpoch = async () => {
-      const info = await net.chain.subnetInfo({ netuid: NETUID });
-      await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
-    };
     stateDir = join(net.root, 'state');
     store = openStore(join(stateDir, 'validator.sqlite'));
     index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
@@ -322,13 +349,13 @@ describe('validator pass: commit before publish (protocol 2)', () => {
 
     // 'late' goes public inside its window: read, trained, scored
     await net.minerHub.setVisibility({ repo: 'miners/late', type: 'dataset', private: false });
-    await nextEpoch();
+    await nextEpoch(net);
     await v.runPass();
     expect(sub('late').datasetIdentity).toMatch(/^[0-9a-f]{64}$/);
     expect(zero(late.uid).weight).toBeGreaterThan(0);
 
     // 'never' stays private past its window: 0 for good, saying how long it was waited for
-    await nextEpoch();
+    await nextEpoch(net);
     await v.runPass();
     expect(sub('never').reason).toMatch(/^the dataset repo miners\/never does not exist on the hub .*, and still so \d+ blocks after its commitment at block \d+; a dataset must be readable within 20 blocks of its commitment$/);
     expect(zero(never.uid)).toMatchObject({ weight: 0, stage: 'dataset' });
@@ -350,35 +377,19 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     const stateDir = join(net.root, 'state');
     store = openStore(join(stateDir, 'validator.sqlite'));
     index = FingerprintIndex.open(join(stateDir, 'fingerprints.sqlite'));
-    const lines: string[] = [];
-    const v = new Validator({
-      chain: net.chain, hub: net.validatorHub(join(stateDir, 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
-      adapters: new AdapterCache({ dir: join(stateDir, 'adapters') }),
-      log: createLogger({ level: 'info', stream: { write: (l: string) => lines.push(l) } }), blockSeconds: 12, retryBaseMs: 50, maxBackoffMs: 200, pollMs: 10,
-    });
-    const nextEpoch = async () => {
-      const info = await net.chain.subnetInfo({ netuid: NETUID });
-      await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
-    };
+    const { log, lines } = capture();
+    const adapters = () => new AdapterCache({ dir: join(stateDir, 'adapters') });
+    const v = newValidator(net, stateDir, store, index, { adapters: adapters(), log });
     const produceUntil = async (block: number) => net.dev.produceBlocks(Math.max(0, block - net.dev.bestNumber()));
-    const definition = JSON.parse((await readFile(await net.ownerHub.downloadFile({ repo: 'flock/competition-1', type: 'dataset', revision: net.competitionRevision, path: 'competition.json' }), 'utf8'))) as Record<string, unknown>;
     const setA = toJsonl(taskRows(12, 101));
     const setB = toJsonl(taskRows(12, 102));
-    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-    // the owner's revisions, each pointed to from its hotkey (what `flock owner round open|reveal` does)
-    const ownerRevision = async (rounds: unknown[], files: Array<{ path: string; content: string }> = []) => {
-      const revision = await net.ownerHub.uploadFiles({
-        repo: 'flock/competition-1', type: 'dataset', files: [{ path: 'competition.json', content: JSON.stringify({ ...definition, rounds }) }, ...files],
-      });
-      await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision }), signer: net.owner });
-      return revision;
-    };
+    const ownerRevision = await ownerRevisions(net);
     const roundOf = (name: string) => store.latestRound()!.perUid.find((u) => u.uid === miners[name]!.uid)!;
     const miners: Record<string, Miner> = {};
     for (const name of ['early', 'honest', 'fitter', 'late']) miners[name] = await net.register(name);
 
     // round 1 opens a few blocks from now; 'early' commits before it does
-    const r1 = { opens: net.dev.bestNumber() + 6, closes: net.dev.bestNumber() + 40, evalSha256: sha(setA) };
+    const r1 = { opens: net.dev.bestNumber() + 6, closes: net.dev.bestNumber() + 40, evalSha256: sha256(setA) };
     await ownerRevision([r1]);
     await net.commit(miners.early!, commitmentOf('early', await net.publish('early', toJsonl(taskRows(24, 5)))));
     await produceUntil(r1.opens);
@@ -388,7 +399,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     await expect(v.runPass()).rejects.toThrow(/no revealed evaluation round to score yet: round 1's evaluation set is sealed until its window closes at block/);
 
     // round 2 opens back to back; round 1 is revealed after its window; then a miner trains on round 1's set
-    const r2 = { opens: r1.closes, closes: r1.closes + 40, evalSha256: sha(setB) };
+    const r2 = { opens: r1.closes, closes: r1.closes + 40, evalSha256: sha256(setB) };
     await ownerRevision([r1, r2]);
     await produceUntil(r1.closes);
     const revealed1 = [{ ...r1, evalFile: 'eval-round-1.jsonl' }, r2];
@@ -396,7 +407,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     await net.commit(miners.fitter!, commitmentOf('fitter', await net.publish('fitter', toJsonl([...taskRows(20, 9), ...taskRows(12, 101)]))));
     await net.commit(miners.late!, commitmentOf('late', await net.publish('late', toJsonl(taskRows(24, 77)))));
 
-    await nextEpoch();
+    await nextEpoch(net);
     await v.runPass();
     expect(store.latestCompetition()!.key).toMatch(/^1@round-1:[0-9a-f]{32}$/);
     expect(roundOf('honest').weight).toBeGreaterThan(0);
@@ -410,7 +421,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     // round 2 "revealed" with another file than the one committed: refused, round 1 still scored
     await produceUntil(r2.closes);
     await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }], [{ path: 'eval-round-2.jsonl', content: toJsonl(taskRows(12, 103)) }]);
-    await nextEpoch();
+    await nextEpoch(net);
     await v.runPass();
     expect(lines.some((l) => /round 2's revealed evaluation set eval-round-2\.jsonl .* does not match the commitment published when the round opened/.test(l))).toBe(true);
     expect(store.latestCompetition()!.key).toBe(round1Key);
@@ -418,7 +429,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
 
     // the committed file: round 2 is scored; the fitter is caught, the honest dataset carries over
     await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }], [{ path: 'eval-round-2.jsonl', content: setB }]);
-    await nextEpoch();
+    await nextEpoch(net);
     // weights due before round 2's datasets are evaluated: set from round 1's complete results
     const midway = await v.sync();
     expect(store.evaluationCounts(midway.competition.key).queued).toBeGreaterThan(0);
@@ -426,7 +437,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     expect(roundOf('honest').weight).toBeGreaterThan(0);
     expect(roundOf('fitter').stage).toBe('not_evaluated');
     expect(lines.some((l) => /weights from round 1 while round 2's datasets are taken in and evaluated/.test(l))).toBe(true);
-    await nextEpoch();
+    await nextEpoch(net);
     await v.runPass();
     const round2Key = store.latestCompetition()!.key;
     expect(round2Key).toMatch(/^1@round-2:/);
@@ -449,7 +460,7 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
 
     // the owner's pointer goes back to the revision before round 2's reveal: refused, round 2 still scored
     await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision: round1Revision }), signer: net.owner });
-    await nextEpoch();
+    await nextEpoch(net);
     const pass = await v.runPass();
     expect(pass.weights?.status).toBe('set');
     expect(lines.some((l) => /the competition revision [0-9a-f]{12} is refused: round 2 was revealed as eval-round-2\.jsonl and is now sealed again/.test(l))).toBe(true);
@@ -457,8 +468,8 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     expect(roundOf('fitter').stage).toBe('contamination');
 
     // a revision with malformed rounds: refused with the reason, round 2 still judged
-    await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }, { opens: r2.closes - 5, closes: r2.closes + 40, evalSha256: sha('set 3') }]);
-    await nextEpoch();
+    await ownerRevision([revealed1[0], { ...r2, evalFile: 'eval-round-2.jsonl' }, { opens: r2.closes - 5, closes: r2.closes + 40, evalSha256: sha256('set 3') }]);
+    await nextEpoch(net);
     expect((await v.runPass()).weights?.status).toBe('set');
     expect(lines.some((l) => /is refused: .*round 3 opens at block \d+, before round 2 closes/.test(l))).toBe(true);
     expect(store.latestCompetition()!.key).toBe(round2Key);
@@ -466,13 +477,9 @@ describe('validator pass: sealed evaluation rounds (protocol 2)', () => {
     // after a restart the refusal holds: the revision the state followed last is judged, nothing is redone
     await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision: round1Revision }), signer: net.owner });
     await v.close();
-    const restartedLines: string[] = [];
-    const restarted = new Validator({
-      chain: net.chain, hub: net.validatorHub(join(stateDir, 'cache')), store, index, netuid: NETUID, signer: net.owner, backend,
-      adapters: new AdapterCache({ dir: join(stateDir, 'adapters') }),
-      log: createLogger({ level: 'info', stream: { write: (l: string) => restartedLines.push(l) } }), blockSeconds: 12, retryBaseMs: 50, maxBackoffMs: 200, pollMs: 10,
-    });
-    await nextEpoch();
+    const { log: restartedLog, lines: restartedLines } = capture();
+    const restarted = newValidator(net, stateDir, store, index, { adapters: adapters(), log: restartedLog });
+    await nextEpoch(net);
     const again = await restarted.runPass();
     await restarted.close();
     expect(again.weights?.status).toBe('set');
@@ -495,23 +502,16 @@ describe('validator pass: a sealed round rewritten before its reveal (protocol 2
 
   it('is refused by a validator that never saw the sealed revision (the hub history says so); a missing revealed file is a reason, not a crash', async () => {
     net = await startSubnet({ tempo: 30, weightsRateLimit: 1, competition: { protocol: 2 } });
-    const definition = JSON.parse((await readFile(await net.ownerHub.downloadFile({ repo: 'flock/competition-1', type: 'dataset', revision: net.competitionRevision, path: 'competition.json' }), 'utf8'))) as Record<string, unknown>;
-    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-    const ownerRevision = async (rounds: unknown[], files: Array<{ path: string; content: string }> = []) => {
-      const revision = await net.ownerHub.uploadFiles({
-        repo: 'flock/competition-1', type: 'dataset', files: [{ path: 'competition.json', content: JSON.stringify({ ...definition, rounds }) }, ...files],
-      });
-      await net.chain.setCommitment({ netuid: NETUID, data: formatCompetitionPointer({ competitionId: '1', repoId: 'flock/competition-1', revision }), signer: net.owner });
-    };
+    const ownerRevision = await ownerRevisions(net);
     const setA = toJsonl(taskRows(12, 101));
     const setB = toJsonl(taskRows(12, 102));
-    const r1 = { opens: net.dev.bestNumber() + 2, closes: net.dev.bestNumber() + 30, evalSha256: sha(setA) };
+    const r1 = { opens: net.dev.bestNumber() + 2, closes: net.dev.bestNumber() + 30, evalSha256: sha256(setA) };
     await ownerRevision([r1]);
     const miner = await net.register('m');
     await net.commit(miner, commitmentOf('m', await net.publish('m', toJsonl(taskRows(24, 7)))));
     await net.dev.produceBlocks(r1.closes - net.dev.bestNumber());
     // the owner swaps round 1's set and stretches its window, revealing the new set in the same revision
-    await ownerRevision([{ opens: r1.opens, closes: r1.closes + 10, evalSha256: sha(setB), evalFile: 'eval-b.jsonl' }], [{ path: 'eval-b.jsonl', content: setB }]);
+    await ownerRevision([{ opens: r1.opens, closes: r1.closes + 10, evalSha256: sha256(setB), evalFile: 'eval-b.jsonl' }], [{ path: 'eval-b.jsonl', content: setB }]);
 
     const stateDir = join(net.root, 'state');
     store = openStore(join(stateDir, 'validator.sqlite'));
@@ -525,8 +525,7 @@ describe('validator pass: a sealed round rewritten before its reveal (protocol 2
     await expect(v.runPass()).rejects.toThrow(/round 1's revealed evaluation set eval-round-1\.jsonl at \S+ cannot be read \(File eval-round-1\.jsonl not found[\s\S]*\): refused/);
     // then uploaded: round 1 is scored
     await ownerRevision([{ ...r1, evalFile: 'eval-round-1.jsonl' }], [{ path: 'eval-round-1.jsonl', content: setA }]);
-    const info = await net.chain.subnetInfo({ netuid: NETUID });
-    await net.dev.produceBlocks(info.nextEpochBlock - info.block.number + 1);
+    await nextEpoch(net);
     const pass = await v.runPass();
     expect(pass.weights?.status).toBe('set');
     expect(store.latestCompetition()!.key).toMatch(/^1@round-1:/);

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { chatTemplateOf, type Recipe } from '../protocol/recipe.js';
+import type { Receipt } from '../protocol/results.js';
 import type { Backend, BackendIdentity } from './backend/backend.js';
 import { CpuBackend } from './backend/cpu/cpu-backend.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -52,29 +53,8 @@ export function computeIdentity(backend: Backend): ComputeIdentity {
   return { engineVersion: ENGINE_VERSION, ...id, kernels: { ...id.kernels }, key };
 }
 
-/** What a result was computed from. */
-export interface Receipt {
-  engine: string;
-  engineVersion: string;
-  backend: string;
-  /** Kernel variant per op family (computeIdentity). */
-  kernels: Readonly<Record<string, string>>;
-  /** The device (GPU adapter and driver), or null on the CPU. */
-  device: string | null;
-  /** The compute identity's key: equal keys and inputs give bit-identical losses. */
-  compute: string;
-  modelHash: string;
-  /** Dataset identity (the caller's hash over its row hashes) of the training or of the adapter given, or null for the base model. */
-  datasetHash: string | null;
-  evalSetHash: string;
-  recipeHash: string;
-  seed: number;
-  /**
-   * Hash of the adapter evaluated (`adapterHash`): the one trained, or the one given instead of
-   * training; null for the base model. Equal inputs and compute identity give the same hash.
-   */
-  adapterHash: string | null;
-}
+/** What a result was computed from: part of the protocol (published with results); the engine writes it. */
+export type { Receipt } from '../protocol/results.js';
 
 export interface RunOptions {
   /** A loaded checkpoint (checkpoint.ts), or the same parts built in memory. */

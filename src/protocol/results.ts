@@ -35,22 +35,35 @@ export function fromWireNumber(x: WireNumber): number {
   return typeof x === 'number' ? x : Number(x);
 }
 
-/** The receipt of one evaluation, as the engine wrote it (engine/run.ts). */
-export interface PublishedReceipt {
+/**
+ * The receipt of one evaluation: everything that made its losses. The engine writes it
+ * (`runEvaluation`, engine/run.ts); validators store and publish it; auditors compare it.
+ */
+export interface Receipt {
   engine: string;
   engineVersion: string;
   backend: string;
-  kernels: Record<string, string>;
+  /** Kernel variant per op family (computeIdentity). */
+  kernels: Readonly<Record<string, string>>;
+  /** The device (GPU adapter and driver), or null on the CPU. */
   device: string | null;
+  /** The compute identity's key: equal keys and inputs give bit-identical losses. */
   compute: string;
   modelHash: string;
+  /** Dataset identity (the caller's hash over its row hashes) of the training or of the adapter given, or null for the base model. */
   datasetHash: string | null;
   evalSetHash: string;
   recipeHash: string;
   seed: number;
+  /**
+   * Hash of the adapter evaluated (`adapterHash`): the one trained, or the one given instead of
+   * training; null for the base model. Equal inputs and compute identity give the same hash.
+   */
   adapterHash: string | null;
-  droppedContaminatedRows?: number;
 }
+
+/** A receipt as published: the engine's, and the contaminated rows dropped before training (evaluation layer). */
+export type PublishedReceipt = Receipt & { droppedContaminatedRows?: number };
 
 /** What the validator decided about one uid. */
 export interface PublishedUid {

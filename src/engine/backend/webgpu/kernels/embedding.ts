@@ -15,28 +15,23 @@ const GATHER = program({
   body: `${gridStride('u.n * u.h')} { let row = i / u.h; out[i] = table[u32(ids[row]) * u.h + (i - row * u.h)]; }`,
 });
 
-const GATHER_BF16 = program({
-  name: 'embedding_forward_bf16',
-  bindings: [{ name: 'out', type: 'f32', access: 'read_write' }, { name: 'ids', type: 'i32', access: 'read' }, { name: 'table', type: 'u32', access: 'read' }],
-  uniforms: U,
-  body: `${gridStride('u.n * u.h')} {
+/** The gather from a table of 16-bit values packed two to a u32; `unpack` reads element `at` of word `w` as f32. */
+function packedGather(name: string, unpack: string) {
+  return program({
+    name,
+    bindings: [{ name: 'out', type: 'f32', access: 'read_write' }, { name: 'ids', type: 'i32', access: 'read' }, { name: 'table', type: 'u32', access: 'read' }],
+    uniforms: U,
+    body: `${gridStride('u.n * u.h')} {
     let row = i / u.h;
     let at = u32(ids[row]) * u.h + (i - row * u.h);
     let w = table[at >> 1u];
-    out[i] = bitcast<f32>(select(w << 16u, w & 0xffff0000u, (at & 1u) == 1u));
+    out[i] = ${unpack};
   }`,
-});
+  });
+}
 
-const GATHER_F16 = program({
-  name: 'embedding_forward_f16',
-  bindings: [{ name: 'out', type: 'f32', access: 'read_write' }, { name: 'ids', type: 'i32', access: 'read' }, { name: 'table', type: 'u32', access: 'read' }],
-  uniforms: U,
-  body: `${gridStride('u.n * u.h')} {
-    let row = i / u.h;
-    let at = u32(ids[row]) * u.h + (i - row * u.h);
-    out[i] = unpack2x16float(table[at >> 1u])[at & 1u];
-  }`,
-});
+const GATHER_BF16 = packedGather('embedding_forward_bf16', 'bitcast<f32>(select(w << 16u, w & 0xffff0000u, (at & 1u) == 1u))');
+const GATHER_F16 = packedGather('embedding_forward_f16', 'unpack2x16float(w)[at & 1u]');
 
 const SCATTER_ADD = program({
   name: 'embedding_backward',

@@ -9,7 +9,8 @@ import { BACKEND_KINDS, createBackend, PRECISIONS } from '../engine/backend/sele
 import { activeCompetition, submitDataset } from '../miner/submit.js';
 import { scoreDataset, type CommittedDataset } from '../miner/score.js';
 import { readPublishedResults } from '../published/read.js';
-import { approxDuration, BLOCK_SECONDS, commitmentRound, competitionSchedule, readActiveCompetition, roundRanges, type CommitmentRound } from '../published/schedule.js';
+import { BLOCK_SECONDS } from '../chain/subtensor/network.js';
+import { approxDuration, commitmentRound, competitionSchedule, readActiveCompetition, roundRanges, type CommitmentRound } from '../published/schedule.js';
 import { verdictsFor, type Verdict } from '../published/verdicts.js';
 import { commitmentForCompetition, parseCompetitionPointer, type RoundSchedule } from '../protocol/index.js';
 import { FlockError, UsageError } from '../util/errors.js';

@@ -6,10 +6,10 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { redactEndpoint } from '../chain/subtensor/network.js';
+import { BLOCK_SECONDS, redactEndpoint } from '../chain/subtensor/network.js';
 import { parseModelSource, publishCompetition, type OwnerKey } from '../owner/publish.js';
-import { approxBlockTime, BLOCK_SECONDS, openRound, revealRound, type RoundCommandResult } from '../owner/rounds.js';
-import { competitionRounds, type Round } from '../protocol/index.js';
+import { approxBlockTime, openRound, revealRound, type RoundCommandResult } from '../owner/rounds.js';
+import { competitionRounds, roundStateAt, type Round } from '../protocol/index.js';
 import { competitionSchedule, readActiveCompetition } from '../published/schedule.js';
 import { printable } from '../util/terminal-text.js';
 import { formatCompetition } from './miner.js';
@@ -35,10 +35,12 @@ const listSchema = z.object({ ...subtensorSchema.shape, ...hubSchema.shape, ...j
 
 /** One round's state at `block`, for people: what the owner (and everyone) sees of it. */
 function roundState(r: Round, k: number, block: number, scoring: number | null): string {
-  if (r.evalFile !== undefined) return `revealed as ${r.evalFile}${k === scoring ? ' · scored now' : ''}`;
-  if (block < r.opens) return `announced: opens in ${r.opens - block} block(s)`;
-  if (block < r.closes) return `open: closes in ${r.closes - block} block(s) (${approxBlockTime(r.closes - block)})`;
-  return `sealed, window closed ${block - r.closes} block(s) ago: reveal it`;
+  switch (roundStateAt(r, block)) {
+    case 'announced': return `announced: opens in ${r.opens - block} block(s)`;
+    case 'open': return `open: closes in ${r.closes - block} block(s) (${approxBlockTime(r.closes - block)})`;
+    case 'sealed': return `sealed, window closed ${block - r.closes} block(s) ago: reveal it`;
+    case 'revealed': return `revealed as ${r.evalFile}${k === scoring ? ' · scored now' : ''}`;
+  }
 }
 
 /** `flock owner round list`: every round of the competition the owner's pointer names, and what to do next. */

@@ -4,7 +4,7 @@
  * chain's block (window, state, the revealed set's file and hash), and the rounds validators
  * published for it, with whether each scored the current revision.
  */
-import { competitionRounds, type Competition, type CompetitionPointer, type RoundSchedule } from '../protocol/index.js';
+import { competitionRounds, roundStateAt, type Competition, type CompetitionPointer, type RoundSchedule } from '../protocol/index.js';
 import { approxDuration, competitionSchedule } from '../published/schedule.js';
 import { html, type SafeHtml } from './html.js';
 import { datasetFileUrl, datasetUrl, key, modelUrl, outside } from './format.js';
@@ -37,7 +37,7 @@ function scheduleTable(hubUrl: string, pointer: CompetitionPointer, comp: Compet
     const set = r.evalFile
       ? html`<a href="${datasetFileUrl(hubUrl, pointer.repoId, pointer.revision, r.evalFile)}" rel="nofollow noopener">${outside(r.evalFile)}</a> ${hash}`
       : html`<span class="muted">sealed</span> ${hash}`;
-    const state = block < r.opens ? 'announced' : block < r.closes ? 'open' : r.evalFile ? 'revealed' : 'sealed';
+    const state = roundStateAt(r, block);
     const text = {
       announced: html`announced, opens ${inBlocks(r.opens - block)}`,
       open: html`<b>open</b>, closes ${inBlocks(r.closes - block)}`,

@@ -9,6 +9,7 @@
  * - reveal: after a round's window closed, the file whose hash was committed, as
  *   `eval-round-<N>.jsonl`; validators then score that round.
  */
+import { BLOCK_SECONDS } from '../chain/subtensor/network.js';
 import { readFile } from 'node:fs/promises';
 import type { Chain } from '../chain/chain.js';
 import type { HubClient } from '../hub/index.js';
@@ -19,8 +20,6 @@ import {
   checkEvalSet, checkNextRevision, commitRevision, readCurrentCompetition, readEvalSet, requireSubnetOwner, type CurrentCompetition, type OwnerKey,
 } from './publish.js';
 
-/** Seconds per block on finney: what wall-time estimates assume. */
-export const BLOCK_SECONDS = 12;
 
 interface RoundCommon {
   chain: Chain;

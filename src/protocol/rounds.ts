@@ -148,6 +148,16 @@ export function roundsStepProblem(previous: readonly Round[], next: readonly Rou
   return k < 0 ? null : `round ${k + 1} is published already revealed (${next[k]!.evalFile}): a round's set must be sealed when the round opens`;
 }
 
+/**
+ * A round's state at `block`: `announced` (its window opens later), `open` (commitments land in
+ * it), `sealed` (window closed, set not revealed yet) or `revealed`.
+ */
+export function roundStateAt(r: Round, block: number): 'announced' | 'open' | 'sealed' | 'revealed' {
+  if (block < r.opens) return 'announced';
+  if (block < r.closes) return 'open';
+  return r.evalFile === undefined ? 'sealed' : 'revealed';
+}
+
 /** Where a competition's rounds stand at a block: what a miner needs to know to submit. */
 export interface RoundSchedule {
   /** The round whose window is open (1-based), its window and blocks left; null when none is open. */
@@ -168,7 +178,7 @@ export function roundSchedule(rounds: readonly Round[], block: number): RoundSch
   return {
     open: open === null ? null : { round: open, opens: rounds[open - 1]!.opens, closes: rounds[open - 1]!.closes, blocksLeft: rounds[open - 1]!.closes - block },
     next: nextK < 0 ? null : { round: nextK + 1, opens: rounds[nextK]!.opens, closes: rounds[nextK]!.closes },
-    awaitingReveal: rounds.flatMap((r, k) => (r.closes <= block && r.evalFile === undefined ? [k + 1] : [])),
+    awaitingReveal: rounds.flatMap((r, k) => (roundStateAt(r, block) === 'sealed' ? [k + 1] : [])),
     scoring: latestRevealedRound(rounds),
     rounds: rounds.length,
   };

@@ -3,6 +3,7 @@
  * pointer on chain and competition.json at the pointer's revision on the hub (size-capped) — never
  * an evaluation file. Every failure is a reason, not a throw, so a caller prints the rest anyway.
  */
+import { BLOCK_SECONDS } from '../chain/subtensor/network.js';
 import { readFile } from 'node:fs/promises';
 import type { Chain } from '../chain/chain.js';
 import type { HubClient } from '../hub/index.js';
@@ -12,8 +13,6 @@ import {
 } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 
-/** Seconds a block takes on a Bittensor chain, for the "≈ how long" next to block counts. */
-export const BLOCK_SECONDS = 12;
 
 /** The competition the owner's pointer names, or why it cannot be read. */
 export type ActiveCompetition =

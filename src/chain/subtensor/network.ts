@@ -15,6 +15,9 @@ export const NETWORKS = {
 
 export type NetworkName = keyof typeof NETWORKS;
 
+/** Seconds per block on finney (and test): what estimates of wall time assume. */
+export const BLOCK_SECONDS = 12;
+
 /** Genesis hashes of the public networks (to name what a client is connected to). */
 export const GENESIS_HASHES: Record<string, NetworkName> = {
   '0x2f0555cc76fc2840a25a6ea3b9637146806f1f44b090c175ffde2a7e5ab36c03': 'finney',

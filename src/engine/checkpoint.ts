@@ -24,7 +24,8 @@
  *   lm_head.weight                                         [V, H]   (absent when embeddings are tied)
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { sha256File } from '../util/sha256-file.js';
 import { basename, join } from 'node:path';
 import { FlockError } from '../util/errors.js';
 import { hasQkvBias, parseLlamaConfig, type LlamaConfig } from './config.js';
@@ -210,12 +211,6 @@ export function inspectCheckpoint(dir: string): CheckpointLayout {
     },
   };
   return { dir, config, files, weights, ignored };
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**

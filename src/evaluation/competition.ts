@@ -11,10 +11,11 @@ import { DownloadCapExceededError, EntryNotFoundError, type HubClient } from '..
 import { loadCheckpoint, type Checkpoint } from '../engine/checkpoint.js';
 import { validateDataset, type CanonicalRow, type DatasetFingerprints } from '../dataset/index.js';
 import {
-  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, EVAL_FILE_MAX_BYTES, competitionRounds, roundsStepProblem, competitionSeed, evalSetCommitment, parseCompetition,
+  COMPETITION_FILE, COMPETITION_FILE_MAX_BYTES, EVAL_FILE_MAX_BYTES, competitionRounds, roundsStepProblem, competitionSeed, parseCompetition,
   type Competition, type CompetitionPointer, type Round,
 } from '../protocol/index.js';
 import { FlockError, errorMessage } from '../util/errors.js';
+import { sha256File } from '../util/sha256-file.js';
 import type { Logger } from '../util/log.js';
 
 /**
@@ -153,8 +154,9 @@ async function loadOpenSet(hub: HubClient, pointer: CompetitionPointer, competit
  */
 async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, competition: Competition, where: string): Promise<EvalSets> {
   const rounds = competitionRounds(competition);
-  // only the scored round's rows are kept; earlier sets need only their fingerprints (contamination)
-  const revealed: Array<{ round: number; rows: CanonicalRow[] | null; identity: string; fingerprints: DatasetFingerprints }> = [];
+  // every verified set's fingerprints (contamination); the rows of the latest only (the one scored)
+  const revealed: Array<{ round: number; fingerprints: DatasetFingerprints }> = [];
+  let scored: { round: number; rows: CanonicalRow[]; identity: string; fingerprints: DatasetFingerprints } | null = null;
   const refused: string[] = [];
   for (let k = 1; k <= rounds.length; k++) {
     const file = rounds[k - 1]!.evalFile;
@@ -169,7 +171,7 @@ async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, com
       refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} cannot be read (${errorMessage(err)}): refused`);
       continue;
     }
-    const sha256 = evalSetCommitment(await readFile(path));
+    const sha256 = await sha256File(path); // evalSetCommitment of the file's bytes, streamed
     if (sha256 !== rounds[k - 1]!.evalSha256) {
       refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} does not match the commitment published when the round opened (sha256 ${sha256.slice(0, 16)}…, committed ${rounds[k - 1]!.evalSha256.slice(0, 16)}…): refused`);
       continue;
@@ -179,11 +181,9 @@ async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, com
       refused.push(`round ${k}'s revealed evaluation set ${file} at ${where} is invalid (${set.errorCount} problems${set.rows.length === 0 ? ', no rows' : ''}): refused`);
       continue;
     }
-    const last = revealed.at(-1);
-    if (last) last.rows = null;
-    revealed.push({ round: k, rows: set.rows, identity: set.identity, fingerprints: set.fingerprints });
+    scored = { round: k, rows: set.rows, identity: set.identity, fingerprints: set.fingerprints };
+    revealed.push({ round: k, fingerprints: set.fingerprints });
   }
-  const scored = revealed.at(-1);
   if (!scored) {
     const first = rounds[0]!;
     const why = refused.length > 0 ? refused.join('; ') : `round 1's evaluation set is sealed until its window closes at block ${first.closes} and the owner reveals it`;
@@ -194,7 +194,7 @@ async function loadSealedRounds(hub: HubClient, pointer: CompetitionPointer, com
   // contamination counts rows of every set revealed so far: a later round's miner may have read them
   const union = revealed.length === 1 ? scored.fingerprints : concatFingerprints(revealed.map((r) => r.fingerprints));
   return {
-    evalRows: scored.rows!, evalFingerprints: union, evalSetHash: scored.identity,
+    evalRows: scored.rows, evalFingerprints: union, evalSetHash: scored.identity,
     round: { number: scored.round, rounds, revealed: revealed.map((r) => r.round), refused },
   };
 }
